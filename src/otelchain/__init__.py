@@ -1,0 +1,23 @@
+"""otelchain: LangChain-style callbacks for Python LLM apps, bridged to OpenTelemetry."""
+
+from otelchain._component import ChainOutput, TextOutput
+from otelchain.callbacks import (
+    AsyncCallbackHandler,
+    BaseCallbackHandler,
+    CallbackManager,
+    ConsoleCallbackHandler,
+)
+from otelchain.schema import RunInfo
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncCallbackHandler",
+    "BaseCallbackHandler",
+    "CallbackManager",
+    "ChainOutput",
+    "ConsoleCallbackHandler",
+    "RunInfo",
+    "TextOutput",
+    "__version__",
+]

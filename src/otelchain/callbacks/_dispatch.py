@@ -1,0 +1,216 @@
+"""The one place where events reach handlers.
+
+Policy, identical for sync and async handlers: a handler that raises is logged (with its class
+and the event) and counted, and the run goes on, unless the handler sets ``raise_error``.
+Missing methods and flags are no-ops, so plain objects work as handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import inspect
+import logging
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Coroutine, Sequence
+from typing import Any
+
+__all__ = ["ahandle_event", "handle_event", "handler_error_counts", "reset_handler_error_counts"]
+
+logger = logging.getLogger("otelchain.callbacks")
+
+_errors: Counter[tuple[str, str]] = Counter()
+_errors_lock = threading.Lock()
+
+
+def handler_error_counts() -> dict[tuple[str, str], int]:
+    """How many times each (handler class, event) raised since start (or the last reset)."""
+    with _errors_lock:
+        return dict(_errors)
+
+
+def reset_handler_error_counts() -> None:
+    """Forget the counted handler errors (for tests and long-running apps)."""
+    with _errors_lock:
+        _errors.clear()
+
+
+def _report(handler: Any, event: str, error: BaseException) -> None:
+    name = type(handler).__qualname__
+    with _errors_lock:
+        _errors[(name, event)] += 1
+    logger.warning("Error in %s.%s callback: %s: %s", name, event, type(error).__name__, error)
+
+
+def _chat_fallback(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Turn on_chat_model_start's arguments into on_llm_start's (messages → strings)."""
+    from otelchain.schema import get_buffer_string
+
+    serialized, messages, *rest = args
+    return (serialized, [get_buffer_string(m) for m in messages], *rest)
+
+
+def handle_event(handlers: Sequence[Any], event: str, ignore: str | None, *args: Any, **kwargs: Any) -> None:
+    """Call ``event`` on every handler in order, from sync code."""
+    for handler in handlers:
+        if ignore is not None and getattr(handler, ignore, False):
+            continue
+        method = getattr(handler, event, None)
+        if method is None:
+            if event == "on_chat_model_start":
+                _fallback_sync(handler, args, kwargs)
+            continue
+        try:
+            result = method(*args, **kwargs)
+            if inspect.isawaitable(result):
+                _run_sync(result)
+        except NotImplementedError:
+            if event == "on_chat_model_start":
+                _fallback_sync(handler, args, kwargs)
+            else:
+                _report_or_raise(handler, event, NotImplementedError(event))
+        except Exception as error:
+            _report_or_raise(handler, event, error)
+
+
+def _fallback_sync(handler: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if getattr(handler, "ignore_llm", False):
+        return
+    method = getattr(handler, "on_llm_start", None)
+    if method is None:
+        return
+    try:
+        result = method(*_chat_fallback(args), **kwargs)
+        if inspect.isawaitable(result):
+            _run_sync(result)
+    except Exception as error:
+        _report_or_raise(handler, "on_llm_start", error)
+
+
+def _report_or_raise(handler: Any, event: str, error: Exception) -> None:
+    if getattr(handler, "raise_error", False):
+        raise error
+    _report(handler, event, error)
+
+
+async def ahandle_event(
+    handlers: Sequence[Any], event: str, ignore: str | None, *args: Any, **kwargs: Any
+) -> None:
+    """Call ``event`` on every handler, from async code.
+
+    Sync handlers and ``run_inline`` async handlers run in order, in the caller's task, so they
+    see its contextvars; other async handlers then run concurrently. Every handler gets the
+    event: none is skipped because another is inline (langchain-core #39633).
+    """
+    pending: list[Awaitable[None]] = []
+    for handler in handlers:
+        if ignore is not None and getattr(handler, ignore, False):
+            continue
+        method = getattr(handler, event, None)
+        call_event, call_args = event, args
+        if method is None and event == "on_chat_model_start":
+            method, call_event, call_args = _fallback_target(handler, args)
+        if method is None:
+            continue
+        try:
+            result = method(*call_args, **kwargs)
+        except NotImplementedError:
+            if event != "on_chat_model_start":
+                _report_or_raise(handler, event, NotImplementedError(event))
+                continue
+            method, call_event, call_args = _fallback_target(handler, args)
+            if method is None:
+                continue
+            try:
+                result = method(*call_args, **kwargs)
+            except Exception as error:
+                _report_or_raise(handler, call_event, error)
+                continue
+        except Exception as error:
+            _report_or_raise(handler, event, error)
+            continue
+        if inspect.isawaitable(result):
+            guarded = _guard(handler, event, call_event, call_args, kwargs, result)
+            if getattr(handler, "run_inline", False):
+                await guarded
+            else:
+                pending.append(guarded)
+    if len(pending) == 1:
+        await pending[0]
+    elif pending:
+        await asyncio.gather(*pending)
+
+
+def _fallback_target(handler: Any, args: tuple[Any, ...]) -> tuple[Any, str, tuple[Any, ...]]:
+    if getattr(handler, "ignore_llm", False):
+        return None, "on_llm_start", args
+    return getattr(handler, "on_llm_start", None), "on_llm_start", _chat_fallback(args)
+
+
+async def _guard(
+    handler: Any,
+    event: str,
+    call_event: str,
+    call_args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    awaitable: Awaitable[Any],
+) -> None:
+    try:
+        await awaitable
+    except NotImplementedError:
+        if event != "on_chat_model_start" or call_event != event:
+            _report_or_raise(handler, call_event, NotImplementedError(call_event))
+            return
+        method, fb_event, fb_args = _fallback_target(handler, call_args)
+        if method is not None:
+            try:
+                result = method(*fb_args, **kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as error:
+                _report_or_raise(handler, fb_event, error)
+    except Exception as error:
+        _report_or_raise(handler, call_event, error)
+
+
+# --- running async handlers from sync code --------------------------------------------------
+
+_local = threading.local()
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _run_sync(awaitable: Awaitable[Any]) -> Any:
+    """Run an async handler's coroutine to completion from sync code."""
+    coro: Coroutine[Any, Any, Any] = _as_coroutine(awaitable)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = _local.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(coro)
+    # A loop is running in this thread (sync API called from async code): we cannot block it
+    # re-entrantly, so run the coroutine on a worker thread with the caller's contextvars.
+    ctx = contextvars.copy_context()
+    return _worker_pool().submit(ctx.run, asyncio.run, coro).result()
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+def _as_coroutine(awaitable: Awaitable[Any]) -> Coroutine[Any, Any, Any]:
+    if inspect.iscoroutine(awaitable):
+        return awaitable
+    return _await(awaitable)
+
+
+def _worker_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="otelchain-cb")
+        return _pool

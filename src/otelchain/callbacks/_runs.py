@@ -1,0 +1,303 @@
+"""Run state: the one place that turns callback events into a tree of runs.
+
+`RunTreeHandler` records each run by id (its parent, name, type, timing, execution order) and
+calls small hooks on start, token, action and end. The console handler and the OpenTelemetry
+handler are both built on it, so they see the same tree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from otelchain.callbacks._base import BaseCallbackHandler
+
+if TYPE_CHECKING:
+    from otelchain.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
+
+__all__ = ["Run", "RunTreeHandler"]
+
+
+class Run:
+    """One run as a handler sees it. ``data`` is free for the handler (e.g. its span)."""
+
+    __slots__ = (
+        "_order",
+        "data",
+        "end_ns",
+        "error",
+        "execution_order",
+        "extra",
+        "inputs",
+        "metadata",
+        "name",
+        "outputs",
+        "parent",
+        "parent_run_id",
+        "run_id",
+        "run_type",
+        "serialized",
+        "start_ns",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        run_id: UUID,
+        parent: Run | None,
+        parent_run_id: UUID | None,
+        run_type: str,
+        name: str,
+        serialized: dict[str, Any],
+        inputs: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        extra: dict[str, Any],
+    ) -> None:
+        self.run_id = run_id
+        self.parent = parent
+        self.parent_run_id = parent_run_id
+        self.run_type = run_type
+        self.name = name
+        self.serialized = serialized
+        self.inputs = inputs
+        self.outputs: Any = None
+        self.error: BaseException | None = None
+        self.tags = tags
+        self.metadata = metadata
+        self.extra = extra
+        self.start_ns = time.time_ns()
+        self.end_ns: int | None = None
+        # Execution order counts runs in start order within one tree (1 = root).
+        if parent is None:
+            self._order = itertools.count(2)
+            self.execution_order = 1
+        else:
+            self._order = parent._order
+            self.execution_order = next(parent._order)
+        self.data: Any = None
+
+    @property
+    def duration_s(self) -> float:
+        end = self.end_ns if self.end_ns is not None else time.time_ns()
+        return (end - self.start_ns) / 1e9
+
+    def lineage(self) -> list[Run]:
+        """Root first, this run last."""
+        chain: list[Run] = []
+        run: Run | None = self
+        while run is not None:
+            chain.append(run)
+            run = run.parent
+        chain.reverse()
+        return chain
+
+
+def _run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], default: str) -> str:
+    name = kwargs.get("name")
+    if name:
+        return str(name)
+    if serialized:
+        if serialized.get("name"):
+            return str(serialized["name"])
+        ids = serialized.get("id")
+        if isinstance(ids, list) and ids:
+            return str(ids[-1])
+    return default
+
+
+class RunTreeHandler(BaseCallbackHandler):
+    """Keeps the tree of live runs keyed by run id and calls the ``_on_*`` hooks.
+
+    Runs inline (in order, in the caller's task) because the tree depends on event order.
+    State is per run id and removed at the run's end; dict operations are atomic, so threads and
+    tasks running different runs do not interfere.
+    """
+
+    run_inline = True
+
+    def __init__(self) -> None:
+        self.runs: dict[UUID, Run] = {}
+
+    # hooks for subclasses -------------------------------------------------------------------
+    def _on_run_start(self, run: Run) -> None:
+        """A run started (``run.parent`` is None for roots and unknown parents)."""
+
+    def _on_run_end(self, run: Run) -> None:
+        """A run ended; ``run.error`` is set when it failed."""
+
+    def _on_token(self, run: Run, token: str, chunk: Any) -> None:
+        """A model run streamed a token."""
+
+    def _on_agent_action(self, run: Run, action: AgentAction) -> None:
+        """An agent executor run chose an action."""
+
+    def _on_agent_finish(self, run: Run, finish: AgentFinish) -> None:
+        """An agent executor run finished."""
+
+    def _on_run_event(self, run: Run, name: str, payload: dict[str, Any]) -> None:
+        """Another event (text, retry, custom) happened within a run."""
+
+    # bookkeeping ----------------------------------------------------------------------------
+    def _start(
+        self,
+        run_type: str,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        parent = self.runs.get(parent_run_id) if parent_run_id is not None else None
+        run = Run(
+            run_id,
+            parent,
+            parent_run_id,
+            run_type,
+            _run_name(serialized, kwargs, run_type),
+            serialized or {},
+            inputs,
+            tags,
+            metadata,
+            kwargs,
+        )
+        self.runs[run_id] = run
+        self._on_run_start(run)
+
+    def _end(self, run_id: UUID, outputs: Any = None, error: BaseException | None = None) -> None:
+        run = self.runs.pop(run_id, None)
+        if run is None:
+            return
+        run.end_ns = time.time_ns()
+        run.outputs = outputs
+        run.error = error
+        self._on_run_end(run)
+
+    # events ---------------------------------------------------------------------------------
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._start("llm", serialized, {"prompts": prompts}, run_id, parent_run_id, tags, metadata, kwargs)
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["is_chat_model"] = True
+        self._start("llm", serialized, {"messages": messages}, run_id, parent_run_id, tags, metadata, kwargs)
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, run_id: UUID, **kwargs: Any) -> None:
+        run = self.runs.get(run_id)
+        if run is not None:
+            self._on_token(run, token, chunk)
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, outputs=response)
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, error=error)
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        run_type = str(kwargs.get("run_type") or "chain")
+        self._start(run_type, serialized, inputs, run_id, parent_run_id, tags, metadata, kwargs)
+
+    def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, outputs=outputs)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, error=error)
+
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        data = inputs if inputs is not None else {"input": input_str}
+        self._start("tool", serialized, data, run_id, parent_run_id, tags, metadata, kwargs)
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, outputs={"output": output})
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, error=error)
+
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any],
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._start("retriever", serialized, {"query": query}, run_id, parent_run_id, tags, metadata, kwargs)
+
+    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, outputs={"documents": list(documents)})
+
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, error=error)
+
+    def on_agent_action(self, action: AgentAction, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self.runs.get(run_id)
+        if run is not None:
+            self._on_agent_action(run, action)
+
+    def on_agent_finish(self, finish: AgentFinish, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self.runs.get(run_id)
+        if run is not None:
+            self._on_agent_finish(run, finish)
+
+    def on_text(self, text: str, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self.runs.get(run_id)
+        if run is not None:
+            self._on_run_event(run, "text", {"text": text})
+
+    def on_retry(self, retry_state: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self.runs.get(run_id)
+        if run is not None:
+            self._on_run_event(run, "retry", {"retry_state": retry_state})
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self.runs.get(run_id)
+        if run is not None:
+            self._on_run_event(run, name, {"data": data})

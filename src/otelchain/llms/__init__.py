@@ -1,0 +1,6 @@
+"""Completion models (text in, text out)."""
+
+from otelchain.models._base import BaseLLM
+from otelchain.models._fake import FakeListLLM
+
+__all__ = ["BaseLLM", "FakeListLLM"]

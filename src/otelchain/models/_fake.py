@@ -1,0 +1,242 @@
+"""Scripted models for tests, examples and the demo: real callback behaviour, no network."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from otelchain.callbacks._manager import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from otelchain.models._base import BaseChatModel, BaseLLM
+from otelchain.schema import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatGeneration,
+    ChatGenerationChunk,
+    Generation,
+    GenerationChunk,
+    LLMResult,
+    get_buffer_string,
+)
+
+__all__ = ["FakeListChatModel", "FakeListLLM", "split_tokens"]
+
+Script = str | Sequence[str]  # a response, or the exact tokens to stream
+
+
+def split_tokens(text: str) -> list[str]:
+    """Split text word by word, keeping each word's leading whitespace (``" Why"``)."""
+    return re.findall(r"\s*\S+|\s+", text)
+
+
+class _Scripted:
+    """Cycles through scripted responses, thread-safely."""
+
+    def __init__(self, responses: Sequence[Script]) -> None:
+        if isinstance(responses, str) or not responses:
+            raise ValueError("responses must be a non-empty list of strings (or of token lists)")
+        self.responses = list(responses)
+        self._cycle = itertools.cycle(range(len(self.responses)))
+        self._lock = threading.Lock()
+
+    def next_tokens(self) -> list[str]:
+        with self._lock:
+            response = self.responses[next(self._cycle)]
+        return split_tokens(response) if isinstance(response, str) else list(response)
+
+
+def _usage(prompt: str, tokens: list[str]) -> dict[str, int]:
+    prompt_tokens = len(prompt.split())
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": len(tokens),
+        "total_tokens": prompt_tokens + len(tokens),
+    }
+
+
+class FakeListLLM(BaseLLM):
+    """A completion model that answers with scripted responses in turn.
+
+    A response given as a list of strings is streamed exactly as those tokens; a plain string
+    streams word by word. ``sleep`` pauses before each token (to test timing and cancellation).
+    """
+
+    type_name = "fake-list"
+
+    def __init__(
+        self,
+        responses: Sequence[Script],
+        *,
+        sleep: float | None = None,
+        model: str = "fake-list",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._script = _Scripted(responses)
+        self.sleep = sleep
+        self.model = model
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
+    def _serialized_kwargs(self) -> dict[str, Any]:
+        return {"model": self.model, "streaming": self.streaming}
+
+    def _result(self, prompt: str, tokens: list[str]) -> LLMResult:
+        gen = Generation("".join(tokens), {"finish_reason": "stop"})
+        return LLMResult([[gen]], {"token_usage": _usage(prompt, tokens), "model_name": self.model})
+
+    def _generate(
+        self, input: str, *, stop: list[str] | None, run_manager: CallbackManagerForLLMRun, **kwargs: Any
+    ) -> LLMResult:
+        if self.sleep:
+            time.sleep(self.sleep)
+        return self._result(input, self._script.next_tokens())
+
+    async def _agenerate(
+        self, input: str, *, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun, **kwargs: Any
+    ) -> LLMResult:
+        if self.sleep:
+            await asyncio.sleep(self.sleep)
+        return self._result(input, self._script.next_tokens())
+
+    def _stream(
+        self, input: str, *, stop: list[str] | None, run_manager: CallbackManagerForLLMRun, **kwargs: Any
+    ) -> Iterator[GenerationChunk]:
+        tokens = self._script.next_tokens()
+        for token in tokens:
+            if self.sleep:
+                time.sleep(self.sleep)
+            yield GenerationChunk(token)
+        yield GenerationChunk(
+            "",
+            {
+                "finish_reason": "stop",
+                "llm_output": {"token_usage": _usage(input, tokens), "model_name": self.model},
+            },
+        )
+
+    async def _astream(
+        self, input: str, *, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun, **kwargs: Any
+    ) -> AsyncIterator[GenerationChunk]:
+        tokens = self._script.next_tokens()
+        for token in tokens:
+            if self.sleep:
+                await asyncio.sleep(self.sleep)
+            yield GenerationChunk(token)
+        yield GenerationChunk(
+            "",
+            {
+                "finish_reason": "stop",
+                "llm_output": {"token_usage": _usage(input, tokens), "model_name": self.model},
+            },
+        )
+
+
+class FakeListChatModel(BaseChatModel):
+    """A chat model that answers with scripted responses in turn (see `FakeListLLM`)."""
+
+    type_name = "fake-list-chat-model"
+
+    def __init__(
+        self,
+        responses: Sequence[Script],
+        *,
+        sleep: float | None = None,
+        model: str = "fake-chat",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._script = _Scripted(responses)
+        self.sleep = sleep
+        self.model = model
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
+    def _serialized_kwargs(self) -> dict[str, Any]:
+        return {"model": self.model, "streaming": self.streaming}
+
+    def _llm_output(self, messages: list[BaseMessage], tokens: list[str]) -> dict[str, Any]:
+        return {"token_usage": _usage(get_buffer_string(messages), tokens), "model_name": self.model}
+
+    def _result(self, messages: list[BaseMessage], tokens: list[str]) -> LLMResult:
+        out = self._llm_output(messages, tokens)
+        usage = out["token_usage"]
+        message = AIMessage(
+            "".join(tokens),
+            response_metadata={"model_name": self.model, "finish_reason": "stop"},
+            usage_metadata={
+                "input_tokens": usage["prompt_tokens"],
+                "output_tokens": usage["completion_tokens"],
+                "total_tokens": usage["total_tokens"],
+            },
+        )
+        return LLMResult([[ChatGeneration(message, {"finish_reason": "stop"})]], out)
+
+    def _generate(
+        self,
+        input: list[BaseMessage],
+        *,
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun,
+        **kwargs: Any,
+    ) -> LLMResult:
+        if self.sleep:
+            time.sleep(self.sleep)
+        return self._result(input, self._script.next_tokens())
+
+    async def _agenerate(
+        self,
+        input: list[BaseMessage],
+        *,
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun,
+        **kwargs: Any,
+    ) -> LLMResult:
+        if self.sleep:
+            await asyncio.sleep(self.sleep)
+        return self._result(input, self._script.next_tokens())
+
+    def _final_chunk(self, messages: list[BaseMessage], tokens: list[str]) -> ChatGenerationChunk:
+        message = AIMessageChunk("", response_metadata={"model_name": self.model, "finish_reason": "stop"})
+        return ChatGenerationChunk(
+            message, {"finish_reason": "stop", "llm_output": self._llm_output(messages, tokens)}
+        )
+
+    def _stream(
+        self,
+        input: list[BaseMessage],
+        *,
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        tokens = self._script.next_tokens()
+        for token in tokens:
+            if self.sleep:
+                time.sleep(self.sleep)
+            yield ChatGenerationChunk(AIMessageChunk(token))
+        yield self._final_chunk(input, tokens)
+
+    async def _astream(
+        self,
+        input: list[BaseMessage],
+        *,
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        tokens = self._script.next_tokens()
+        for token in tokens:
+            if self.sleep:
+                await asyncio.sleep(self.sleep)
+            yield ChatGenerationChunk(AIMessageChunk(token))
+        yield self._final_chunk(input, tokens)
