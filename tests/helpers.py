@@ -1,0 +1,46 @@
+"""Helpers shared by test packages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otelchain.callbacks import BaseCallbackHandler
+
+
+class Recorder(BaseCallbackHandler):
+    """Records (event, first positional argument, kwargs) for every event."""
+
+    def __init__(self, label: str = "rec") -> None:
+        self.label = label
+        self.events: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def _rec(self, event: str, arg: Any, kwargs: dict[str, Any]) -> None:
+        self.events.append((event, arg, kwargs))
+
+    def on_llm_start(self, serialized: Any, prompts: Any, **kw: Any) -> None:
+        self._rec("on_llm_start", prompts, kw)
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+        self._rec("on_chat_model_start", messages, kw)
+
+    def on_llm_new_token(self, token: str, **kw: Any) -> None:
+        self._rec("on_llm_new_token", token, kw)
+
+    def on_llm_end(self, response: Any, **kw: Any) -> None:
+        self._rec("on_llm_end", response, kw)
+
+    def on_llm_error(self, error: BaseException, **kw: Any) -> None:
+        self._rec("on_llm_error", error, kw)
+
+    def on_chain_start(self, serialized: Any, inputs: Any, **kw: Any) -> None:
+        self._rec("on_chain_start", serialized.get("name"), kw)
+
+    def on_chain_end(self, outputs: Any, **kw: Any) -> None:
+        self._rec("on_chain_end", outputs, kw)
+
+    def on_chain_error(self, error: BaseException, **kw: Any) -> None:
+        self._rec("on_chain_error", error, kw)
+
+    @property
+    def names(self) -> list[str]:
+        return [e[0] for e in self.events]
