@@ -124,7 +124,7 @@ def test_one_off_js_names_and_short_signatures() -> None:
     tokens: list[str] = []
 
     class JsStyle:
-        def handleLLMNewToken(self, token: str) -> None:  # noqa: N802 - the seed's name
+        def handleLLMNewToken(self, token: str) -> None:
             tokens.append(token)
 
     FakeListLLM(["Why did"], streaming=True).call(
@@ -153,7 +153,7 @@ def test_from_methods_object_and_async() -> None:
     seen: list[str] = []
 
     class Methods:
-        async def handleChainStart(self, chain: dict[str, Any]) -> None:  # noqa: N802
+        async def handleChainStart(self, chain: dict[str, Any]) -> None:
             seen.append(chain["name"])
 
     handler = BaseCallbackHandler.from_methods(Methods())
@@ -164,7 +164,7 @@ def test_from_methods_object_and_async() -> None:
 
 
 def test_from_methods_rejects_unknown_names_clearly() -> None:
-    with pytest.raises(ValueError, match="unknown event name.*handleLLMNewTokn"):
+    with pytest.raises(ValueError, match=r"unknown event name.*handleLLMNewTokn"):
         BaseCallbackHandler.from_methods({"handleLLMNewTokn": print})
     with pytest.raises(TypeError, match="must be callable"):
         BaseCallbackHandler.from_methods({"on_llm_start": 3})
@@ -221,8 +221,9 @@ def test_ignore_flags() -> None:
 
 
 def test_chat_model_start_falls_back_to_llm_start() -> None:
-    from otelchain.chat_models import FakeListChatModel
     from tests.helpers import Recorder
+
+    from otelchain.chat_models import FakeListChatModel
 
     class OnlyLLM(BaseCallbackHandler):
         prompts: list[str]
