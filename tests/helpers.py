@@ -33,7 +33,7 @@ class Recorder(BaseCallbackHandler):
         self._rec("on_llm_error", error, kw)
 
     def on_chain_start(self, serialized: Any, inputs: Any, **kw: Any) -> None:
-        self._rec("on_chain_start", serialized.get("name"), kw)
+        self._rec("on_chain_start", (serialized or {}).get("name") or kw.get("name"), kw)
 
     def on_chain_end(self, outputs: Any, **kw: Any) -> None:
         self._rec("on_chain_end", outputs, kw)

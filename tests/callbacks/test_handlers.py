@@ -221,9 +221,8 @@ def test_ignore_flags() -> None:
 
 
 def test_chat_model_start_falls_back_to_llm_start() -> None:
-    from tests.helpers import Recorder
-
     from otelchain.chat_models import FakeListChatModel
+    from tests.helpers import Recorder
 
     class OnlyLLM(BaseCallbackHandler):
         prompts: list[str]

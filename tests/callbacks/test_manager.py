@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from tests.helpers import Recorder
 
 from otelchain.callbacks import (
     AsyncCallbackManager,
@@ -22,6 +21,7 @@ from otelchain.callbacks import (
 from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
+from tests.helpers import Recorder
 
 
 def _build(llm_cbs: Any = None, chain_cbs: Any = None) -> LLMChain:

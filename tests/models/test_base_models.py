@@ -7,11 +7,11 @@ import gc
 from typing import Any
 
 import pytest
-from tests.helpers import Recorder
 
 from otelchain.chat_models import FakeListChatModel
 from otelchain.llms import FakeListLLM
 from otelchain.schema import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
+from tests.helpers import Recorder
 
 JOKE = ["\n", "\n", "Q", ":", " Why", " did", " the", " chicken", " cross", " the", " playground", "?"]
 
