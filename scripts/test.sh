@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run the whole test suite on a fresh machine: installs what it needs, lints, type-checks, tests.
+# Extra arguments go to pytest (e.g. scripts/test.sh tests/callbacks -x).
+set -euo pipefail
+source "$(dirname "$0")/_venv.sh"
+if [ -f scripts/setup_phoenix.sh ]; then
+  bash scripts/setup_phoenix.sh   # the real trace backend for tests/export, in its own venv
+fi
+.venv/bin/ruff check src tests examples benchmarks
+.venv/bin/mypy src
+exec .venv/bin/python -m pytest "$@"

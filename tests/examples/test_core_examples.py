@@ -1,0 +1,55 @@
+"""The core examples run as a user would run them and print what the seed shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(name: str, **env: str) -> str:
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OTELCHAIN_", "LANGCHAIN_", "OPENAI_"))
+    }
+    full_env.update(env)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=full_env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_builtin_handler() -> None:
+    out = _run("builtin_handler.py")
+    assert "[chain/start] [1:chain:llm_chain] Entering Chain run with input:" in out
+    assert "[llm/end] [1:chain:llm_chain > 2:llm:fake-list]" in out
+    assert "{'text': ' 3\\n\\n3 - 1 = 2'}" in out
+    assert re.search(r"RunInfo\(run_id=UUID\('[0-9a-f-]{36}'\)", out)
+
+
+def test_constructor_vs_request() -> None:
+    out = _run("constructor_vs_request.py")
+    sections = out.split("-- ")
+    assert "[constructor] chain start: llm_chain" in sections[1]
+    assert "llm start" not in sections[1]
+    assert "[request] chain start" in sections[2] and "[request] llm start: ['1 + 2 =']" in sections[2]
+    assert "[request] llm start: ['1 + 1 =']" in sections[3]
+
+
+def test_verbose_mode() -> None:
+    out = _run("verbose_mode.py")
+    heads = re.findall(r"^\[(\w+/\w+)\]", out, flags=re.M)
+    assert heads == ["chain/start", "llm/start", "llm/end", "chain/end"]
+
+
+def test_env_verbose_on_a_quiet_example() -> None:
+    out = _run("constructor_vs_request.py", OTELCHAIN_VERBOSE="true")
+    assert "[chain/start]" in out and "[llm/start]" in out
