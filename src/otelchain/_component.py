@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from uuid import UUID
 
-from otelchain.callbacks._manager import AsyncCallbackManager, CallbackManager, Callbacks
+from otelchain.callbacks._manager import AsyncCallbackManager, BaseCallbackManager, CallbackManager, Callbacks
 from otelchain.schema import RunInfo
 
 __all__ = ["ChainOutput", "Component", "RequestConfig", "TextOutput", "split_config"]
@@ -97,6 +97,10 @@ class Component:
 
     def _serialized_kwargs(self) -> dict[str, Any]:
         return {}
+
+    def _serialized_for(self, manager: BaseCallbackManager) -> dict[str, Any]:
+        """`serialized()` only when some handler will read it (the no-handler path stays cheap)."""
+        return self.serialized() if manager.handlers else {}
 
     def _configure(
         self, callbacks: Callbacks, tags: Iterable[str] | None, metadata: Mapping[str, Any] | None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from otelchain.callbacks import CallbackManager, ConsoleCallbackHandler
+from otelchain.callbacks import CallbackManager, ConsoleCallbackHandler, set_verbose
 from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
@@ -46,9 +46,11 @@ def test_env_var_turns_on_verbose_for_the_whole_app(
     var: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv(var, "true")
+    set_verbose(None)  # the environment is read once, at import; re-read it
     _chain().call({"number": 2})
     assert _heads(capsys.readouterr().out) == ["chain/start", "llm/start", "llm/end", "chain/end"]
     monkeypatch.setenv(var, "false")
+    set_verbose(None)
     _chain().call({"number": 2})
     assert capsys.readouterr().out == ""
 
@@ -56,7 +58,7 @@ def test_env_var_turns_on_verbose_for_the_whole_app(
 def test_only_one_console_handler_is_ever_added(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("OTELCHAIN_VERBOSE", "1")
+    set_verbose(True)
     mine = ConsoleCallbackHandler()
     _chain(verbose_chain=True, verbose_llm=True).call({"number": 2}, [mine])
     assert _heads(capsys.readouterr().out) == ["chain/start", "llm/start", "llm/end", "chain/end"]

@@ -25,7 +25,9 @@ from otelchain.callbacks._manager import (
     Callbacks,
     RunManager,
     add_global_handler,
+    get_verbose,
     remove_global_handler,
+    set_verbose,
 )
 from otelchain.callbacks._runs import Run, RunTreeHandler
 
@@ -51,8 +53,10 @@ __all__ = [
     "RunManager",
     "RunTreeHandler",
     "add_global_handler",
+    "get_verbose",
     "handler_error_counts",
     "remove_global_handler",
     "reset_handler_error_counts",
+    "set_verbose",
     "uuid7",
 ]

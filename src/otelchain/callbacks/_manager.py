@@ -40,7 +40,9 @@ __all__ = [
     "CallbackManagerForToolRun",
     "Callbacks",
     "add_global_handler",
+    "get_verbose",
     "remove_global_handler",
+    "set_verbose",
 ]
 
 logger = logging.getLogger("otelchain.callbacks")
@@ -63,12 +65,28 @@ def remove_global_handler(handler: Handler) -> None:
     _global_handlers[:] = [h for h in _global_handlers if h is not handler]
 
 
-def _env_verbose() -> bool:
+def _read_env_verbose() -> bool:
     for var in ("OTELCHAIN_VERBOSE", "LANGCHAIN_VERBOSE"):
         value = os.environ.get(var)
         if value is not None and value.strip().lower() in ("1", "true", "yes", "on"):
             return True
     return False
+
+
+# Read once: os.environ lookups cost more than the rest of a no-handler run's dispatch.
+_verbose: bool = _read_env_verbose()
+
+
+def set_verbose(value: bool | None) -> None:
+    """Turn verbose mode on or off for the whole app; ``None`` re-reads OTELCHAIN_VERBOSE /
+    LANGCHAIN_VERBOSE from the environment (they are read once at import)."""
+    global _verbose
+    _verbose = _read_env_verbose() if value is None else bool(value)
+
+
+def get_verbose() -> bool:
+    """Whether verbose mode is on for the whole app."""
+    return _verbose
 
 
 def _as_handler(obj: Any) -> Handler:
@@ -222,7 +240,7 @@ class BaseCallbackManager:
         for handler in local:
             _add(manager.handlers, _as_handler(handler))
 
-        if verbose or _env_verbose():
+        if verbose or _verbose:
             from otelchain.callbacks._console import ConsoleCallbackHandler, default_console_handler
 
             if not any(isinstance(h, ConsoleCallbackHandler) for h in manager.handlers):

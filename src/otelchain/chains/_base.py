@@ -59,7 +59,9 @@ class Chain(Component):
         checked: dict[str, Any] = dict(inputs)
         missing = [k for k in self.input_keys if k not in checked]
         if missing:
-            raise ValueError(f"{type(self).__name__} is missing input key(s) {missing}; got {sorted(checked)}")
+            raise ValueError(
+                f"{type(self).__name__} is missing input key(s) {missing}; got {sorted(checked)}"
+            )
         return checked
 
     def _check_outputs(self, outputs: Mapping[str, Any]) -> None:
@@ -90,7 +92,7 @@ class Chain(Component):
         extra = self._start_kwargs()
         if run_name:
             extra["name"] = run_name
-        rm = cm.on_chain_start(self.serialized(), inputs, run_id=check_run_id(run_id), **extra)
+        rm = cm.on_chain_start(self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra)
         try:
             with rm.activate():
                 outputs = self._call(inputs, run_manager=rm)
@@ -120,7 +122,7 @@ class Chain(Component):
         extra = self._start_kwargs()
         if run_name:
             extra["name"] = run_name
-        rm = await cm.on_chain_start(self.serialized(), inputs, run_id=check_run_id(run_id), **extra)
+        rm = await cm.on_chain_start(self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra)
         try:
             with rm.activate():
                 outputs = await self._acall(inputs, run_manager=rm)

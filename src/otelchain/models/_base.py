@@ -134,10 +134,10 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         stop: list[str] | None,
         kwargs: dict[str, Any],
     ) -> list[CallbackManagerForLLMRun]:
-        extra = self._start_kwargs(stop, run_name, len(inputs), kwargs)
+        extra = self._start_kwargs(stop, run_name, len(inputs), kwargs) if cm.handlers else {}
         if self.is_chat:
-            return cm.on_chat_model_start(self.serialized(), cast(Any, inputs), run_id=run_id, **extra)
-        return cm.on_llm_start(self.serialized(), cast(Any, inputs), run_id=run_id, **extra)
+            return cm.on_chat_model_start(self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra)
+        return cm.on_llm_start(self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra)
 
     async def _astart_runs(
         self,
@@ -148,10 +148,12 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         stop: list[str] | None,
         kwargs: dict[str, Any],
     ) -> list[AsyncCallbackManagerForLLMRun]:
-        extra = self._start_kwargs(stop, run_name, len(inputs), kwargs)
+        extra = self._start_kwargs(stop, run_name, len(inputs), kwargs) if cm.handlers else {}
         if self.is_chat:
-            return await cm.on_chat_model_start(self.serialized(), cast(Any, inputs), run_id=run_id, **extra)
-        return await cm.on_llm_start(self.serialized(), cast(Any, inputs), run_id=run_id, **extra)
+            return await cm.on_chat_model_start(
+                self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra
+            )
+        return await cm.on_llm_start(self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra)
 
     def _start_kwargs(
         self, stop: list[str] | None, run_name: str | None, batch_size: int, kwargs: dict[str, Any]
