@@ -299,3 +299,16 @@ def test_custom_event_and_text() -> None:
     run = manager.on_chain_start({"name": "c"}, {})
     manager.on_custom_event("progress", {"pct": 50}, run_id=run.run_id)
     assert got == [("progress", {"pct": 50})]
+
+
+def test_plain_object_with_short_python_signatures_and_passed_twice() -> None:
+    tokens: list[str] = []
+
+    class Short:
+        def on_llm_new_token(self, token: str) -> None:
+            tokens.append(token)
+
+    one = Short()
+    llm = FakeListLLM(["a b"], streaming=True, callbacks=[one])
+    llm.call("x", callbacks=[one])
+    assert tokens == ["a", " b"]  # adapted to its signature, and not called twice

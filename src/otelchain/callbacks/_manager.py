@@ -90,21 +90,29 @@ def get_verbose() -> bool:
 
 
 def _as_handler(obj: Any) -> Handler:
-    """Accept a handler, a mapping of event functions, or a plain object with JS-named methods."""
+    """Accept a handler, a mapping of event functions, or a one-off object.
+
+    Objects that look like full handlers (they carry LangChain's flags, e.g. a langchain-core
+    handler) are used as they are. Other objects are wrapped by `from_methods`, which accepts
+    JS-style names and functions that take fewer arguments than the event offers.
+    """
     if isinstance(obj, (BaseCallbackHandler, AsyncCallbackHandler)):
         return obj
     if isinstance(obj, Mapping):
         return _handler_from_methods(obj)
     if obj is None or isinstance(obj, (str, bytes, int, float)):
         raise TypeError(f"callbacks must hold handler objects or mappings, got {obj!r}")
-    if any(name.startswith("handle") for name in dir(obj)):
-        return _handler_from_methods(obj)
-    return obj
+    if hasattr(obj, "ignore_llm"):
+        return obj
+    wrapper = _handler_from_methods(obj)
+    wrapper._otelchain_source = obj  # type: ignore[attr-defined]  # dedupe by the user's object
+    return wrapper
 
 
 def _add(target: list[Handler], handler: Handler) -> None:
+    source = getattr(handler, "_otelchain_source", handler)
     for h in target:
-        if h is handler:
+        if h is handler or getattr(h, "_otelchain_source", h) is source:
             return
     target.append(handler)
 
