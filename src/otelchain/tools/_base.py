@@ -1,0 +1,567 @@
+"""Tools: named functions an agent (or a chat model's tool calls) can run, each run a callback run.
+
+`BaseTool.run` emits ``on_tool_start`` / ``on_tool_end`` / ``on_tool_error`` and makes the run's
+span current around the tool body, so spans created inside a tool nest under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Union, overload
+from uuid import UUID
+
+import pydantic
+
+from otelchain._component import Component, RequestConfig, TextOutput, check_run_id, split_config
+from otelchain.callbacks._manager import (
+    AsyncCallbackManagerForToolRun,
+    BaseRunManager,
+    CallbackManagerForToolRun,
+    Callbacks,
+)
+from otelchain.schema import ToolCall, ToolMessage
+
+__all__ = [
+    "BaseTool",
+    "HandleToolError",
+    "StructuredTool",
+    "Tool",
+    "ToolException",
+    "tool",
+]
+
+
+class ToolException(Exception):
+    """A tool's expected failure (bad input, a failed lookup): with ``handle_tool_error`` set,
+    its message becomes the tool's output, so an agent sees it as an observation and recovers."""
+
+
+HandleToolError = Union[bool, str, Callable[[ToolException], str]]  # noqa: UP007 (runtime alias, py3.10)
+
+# Parameters a tool function may declare to receive the run's callbacks instead of model input.
+_INJECTED = frozenset({"callbacks", "run_manager"})
+
+_SINGLE_INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"tool_input": {"type": "string"}},
+    "required": ["tool_input"],
+}
+
+
+def _handle_tool_error(error: ToolException, flag: HandleToolError) -> str:
+    """The observation for a handled `ToolException` (LangChain's rules)."""
+    if isinstance(flag, str):
+        return flag
+    if callable(flag):
+        return str(flag(error))
+    return str(error.args[0]) if error.args else "Tool execution error"
+
+
+def _input_str(tool_input: Any) -> str:
+    return tool_input if isinstance(tool_input, str) else str(dict(tool_input))
+
+
+class BaseTool(Component):
+    """Base class of tools. Subclasses set ``name`` and ``description`` and implement ``_run``
+    (positional input for single-input tools, keyword arguments for structured ones); ``_arun``
+    defaults to ``_run`` in a worker thread (contextvars, hence the current span, kept).
+
+    ``_run`` may declare a ``run_manager`` keyword to receive the tool's run manager (use
+    ``run_manager.get_child()`` as ``callbacks=`` for sub-calls).
+    """
+
+    type_name = "tool"
+    name: str = ""  # a plain attribute (overrides Component.name), settable per instance
+    description: str = ""
+    return_direct: bool = False
+    handle_tool_error: HandleToolError = False
+    args_schema: dict[str, Any] = _SINGLE_INPUT_SCHEMA
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        return_direct: bool | None = None,
+        handle_tool_error: HandleToolError | None = None,
+        args_schema: Mapping[str, Any] | None = None,
+        callbacks: Callbacks = None,
+        verbose: bool = False,
+        tags: list[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(callbacks=callbacks, verbose=verbose, tags=tags, metadata=metadata)
+        if name is not None:
+            self.name = name
+        if description is not None:
+            self.description = description
+        if return_direct is not None:
+            self.return_direct = return_direct
+        if handle_tool_error is not None:
+            self.handle_tool_error = handle_tool_error
+        if args_schema is not None:
+            self.args_schema = dict(args_schema)
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"{type(self).__name__} needs a non-empty name")
+        if not isinstance(self.description, str):
+            raise TypeError(f"tool {self.name!r}: description must be a str")
+
+    # --- schema --------------------------------------------------------------------------------
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The tool's arguments as a JSON schema (what a chat model's tool binding sends)."""
+        return self.args_schema
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The JSON schema's properties, by argument name."""
+        props = self.args_schema.get("properties", {})
+        return dict(props) if isinstance(props, Mapping) else {}
+
+    def to_openai_tool(self) -> dict[str, Any]:
+        """The tool in the chat-completions ``tools=[...]`` format."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+    def serialized(self) -> dict[str, Any]:
+        """Handlers see the tool's name (``{"name": "calculator", ...}``) and description."""
+        data = super().serialized()
+        data["description"] = self.description
+        return data
+
+    def _serialized_kwargs(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    # --- what subclasses provide ---------------------------------------------------------------
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the tool; raise `ToolException` for failures the agent should see."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _run")
+
+    async def _arun(self, *args: Any, **kwargs: Any) -> Any:
+        """Async `_run`; default runs ``_run`` in a worker thread with the caller's contextvars."""
+        return await asyncio.to_thread(self._run, *args, **kwargs)
+
+    def _to_args_and_kwargs(
+        self, tool_input: str | Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """A string is the single positional input; a mapping gives keyword arguments."""
+        if isinstance(tool_input, str):
+            return (tool_input,), {}
+        return (), dict(tool_input)
+
+    @staticmethod
+    def _accepts_run_manager(fn: Callable[..., Any]) -> bool:
+        return "run_manager" in _parameters(getattr(fn, "__func__", fn))
+
+    def _check_input(self, tool_input: Any) -> str | dict[str, Any]:
+        if isinstance(tool_input, str):
+            return tool_input
+        if isinstance(tool_input, Mapping):
+            return dict(tool_input)
+        raise TypeError(
+            f"tool {self.name!r} takes a str or a dict of arguments, got {type(tool_input).__name__}"
+        )
+
+    def _start_extra(self, run_name: str | None) -> dict[str, Any]:
+        return {"name": run_name} if run_name else {}
+
+    # --- public API ----------------------------------------------------------------------------
+    def run(
+        self,
+        tool_input: str | Mapping[str, Any],
+        callbacks: Callbacks = None,
+        *,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        run_id: UUID | None = None,
+    ) -> Any:
+        """Run the tool as one callback run and return its output (a ``str`` output is a
+        `TextOutput` with ``.run_info``).
+
+        A `ToolException` becomes the output when ``handle_tool_error`` is set (the run ends
+        normally, with that text); any other error ends the run with ``on_tool_error`` and
+        propagates.
+        """
+        checked = self._check_input(tool_input)
+        cm = self._configure(callbacks, tags, metadata)
+        rm = cm.on_tool_start(
+            self._serialized_for(cm),
+            _input_str(checked),
+            run_id=check_run_id(run_id),
+            inputs=checked if isinstance(checked, dict) else None,
+            **self._start_extra(run_name),
+        )
+        try:
+            with rm.activate():
+                try:
+                    args, kwargs = self._to_args_and_kwargs(checked)
+                    if self._accepts_run_manager(self._run):
+                        kwargs["run_manager"] = rm
+                    output = self._run(*args, **kwargs)
+                except ToolException as error:
+                    if not self.handle_tool_error:
+                        raise
+                    output = _handle_tool_error(error, self.handle_tool_error)
+        except BaseException as error:
+            rm.on_tool_error(error)
+            raise
+        return self._finish(rm, output)
+
+    async def arun(
+        self,
+        tool_input: str | Mapping[str, Any],
+        callbacks: Callbacks = None,
+        *,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        run_id: UUID | None = None,
+    ) -> Any:
+        """Async `run` (uses the tool's coroutine when it has one)."""
+        checked = self._check_input(tool_input)
+        cm = self._aconfigure(callbacks, tags, metadata)
+        rm = await cm.on_tool_start(
+            self._serialized_for(cm),
+            _input_str(checked),
+            run_id=check_run_id(run_id),
+            inputs=checked if isinstance(checked, dict) else None,
+            **self._start_extra(run_name),
+        )
+        try:
+            with rm.activate():
+                try:
+                    args, kwargs = self._to_args_and_kwargs(checked)
+                    if type(self)._arun is BaseTool._arun:
+                        if self._accepts_run_manager(self._run):
+                            kwargs["run_manager"] = rm.get_sync()
+                    elif self._accepts_run_manager(self._arun):
+                        kwargs["run_manager"] = rm
+                    output = await self._arun(*args, **kwargs)
+                except ToolException as error:
+                    if not self.handle_tool_error:
+                        raise
+                    output = _handle_tool_error(error, self.handle_tool_error)
+        except BaseException as error:
+            await rm.on_tool_error(error)
+            raise
+        info = rm.run_info()
+        await rm.on_tool_end(output, name=self.name)
+        return TextOutput(output, info) if isinstance(output, str) else output
+
+    def _finish(self, rm: CallbackManagerForToolRun, output: Any) -> Any:
+        info = rm.run_info()
+        rm.on_tool_end(output, name=self.name)
+        return TextOutput(output, info) if isinstance(output, str) else output
+
+    def invoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Any:
+        """LangChain-style: ``input`` is a str, an argument dict, or a model's tool call (then a
+        `ToolMessage` answering that call is returned); ``config`` may carry callbacks etc."""
+        opts = split_config(config, kwargs)
+        if kwargs:
+            raise TypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
+        call = _as_tool_call(input)
+        if call is None:
+            return self.run(input, opts.pop("callbacks", None), **opts)
+        output = self.run(call.args, opts.pop("callbacks", None), **opts)
+        return self._tool_message(output, call)
+
+    async def ainvoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Any:
+        """Async `invoke`."""
+        opts = split_config(config, kwargs)
+        if kwargs:
+            raise TypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
+        call = _as_tool_call(input)
+        if call is None:
+            return await self.arun(input, opts.pop("callbacks", None), **opts)
+        output = await self.arun(call.args, opts.pop("callbacks", None), **opts)
+        return self._tool_message(output, call)
+
+    def _tool_message(self, output: Any, call: ToolCall) -> ToolMessage:
+        return ToolMessage(
+            output if isinstance(output, str) else str(output), tool_call_id=call.id or "", name=self.name
+        )
+
+
+def _as_tool_call(value: Any) -> ToolCall | None:
+    """A `ToolCall`, or a dict shaped like one (``{"name", "args", "id", "type": "tool_call"}``)."""
+    if isinstance(value, ToolCall):
+        return value
+    if (
+        isinstance(value, Mapping)
+        and value.get("type") == "tool_call"
+        and isinstance(value.get("args"), Mapping)
+    ):
+        return ToolCall(str(value.get("name", "")), dict(value["args"]), value.get("id"))
+    return None
+
+
+def _parameters(fn: Callable[..., Any]) -> frozenset[str]:
+    """The names of ``fn``'s parameters (cached when ``fn`` is hashable: tools run many times)."""
+    try:
+        return _cached_parameters(fn)
+    except TypeError:  # an unhashable callable object
+        return _signature_names(fn)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_parameters(fn: Callable[..., Any]) -> frozenset[str]:
+    return _signature_names(fn)
+
+
+def _signature_names(fn: Callable[..., Any]) -> frozenset[str]:
+    try:
+        return frozenset(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
+
+
+def _call_with_injected(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], rm: BaseRunManager | None
+) -> Any:
+    """Call a tool function, giving it ``callbacks``/``run_manager`` when it declares them."""
+    params = _parameters(fn)
+    if rm is not None:
+        if "run_manager" in params:
+            kwargs["run_manager"] = rm
+        if "callbacks" in params:
+            kwargs["callbacks"] = rm.get_child()  # type: ignore[attr-defined]
+    return fn(*args, **kwargs)
+
+
+def _run_coroutine_sync(make: Callable[[], Awaitable[Any]], name: str) -> Any:
+    """Run an async-only tool from sync code (no event loop may be running in this thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_await(make()))
+    raise RuntimeError(
+        f"tool {name!r} only has a coroutine and an event loop is running here; use arun()/ainvoke()"
+    )
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+class Tool(BaseTool):
+    """A single-input tool from a function: ``Tool("search", "Look things up.", func)``.
+
+    ``func`` takes one string; ``coroutine`` (optional) is its async twin, used by `arun`.
+    Either may declare ``callbacks`` (gets the child manager) or ``run_manager``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        func: Callable[..., Any] | None = None,
+        coroutine: Callable[..., Awaitable[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if func is None and coroutine is None:
+            raise ValueError(f"Tool {name!r} needs func or coroutine")
+        if func is not None and not callable(func):
+            raise TypeError(f"Tool {name!r}: func must be callable, got {type(func).__name__}")
+        if coroutine is not None and not inspect.iscoroutinefunction(coroutine):
+            raise TypeError(f"Tool {name!r}: coroutine must be an async function")
+        super().__init__(name=name, description=description, **kwargs)
+        self.func = func
+        self.coroutine = coroutine
+
+    def _to_args_and_kwargs(
+        self, tool_input: str | Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if isinstance(tool_input, str):
+            return (tool_input,), {}
+        if len(tool_input) != 1:
+            raise ToolException(
+                f"tool {self.name!r} takes a single input; got arguments {sorted(tool_input)}"
+            )
+        return (next(iter(tool_input.values())),), {}
+
+    def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
+        if self.func is None:
+            coro = self.coroutine
+            assert coro is not None
+            return _run_coroutine_sync(lambda: coro(*args, **kwargs), self.name)
+        return _call_with_injected(self.func, args, kwargs, run_manager)
+
+    async def _arun(
+        self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
+    ) -> Any:
+        if self.coroutine is not None:
+            return await _call_with_injected(self.coroutine, args, kwargs, run_manager)
+        sync_rm = run_manager.get_sync() if run_manager is not None else None
+        return await asyncio.to_thread(self._run, *args, run_manager=sync_rm, **kwargs)  # type: ignore[arg-type]
+
+
+# --- structured tools and @tool ------------------------------------------------------------------
+
+
+def _signature_model(fn: Callable[..., Any], model_name: str) -> type[pydantic.BaseModel]:
+    """A pydantic model of ``fn``'s parameters (minus injected ones), for validation and schema."""
+    sig = inspect.signature(fn)
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: fall back to Any
+        hints = {}
+    fields: dict[str, Any] = {}
+    for param in sig.parameters.values():
+        if param.name in _INJECTED or param.name in ("self", "cls"):
+            continue
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (annotation, default)
+    return pydantic.create_model(model_name, **fields)
+
+
+def _json_schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        if isinstance(prop, dict):
+            prop.pop("title", None)
+    schema.setdefault("properties", {})
+    return schema
+
+
+class StructuredTool(BaseTool):
+    """A tool with typed keyword arguments, validated against the function's signature.
+
+    Built by `@tool` or `StructuredTool.from_function`; ``args_schema`` is the JSON schema of the
+    signature, so a chat model can be given the tool.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        func: Callable[..., Any] | None = None,
+        coroutine: Callable[..., Awaitable[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        source = func if func is not None else coroutine
+        if source is None:
+            raise ValueError(f"StructuredTool {name!r} needs func or coroutine")
+        self._model = _signature_model(source, f"{name}_args")
+        kwargs.setdefault("args_schema", _json_schema(self._model))
+        super().__init__(name=name, description=description, **kwargs)
+        self.func = func
+        self.coroutine = coroutine
+
+    @classmethod
+    def from_function(
+        cls,
+        func: Callable[..., Any] | None = None,
+        coroutine: Callable[..., Awaitable[Any]] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        **kwargs: Any,
+    ) -> StructuredTool:
+        """Name from the function, description from its docstring, arguments from its signature."""
+        source = func if func is not None else coroutine
+        if source is None:
+            raise ValueError("from_function needs func or coroutine")
+        if func is not None and inspect.iscoroutinefunction(func):
+            func, coroutine = None, func
+        tool_name = name or getattr(source, "__name__", None)
+        if not tool_name:
+            raise ValueError("tool needs a name (the function has none)")
+        doc = description if description is not None else inspect.getdoc(source)
+        if not doc:
+            raise ValueError(f"tool {tool_name!r}: give the function a docstring or pass description=")
+        return cls(name=tool_name, description=doc, func=func, coroutine=coroutine, **kwargs)
+
+    def _to_args_and_kwargs(
+        self, tool_input: str | Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        fields = list(self._model.model_fields)
+        if isinstance(tool_input, str):
+            if len(fields) != 1:
+                raise ToolException(
+                    f"tool {self.name!r} takes arguments {fields}; got a plain string {tool_input[:80]!r}"
+                )
+            tool_input = {fields[0]: tool_input}
+        try:
+            validated = self._model.model_validate(dict(tool_input))
+        except pydantic.ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in error.errors()
+            )
+            raise ToolException(f"invalid arguments for tool {self.name!r}: {problems}") from None
+        return (), {k: getattr(validated, k) for k in fields}
+
+    def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
+        if self.func is None:
+            coro = self.coroutine
+            assert coro is not None
+            return _run_coroutine_sync(
+                lambda: _call_with_injected(coro, args, kwargs, run_manager), self.name
+            )
+        return _call_with_injected(self.func, args, kwargs, run_manager)
+
+    async def _arun(
+        self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
+    ) -> Any:
+        if self.coroutine is not None:
+            return await _call_with_injected(self.coroutine, args, kwargs, run_manager)
+        sync_rm = run_manager.get_sync() if run_manager is not None else None
+        return await asyncio.to_thread(self._run, *args, run_manager=sync_rm, **kwargs)  # type: ignore[arg-type]
+
+
+@overload
+def tool(name_or_func: Callable[..., Any], /) -> StructuredTool: ...
+
+
+@overload
+def tool(
+    name_or_func: str | None = None,
+    /,
+    *,
+    description: str | None = None,
+    return_direct: bool = False,
+    handle_tool_error: HandleToolError = False,
+) -> Callable[[Callable[..., Any]], StructuredTool]: ...
+
+
+def tool(
+    name_or_func: str | Callable[..., Any] | None = None,
+    /,
+    *,
+    description: str | None = None,
+    return_direct: bool = False,
+    handle_tool_error: HandleToolError = False,
+) -> StructuredTool | Callable[[Callable[..., Any]], StructuredTool]:
+    """Make a tool from a function (sync or async): ``@tool``, ``@tool("name")`` or
+    ``@tool(return_direct=True)``. Name from the function, description from its docstring."""
+
+    def make(fn: Callable[..., Any], name: str | None) -> StructuredTool:
+        if not callable(fn):
+            raise TypeError(f"@tool decorates a function, got {type(fn).__name__}")
+        return StructuredTool.from_function(
+            fn,
+            name=name,
+            description=description,
+            return_direct=return_direct,
+            handle_tool_error=handle_tool_error,
+        )
+
+    if callable(name_or_func):
+        return make(name_or_func, None)
+    if name_or_func is not None and not isinstance(name_or_func, str):
+        raise TypeError(f"@tool takes a function or a name, got {type(name_or_func).__name__}")
+    return lambda fn: make(fn, name_or_func)
