@@ -2,5 +2,6 @@
 
 from otelchain.models._base import BaseChatModel
 from otelchain.models._fake import FakeListChatModel
+from otelchain.models._openai import ChatOpenAI
 
-__all__ = ["BaseChatModel", "FakeListChatModel"]
+__all__ = ["BaseChatModel", "ChatOpenAI", "FakeListChatModel"]

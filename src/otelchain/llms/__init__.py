@@ -2,5 +2,6 @@
 
 from otelchain.models._base import BaseLLM
 from otelchain.models._fake import FakeListLLM
+from otelchain.models._openai import OpenAI
 
-__all__ = ["BaseLLM", "FakeListLLM"]
+__all__ = ["BaseLLM", "FakeListLLM", "OpenAI"]
