@@ -1,110 +1,87 @@
-"""Verbose mode: LangChain's console format with execution-order breadcrumbs.
+"""Verbose mode: LangChain's console format, rendered from OpenTelemetry spans.
 
 [chain/start] [1:chain:agent_executor > 2:chain:llm_chain] Entering Chain run with input:
 { ...json... }
 [llm/end] [1:chain:agent_executor > 2:chain:llm_chain > 3:llm:openai] [1.20s] Exiting LLM run with output:
+
+`ConsoleCallbackHandler` is the OpenTelemetry handler wired to its own tracer provider, whose
+console span processor prints a line when a span starts and ends, so the console shows exactly
+what an exporter would send.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import threading
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+from uuid import UUID
 
-from otelchain._json import to_jsonable
-from otelchain.callbacks._runs import Run, RunTreeHandler
-from otelchain.schema import AgentAction, AgentFinish
+from otelchain.callbacks._runs import Run
+from otelchain.tracing._handler import OpenTelemetryCallbackHandler
+
+if TYPE_CHECKING:
+    from opentelemetry import context as otel_context
+
+    from otelchain.schema import AgentAction, AgentFinish
+    from otelchain.tracing._console import ConsoleSpanProcessor
 
 __all__ = ["ConsoleCallbackHandler", "default_console_handler"]
 
-_COLORS = {"start": "32", "end": "34", "error": "31", "action": "35"}  # green, blue, red, magenta
-_TITLES = {"llm": "LLM", "chain": "Chain", "tool": "Tool", "retriever": "Retriever", "agent": "Agent"}
 
-
-def _elapsed(run: Run) -> str:
-    seconds = run.duration_s
-    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
-
-
-def _json(value: Any) -> str:
-    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
-
-
-class ConsoleCallbackHandler(RunTreeHandler):
+class ConsoleCallbackHandler(OpenTelemetryCallbackHandler):
     """Prints every run's start, end, error and agent action to a stream (stdout by default).
 
-    Colours are used only when the stream is a terminal and ``NO_COLOR`` is unset.
+    Runs become spans of a private tracer provider (always sampled, content always captured,
+    nothing exported) whose console processor prints the lines. Colours are used only when the
+    stream is a terminal and ``NO_COLOR`` is unset.
+
+    Its spans are never made current (``otelchain_run_context`` returns None): they belong to a
+    provider nothing exports, so as ambient parents they would orphan the spans of the app's
+    real tracing (httpx, a user's spans, the OTel handler) and leak unexported trace ids to
+    downstream services through propagation. Verbose output needs no current span.
     """
 
     name = "console_callback_handler"
 
     def __init__(self, stream: IO[str] | None = None, *, color: bool | None = None) -> None:
-        super().__init__()
-        self._stream = stream
-        self._color = color
-        self._lock = threading.Lock()
+        from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+        from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+        from otelchain.tracing._console import ConsoleSpanProcessor
+
+        self.processor: ConsoleSpanProcessor = ConsoleSpanProcessor(stream, color=color)
+        limits = SpanLimits(max_attributes=10_000, max_events=10_000, max_attribute_length=10_000_000)
+        provider = TracerProvider(sampler=ALWAYS_ON, span_limits=limits, shutdown_on_exit=False)
+        provider.add_span_processor(self.processor)
+        super().__init__(tracer_provider=provider, capture_content=True, max_attribute_length=None)
 
     @property
     def stream(self) -> IO[str]:
-        return self._stream if self._stream is not None else sys.stdout
+        return self.processor.stream
 
-    def _use_color(self) -> bool:
-        if self._color is not None:
-            return self._color
-        if os.environ.get("NO_COLOR"):
-            return False
-        isatty = getattr(self.stream, "isatty", None)
-        try:
-            return bool(isatty and isatty())
-        except Exception:
-            return False
+    def otelchain_run_context(self, run_id: UUID) -> otel_context.Context | None:
+        """None: console spans never become the current span (see the class docstring)."""
+        return None
 
-    def _print(self, kind: str, tag: str, run: Run, message: str, body: str | None, elapsed: bool) -> None:
-        crumbs = " > ".join(f"{r.execution_order}:{r.run_type}:{r.name}" for r in run.lineage())
-        head = f"[{tag}]"
-        crumb_text = f"[{crumbs}]"
-        if self._use_color():
-            head = f"\x1b[{_COLORS[kind]};1m{head}\x1b[0m"
-            crumb_text = f"\x1b[1m{crumb_text}\x1b[0m"
-        parts = [head, crumb_text]
-        if elapsed:
-            parts.append(f"[{_elapsed(run)}]")
-        parts.append(message)
-        text = " ".join(parts)
-        if body is not None:
-            text += "\n" + body
-        with self._lock:
-            print(text, file=self.stream, flush=True)
-
-    def _on_run_start(self, run: Run) -> None:
-        title = _TITLES.get(run.run_type, run.run_type.title())
-        body = (
-            run.inputs.get("input") if run.run_type == "tool" and isinstance(run.inputs, dict) else run.inputs
-        )
-        self._print(
-            "start", f"{run.run_type}/start", run, f"Entering {title} run with input:", _json(body), False
-        )
-
-    def _on_run_end(self, run: Run) -> None:
-        title = _TITLES.get(run.run_type, run.run_type.title())
-        if run.error is not None:
-            err = f"{type(run.error).__name__}({str(run.error)!r})"
-            self._print(
-                "error", f"{run.run_type}/error", run, f"{title} run errored with error:", _json(err), True
-            )
-            return
-        body = run.outputs
-        if run.run_type == "tool" and isinstance(body, dict):
-            body = body.get("output")
-        self._print("end", f"{run.run_type}/end", run, f"Exiting {title} run with output:", _json(body), True)
+    def _on_token(self, run: Run, token: str, chunk: Any) -> None:
+        """Tokens are not printed in verbose mode (the LLM end line has the whole output)."""
 
     def _on_agent_action(self, run: Run, action: AgentAction) -> None:
-        self._print("action", "agent/action", run, "Agent selected action:", _json(action), False)
+        super()._on_agent_action(run, action)
+        state = run.data
+        if state is not None:
+            try:
+                self.processor.print_agent_action(state.span, state.actions - 1)
+            except Exception as error:
+                self._failed("console agent action", error)
 
     def _on_agent_finish(self, run: Run, finish: AgentFinish) -> None:
-        self._print("action", "agent/finish", run, "Agent finished with:", _json(finish), False)
+        super()._on_agent_finish(run, finish)
+        state = run.data
+        if state is not None:
+            try:
+                self.processor.print_agent_finish(state.span)
+            except Exception as error:
+                self._failed("console agent finish", error)
 
 
 _default: ConsoleCallbackHandler | None = None

@@ -1,0 +1,109 @@
+"""Attribute, event and value names otelchain puts on spans.
+
+Our own copy of the names we use from the OTel GenAI semantic conventions and OpenInference,
+because the upstream Python constant modules keep moving between packages and versions.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- OTel GenAI semantic conventions ----------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+ERROR_TYPE: Final = "error.type"
+SESSION_ID: Final = "session.id"
+USER_ID: Final = "user.id"
+
+# gen_ai.operation.name values
+OP_CHAT: Final = "chat"
+OP_TEXT_COMPLETION: Final = "text_completion"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+
+# --- OpenInference (what Phoenix renders) ----------------------------------------------------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+INPUT_VALUE: Final = "input.value"
+INPUT_MIME_TYPE: Final = "input.mime_type"
+OUTPUT_VALUE: Final = "output.value"
+OUTPUT_MIME_TYPE: Final = "output.mime_type"
+MIME_JSON: Final = "application/json"
+MIME_TEXT: Final = "text/plain"
+LLM_MODEL_NAME: Final = "llm.model_name"
+LLM_PROVIDER: Final = "llm.provider"
+LLM_INVOCATION_PARAMETERS: Final = "llm.invocation_parameters"
+LLM_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
+LLM_TOKEN_COUNT_TOTAL: Final = "llm.token_count.total"
+LLM_INPUT_MESSAGES: Final = "llm.input_messages"
+LLM_OUTPUT_MESSAGES: Final = "llm.output_messages"
+MESSAGE_ROLE: Final = "message.role"
+MESSAGE_CONTENT: Final = "message.content"
+MESSAGE_TOOL_CALLS: Final = "message.tool_calls"
+TOOL_CALL_FUNCTION_NAME: Final = "tool_call.function.name"
+TOOL_CALL_FUNCTION_ARGUMENTS: Final = "tool_call.function.arguments_json"
+TOOL_CALL_ID: Final = "tool_call.id"
+TOOL_NAME: Final = "tool.name"
+TOOL_DESCRIPTION: Final = "tool.description"
+RETRIEVAL_DOCUMENTS: Final = "retrieval.documents"
+DOCUMENT_CONTENT: Final = "document.content"
+DOCUMENT_METADATA: Final = "document.metadata"
+OI_METADATA: Final = "metadata"
+OI_TAGS: Final = "tag.tags"
+
+# openinference.span.kind values
+KIND_LLM: Final = "LLM"
+KIND_CHAIN: Final = "CHAIN"
+KIND_TOOL: Final = "TOOL"
+KIND_AGENT: Final = "AGENT"
+KIND_RETRIEVER: Final = "RETRIEVER"
+
+# --- otelchain -------------------------------------------------------------------------------
+OTELCHAIN_RUN_ID: Final = "otelchain.run_id"
+OTELCHAIN_PARENT_RUN_ID: Final = "otelchain.parent_run_id"
+OTELCHAIN_RUN_TYPE: Final = "otelchain.run_type"
+OTELCHAIN_RUN_NAME: Final = "otelchain.run_name"
+OTELCHAIN_TAGS: Final = "otelchain.tags"
+OTELCHAIN_STREAMED_TOKENS: Final = "otelchain.streamed_tokens"
+OTELCHAIN_EVENTS_DROPPED: Final = "otelchain.events_dropped"
+OTELCHAIN_ATTRIBUTES_DROPPED: Final = "otelchain.attributes_dropped"
+
+# Streamed tokens: one `new_token` event per token (coalesced when the event budget runs low).
+EVENT_NEW_TOKEN: Final = "new_token"
+TOKEN_INDEX: Final = "token.index"
+TOKEN_TEXT: Final = "token.text"
+TOKEN_COUNT: Final = "token.count"
+
+# Agent executor spans: actions in order, then the finish.
+AGENT_ACTION_COUNT: Final = "agent.action.count"
+AGENT_FINISH_OUTPUT: Final = "agent.finish.output"
+AGENT_FINISH_LOG: Final = "agent.finish.log"
+
+
+def agent_action_attr(index: int, field: str) -> str:
+    """``agent.action.{index}.{field}`` with field one of tool, tool_input, log."""
+    return f"agent.action.{index}.{field}"
