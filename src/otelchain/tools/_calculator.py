@@ -169,7 +169,9 @@ class _Arithmetic(simpleeval.SimpleEval):  # type: ignore[misc]
 def _normalize(expression: str) -> str:
     """Accept what models write: ``^`` for power, the multiplication, division and minus signs,
     surrounding quotes or backticks, a trailing ``=``."""
-    text = expression.strip().strip("`\"'").strip()
+    text = expression.strip().strip("`").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
     if text.endswith("="):
         text = text[:-1].rstrip()
     return text.replace("^", "**").replace("\u00d7", "*").replace("\u00f7", "/").replace("\u2212", "-")
@@ -195,11 +197,11 @@ def evaluate(expression: str) -> str:
     if not isinstance(expression, str):
         raise ToolException(f"expected an expression string, got {type(expression).__name__}")
     text = _normalize(expression)
-    if not text:
-        raise ToolException("empty expression")
-    if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ToolException(f"expression too long ({len(text)} characters, limit {MAX_EXPRESSION_LENGTH})")
     try:
+        if not text:
+            raise ToolException("empty expression")
+        if len(text) > MAX_EXPRESSION_LENGTH:
+            raise ToolException(f"too long ({len(text)} characters, limit {MAX_EXPRESSION_LENGTH})")
         ast.parse(text, mode="eval")  # one expression only ("1; 2" is refused, not truncated)
         value = _check_number(_Arithmetic().eval(text))
         return format_number(value)

@@ -1,0 +1,159 @@
+"""Test helpers for tools and agents: a handler that records every event, and a minimal span
+handler (real OpenTelemetry SDK, in-memory exporter) to check which span is current where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otelchain.callbacks import BaseCallbackHandler
+from otelchain.chat_models import FakeListChatModel
+
+SEED_STEP_1 = ["", "I", " can", " use", " the", " calculator", " tool", " to", " solve", " this", ".\n"]
+SEED_STEP_1 += ["Action", ":", " calculator", "\n", "Action", " Input", ":", " ", "2", "^", "8", ""]
+SEED_STEP_2 = ["", "That", " was", " easy", "!\n", "Final", " Answer", ":", " ", "256", ""]
+
+
+def seed_model(**kwargs: Any) -> FakeListChatModel:
+    """The scripted chat model of the seed's example (streams the seed's tokens)."""
+    return FakeListChatModel([SEED_STEP_1, SEED_STEP_2], streaming=True, **kwargs)
+
+
+@dataclass
+class Event:
+    kind: str  # chain_start, llm_start, token, agent_action, tool_start, ...
+    name: str | None
+    run_id: UUID
+    parent_run_id: UUID | None
+    payload: Any = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name}" if self.name else self.kind
+
+
+class EventLog(BaseCallbackHandler):
+    """Records every event with its run ids; ``labels()`` gives ``kind:name`` strings."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._names: dict[UUID, str | None] = {}
+
+    def _start(self, kind: str, serialized: dict[str, Any], payload: Any, kw: dict[str, Any]) -> None:
+        name = (serialized or {}).get("name")
+        self._names[kw["run_id"]] = name
+        self.events.append(Event(kind, name, kw.pop("run_id"), kw.pop("parent_run_id", None), payload, kw))
+
+    def _other(self, kind: str, payload: Any, kw: dict[str, Any]) -> None:
+        run_id = kw.pop("run_id")
+        self.events.append(
+            Event(kind, self._names.get(run_id), run_id, kw.pop("parent_run_id", None), payload, kw)
+        )
+
+    def on_chain_start(self, serialized: dict[str, Any], inputs: Any, **kw: Any) -> None:
+        self._start("chain_start", serialized, inputs, kw)
+
+    def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kw: Any) -> None:
+        self._start("llm_start", serialized, messages, kw)
+
+    def on_llm_start(self, serialized: dict[str, Any], prompts: Any, **kw: Any) -> None:
+        self._start("llm_start", serialized, prompts, kw)
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kw: Any) -> None:
+        self._start("tool_start", serialized, input_str, kw)
+
+    def on_llm_new_token(self, token: str, **kw: Any) -> None:
+        self._other("token", token, kw)
+
+    def on_llm_end(self, response: Any, **kw: Any) -> None:
+        self._other("llm_end", response, kw)
+
+    def on_llm_error(self, error: BaseException, **kw: Any) -> None:
+        self._other("llm_error", error, kw)
+
+    def on_chain_end(self, outputs: Any, **kw: Any) -> None:
+        self._other("chain_end", outputs, kw)
+
+    def on_chain_error(self, error: BaseException, **kw: Any) -> None:
+        self._other("chain_error", error, kw)
+
+    def on_tool_end(self, output: Any, **kw: Any) -> None:
+        self._other("tool_end", output, kw)
+
+    def on_tool_error(self, error: BaseException, **kw: Any) -> None:
+        self._other("tool_error", error, kw)
+
+    def on_agent_action(self, action: Any, **kw: Any) -> None:
+        self._other("agent_action", action, kw)
+
+    def on_agent_finish(self, finish: Any, **kw: Any) -> None:
+        self._other("agent_finish", finish, kw)
+
+    def labels(self, tokens: bool = False) -> list[str]:
+        return [e.label for e in self.events if tokens or e.kind != "token"]
+
+    def of(self, kind: str, name: str | None = None) -> list[Event]:
+        return [e for e in self.events if e.kind == kind and (name is None or e.name == name)]
+
+
+class SpanHandler(BaseCallbackHandler):
+    """One real span per run, parented by the parent run's span, offered to `activate()`."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.tracer = provider.get_tracer("test")
+        self.spans: dict[UUID, trace.Span] = {}
+
+    def _begin(self, name: str, run_id: UUID, parent_run_id: UUID | None) -> None:
+        parent = self.spans.get(parent_run_id) if parent_run_id else None
+        ctx = trace.set_span_in_context(parent) if parent is not None else otel_context.Context()
+        self.spans[run_id] = self.tracer.start_span(name, context=ctx)
+
+    def _finish(self, run_id: UUID) -> None:
+        span = self.spans.pop(run_id, None)
+        if span is not None:
+            span.end()
+
+    def otelchain_run_context(self, run_id: UUID) -> otel_context.Context | None:
+        span = self.spans.get(run_id)
+        return trace.set_span_in_context(span) if span is not None else None
+
+    def on_chain_start(self, serialized: dict[str, Any], inputs: Any, **kw: Any) -> None:
+        self._begin(f"chain {serialized.get('name')}", kw["run_id"], kw.get("parent_run_id"))
+
+    def on_llm_start(self, serialized: dict[str, Any], prompts: Any, **kw: Any) -> None:
+        self._begin(f"llm {serialized.get('name')}", kw["run_id"], kw.get("parent_run_id"))
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kw: Any) -> None:
+        self._begin(f"tool {serialized.get('name')}", kw["run_id"], kw.get("parent_run_id"))
+
+    def on_chain_end(self, outputs: Any, **kw: Any) -> None:
+        self._finish(kw["run_id"])
+
+    def on_chain_error(self, error: BaseException, **kw: Any) -> None:
+        self._finish(kw["run_id"])
+
+    def on_llm_end(self, response: Any, **kw: Any) -> None:
+        self._finish(kw["run_id"])
+
+    def on_llm_error(self, error: BaseException, **kw: Any) -> None:
+        self._finish(kw["run_id"])
+
+    def on_tool_end(self, output: Any, **kw: Any) -> None:
+        self._finish(kw["run_id"])
+
+    def on_tool_error(self, error: BaseException, **kw: Any) -> None:
+        self._finish(kw["run_id"])
+
+    def finished(self) -> dict[str, ReadableSpan]:
+        return {s.name: s for s in self.exporter.get_finished_spans()}
