@@ -170,7 +170,11 @@ def test_tool_function_can_take_callbacks_for_sub_runs() -> None:
 def test_request_and_constructor_callbacks_on_tools() -> None:
     local, request = EventLog(), EventLog()
     chain = LLMChain(llm=FakeListLLM(["x"]), prompt=PromptTemplate.from_template("{q}"))
-    nested = Tool("nested", "d", lambda q, callbacks=None: chain.run(q, callbacks=callbacks), callbacks=[local])
+
+    def ask(q: str, callbacks: Any = None) -> Any:
+        return chain.run(q, callbacks=callbacks)
+
+    nested = Tool("nested", "d", ask, callbacks=[local])
     nested.run("q", callbacks=[request])
     # Constructor callbacks: this tool's run only; request callbacks: the tool and its sub-runs.
     assert local.labels() == ["tool_start:nested", "tool_end:nested"]
