@@ -8,6 +8,7 @@ kwargs, logs or the console. Errors are the ``openai`` package's own exceptions.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import email.utils
 import json
@@ -16,6 +17,7 @@ import math
 import os
 import random
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -381,7 +383,7 @@ class _OpenAIBase:
     max_retries: int
     streaming: bool
     _client: openai.OpenAI
-    _async_client: openai.AsyncOpenAI | None
+    _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
     _client_options: dict[str, Any]
     _server: tuple[str, str | None, int | None]
     _invocation_type: str
@@ -425,7 +427,7 @@ class _OpenAIBase:
             options["timeout"] = timeout
         self._client_options = options
         self._client = openai.OpenAI(**options)  # raises openai.OpenAIError when no key is set
-        self._async_client = None
+        self._async_clients = weakref.WeakKeyDictionary()
         self._server = _safe_url(str(self._client.base_url))
         self.base_url = self._server[0]
 
@@ -438,10 +440,24 @@ class _OpenAIBase:
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
-        """The ``openai.AsyncOpenAI`` client, made on first use."""
-        if self._async_client is None:
-            self._async_client = openai.AsyncOpenAI(**self._client_options)
-        return self._async_client
+        """The ``openai.AsyncOpenAI`` client of the running event loop (made on first use).
+
+        One per loop: pooled connections belong to the loop that opened them, so a model used
+        under several ``asyncio.run`` calls never reuses a connection of a closed loop.
+        """
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        client = self._async_clients.get(loop) if loop is not None else None
+        if client is None:
+            # the plain pooled client: the default wrapper's __del__ would schedule its close
+            # on whatever loop runs at collection time, which is wrong for a finished loop
+            http_client = openai.DefaultAsyncHttpxClient()
+            client = openai.AsyncOpenAI(**self._client_options, http_client=http_client)
+            if loop is not None:
+                self._async_clients[loop] = client
+        return client
 
     @property
     def client(self) -> openai.OpenAI:
