@@ -1,0 +1,266 @@
+"""The seed's agent, traced with `configure()` + `instrument()`, read back from a real Phoenix.
+
+Each path (OTLP/HTTP, OTLP/gRPC, and both through the rotel collector) must deliver the whole run
+tree: span names, parent ids, `new_token` events with their text, `agent.action.*` attributes,
+GenAI and OpenInference attributes, and ERROR status on a failing tool. An unreachable collector
+must not change the app's result nor slow it down.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+import examples.agent_callbacks as seed
+from otelchain.agents import AgentExecutor, ZeroShotAgent
+from otelchain.chains import LLMChain
+from otelchain.chat_models import FakeListChatModel
+from otelchain.tools import Calculator, Tool
+from otelchain.tracing import configure, instrument, uninstrument
+from tests.export.backends import Phoenix, Rotel, free_port
+
+PATHS = ["http", "grpc", "rotel-http", "rotel-grpc"]
+
+
+def _endpoint(path: str, phoenix: Phoenix, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(endpoint, OTEL protocol) that `configure()` gets for a path."""
+    target: Phoenix | Rotel = request.getfixturevalue("rotel") if path.startswith("rotel") else phoenix
+    if path.endswith("grpc"):
+        return target.otlp_grpc_endpoint, "grpc"
+    return target.otlp_http_endpoint, "http/protobuf"
+
+
+@contextmanager
+def _traced(endpoint: str, protocol: str, service: str, timeout: float = 5) -> Iterator[TracerProvider]:
+    """configure() an OTLP provider (not global) and instrument() every run with it; flush after."""
+    provider = configure(
+        service_name=service,
+        exporter="otlp",
+        endpoint=endpoint,
+        protocol=protocol,
+        timeout=timeout,
+        set_global=False,
+        schedule_delay_millis=50,
+    )
+    instrument(provider)
+    try:
+        yield provider
+    finally:
+        uninstrument()
+        provider.force_flush(int(timeout * 1000))
+        provider.shutdown()
+
+
+def _dump(spans: list[dict[str, Any]]) -> str:
+    return json.dumps(spans, indent=1, default=str)[:6000]
+
+
+def _by_name(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for span in sorted(spans, key=lambda s: s["start_time"]):
+        out.setdefault(span["name"], []).append(span)
+    return out
+
+
+def _tokens(span: dict[str, Any]) -> list[dict[str, Any]]:
+    events = [e["attributes"] for e in span["events"] if e["name"] == "new_token"]
+    return sorted(events, key=lambda a: a["token.index"])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_seed_agent_run_tree_survives_export(
+    path: str, phoenix: Phoenix, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    untraced = dict(seed.run())
+    capsys.readouterr()
+    endpoint, protocol = _endpoint(path, phoenix, request)
+    with _traced(endpoint, protocol, f"otelchain-e2e-{path}"):
+        result = seed.run()
+    printed = capsys.readouterr().out
+    assert dict(result) == untraced == {"output": "256"}
+    assert "handleAgentAction" in printed  # the example's own handlers still ran
+    info = result.run_info
+    assert info is not None and info.trace_id and info.span_id
+
+    spans = phoenix.spans(info.trace_id, expect=6)
+    names = Counter(s["name"] for s in spans)
+    model = FakeListChatModel(["x"]).model_name
+    assert names == {
+        "invoke_agent agent_executor": 1,
+        "llm_chain": 2,
+        f"chat {model}": 2,
+        "execute_tool calculator": 1,
+    }, _dump(spans)
+
+    # The span tree is the run tree: parents by span id and by run id agree.
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    assert all(s["context"]["trace_id"] == info.trace_id for s in spans)
+    named = _by_name(spans)
+    (agent,) = named["invoke_agent agent_executor"]
+    (tool,) = named["execute_tool calculator"]
+    assert agent["context"]["span_id"] == info.span_id
+    assert agent["parent_id"] is None
+    assert [c["parent_id"] for c in named["llm_chain"]] == [info.span_id] * 2
+    assert tool["parent_id"] == info.span_id
+    chains = named["llm_chain"]
+    chats = named[f"chat {model}"]
+    assert [c["parent_id"] for c in chats] == [c["context"]["span_id"] for c in chains]
+    for span in spans:
+        if span["parent_id"] is not None:
+            parent = by_id[span["parent_id"]]
+            assert span["attributes"]["otelchain.parent_run_id"] == parent["attributes"]["otelchain.run_id"]
+        assert span["status_code"] in ("OK", "UNSET"), _dump([span])
+    # Execution order: first chain step, then the tool, then the second step.
+    assert chains[0]["end_time"] <= tool["start_time"] <= tool["end_time"] <= chains[1]["start_time"]
+
+    # Tokens as span events: every token, in order, with its text; the text is the model output.
+    for chat, expected in zip(chats, seed.SEED_TOKENS, strict=True):
+        tokens = _tokens(chat)
+        assert [t["token.index"] for t in tokens] == list(range(len(expected)))
+        text = "".join(t.get("token.text", "") for t in tokens)
+        assert text == "".join(expected)
+        attrs = chat["attributes"]
+        assert attrs["llm.output_messages.0.message.content"] == text
+        assert attrs["otelchain.streamed_tokens"] == len(expected)
+        assert attrs["gen_ai.response.time_to_first_chunk"] >= 0
+    # Agent actions as attributes on the executor's span.
+    agent_attrs = agent["attributes"]
+    assert agent_attrs["agent.action.count"] == 1
+    assert agent_attrs["agent.action.0.tool"] == "calculator"
+    assert agent_attrs["agent.action.0.tool_input"] == "2^8"
+    assert agent_attrs["agent.action.0.log"].startswith("I can use the calculator tool")
+    assert agent_attrs["agent.finish.output"] == "256"
+    assert "Final Answer: 256" in agent_attrs["agent.finish.log"]
+
+    # GenAI semantic conventions.
+    assert agent_attrs["gen_ai.operation.name"] == "invoke_agent"
+    assert agent_attrs["gen_ai.agent.name"] == "agent_executor"
+    tool_attrs = tool["attributes"]
+    assert tool_attrs["gen_ai.operation.name"] == "execute_tool"
+    assert tool_attrs["gen_ai.tool.name"] == "calculator"
+    assert tool_attrs["gen_ai.tool.description"]
+    for chat in chats:
+        attrs = chat["attributes"]
+        assert attrs["gen_ai.operation.name"] == "chat"
+        assert attrs["gen_ai.request.model"] == attrs["gen_ai.response.model"] == model
+        assert attrs["gen_ai.usage.input_tokens"] > 0
+        assert attrs["gen_ai.usage.output_tokens"] == attrs["otelchain.streamed_tokens"]
+        assert attrs["gen_ai.provider.name"]
+
+    # OpenInference: Phoenix maps openinference.span.kind to its span_kind, and renders the rest.
+    kinds = {s["name"]: s["span_kind"] for s in spans}
+    assert kinds == {
+        "invoke_agent agent_executor": "AGENT",
+        "llm_chain": "CHAIN",
+        f"chat {model}": "LLM",
+        "execute_tool calculator": "TOOL",
+    }
+    assert json.loads(agent_attrs["input.value"]) == {"input": "What is 2 to the power of 8"}
+    assert json.loads(agent_attrs["output.value"]) == {"output": "256"}
+    assert tool_attrs["input.value"] == "2^8" and tool_attrs["output.value"] == "256"
+    assert tool_attrs["tool.name"] == "calculator"
+    for chat in chats:
+        attrs = chat["attributes"]
+        assert attrs["llm.model_name"] == model
+        assert attrs["llm.input_messages.0.message.role"] == "user"
+        assert "What is 2 to the power of 8" in attrs["llm.input_messages.0.message.content"]
+        assert attrs["llm.output_messages.0.message.role"] == "assistant"
+        counts = (attrs["llm.token_count.prompt"], attrs["llm.token_count.completion"])
+        assert attrs["llm.token_count.total"] == sum(counts)
+        assert counts == (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"])
+
+
+class Boom(RuntimeError):
+    """The failing tool's error."""
+
+
+def _explode(query: str) -> str:
+    raise Boom(f"tool failed on {query!r}")
+
+
+def _failing_agent() -> AgentExecutor:
+    """A scripted agent whose only step calls a tool that raises."""
+    model = FakeListChatModel(
+        ["I should use the explode tool.\nAction: explode\nAction Input: 42"], streaming=True
+    )
+    tools = [Tool(name="explode", description="Always fails.", func=_explode), Calculator()]
+    chain = LLMChain(llm=model, prompt=ZeroShotAgent.create_prompt(tools))
+    return AgentExecutor.from_agent_and_tools(agent=ZeroShotAgent(llm_chain=chain), tools=tools)
+
+
+@pytest.mark.parametrize("path", ["http", "grpc"])
+def test_failing_tool_is_an_error_span(path: str, phoenix: Phoenix, request: pytest.FixtureRequest) -> None:
+    endpoint, protocol = _endpoint(path, phoenix, request)
+    secret = "sk-e2e-do-not-leak-0123456789"
+    with _traced(endpoint, protocol, f"otelchain-e2e-error-{path}"), pytest.raises(Boom, match="42"):
+        _failing_agent().call(
+            {"input": "blow up"},
+            metadata={"api_key": secret, "session_id": f"s-{path}"},
+            tags=["e2e", path],
+        )
+    # The run failed, so no RunInfo came back: find the trace by its unique session id.
+    root = _find_root(phoenix, "session.id", f"s-{path}")
+    spans = phoenix.spans(root["context"]["trace_id"], expect=4)
+    named = _by_name(spans)
+    assert set(named) >= {"invoke_agent agent_executor", "llm_chain", "execute_tool explode"}, _dump(spans)
+    (tool,) = named["execute_tool explode"]
+    assert tool["parent_id"] == root["context"]["span_id"]
+    assert tool["status_code"] == "ERROR"
+    assert "tool failed on '42'" in tool["status_message"]
+    assert tool["attributes"]["error.type"].endswith("Boom")
+    exceptions = [e["attributes"] for e in tool["events"] if e["name"] == "exception"]
+    assert exceptions and exceptions[0]["exception.type"].endswith("Boom")
+    assert "tool failed on '42'" in exceptions[0]["exception.message"]
+    assert root["status_code"] == "ERROR" and root["attributes"]["error.type"].endswith("Boom")
+    assert all(s["status_code"] != "ERROR" for s in named["llm_chain"])
+    assert root["attributes"]["otelchain.tags"] == ["e2e", path]
+    assert secret not in json.dumps(spans), "a secret reached the backend"
+
+
+def _find_root(phoenix: Phoenix, key: str, value: str, timeout: float = 20) -> dict[str, Any]:
+    """The root span with attribute key == value, via the REST API's attribute filter."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = phoenix.client.get(
+            "/v1/projects/default/spans",
+            params={"parent_id": "null", "attribute": f"{key}:{value}", "limit": 10},
+        )
+        if resp.status_code == 200 and (data := resp.json()["data"]):
+            assert len(data) == 1, _dump(data)
+            return dict(data[0])
+        if time.monotonic() > deadline:
+            pytest.fail(f"no root span with {key}={value}: {resp.status_code} {resp.text[:500]}")
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_unreachable_collector_changes_nothing(protocol: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Export to a closed 127.0.0.1 port: same result, no exception, and the call stays fast."""
+    started = time.perf_counter()
+    untraced = dict(seed.run())
+    baseline = time.perf_counter() - started
+    port = free_port()  # nothing listens there
+    endpoint = f"http://127.0.0.1:{port}" + ("/v1/traces" if protocol == "http/protobuf" else "")
+    provider = configure(exporter="otlp", endpoint=endpoint, protocol=protocol, timeout=1, set_global=False)
+    instrument(provider)
+    try:
+        started = time.perf_counter()
+        result = seed.run()
+        elapsed = time.perf_counter() - started
+    finally:
+        uninstrument()
+    assert dict(result) == untraced
+    assert result.run_info is not None and result.run_info.trace_id  # spans were made, just not delivered
+    # Export happens on the batch processor's thread, never on the app's.
+    assert elapsed < baseline + 0.5, (elapsed, baseline)
+    started = time.perf_counter()
+    provider.shutdown()
+    assert time.perf_counter() - started < 10
+    capsys.readouterr()
