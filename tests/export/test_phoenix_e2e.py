@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import examples.agent_callbacks as seed
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-import examples.agent_callbacks as seed
 from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
