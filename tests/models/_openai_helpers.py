@@ -12,8 +12,8 @@ API_KEY = "sk-test-0123456789abcdefSECRETxyz"
 
 
 class Events(BaseCallbackHandler):
-    """Records ``(event, args, kwargs)`` for every callback event, in order; ``arg(i, name)``
-    reads an argument whether it was passed by position or by keyword."""
+    """Records ``(event, args, kwargs)`` for every callback event, in order; `named` gives each
+    event's arguments by name, whether they were passed by position or by keyword."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
@@ -21,7 +21,13 @@ class Events(BaseCallbackHandler):
     def named(self, name: str) -> list[dict[str, Any]]:
         """Each ``name`` event's arguments, bound to the handler method's parameter names."""
         sig = inspect.signature(getattr(BaseCallbackHandler, name))
-        return [dict(sig.bind(self, *a, **k).arguments) for n, a, k in self.events if n == name]
+        out = []
+        for n, a, k in self.events:
+            if n == name:
+                bound = dict(sig.bind(self, *a, **k).arguments)
+                bound.update(bound.pop("kwargs", {}))
+                out.append(bound)
+        return out
 
     @property
     def names(self) -> list[str]:

@@ -117,7 +117,7 @@ async def test_request_params_stop_model_kwargs_and_call_kwargs(
             "stop": ["\n"],
         }
     start = events.named("on_llm_start")[0]
-    params = start["kwargs"]["invocation_params"]
+    params = start["invocation_params"]
     assert params["model"] == "m-1"
     assert params["temperature"] == 0.2
     assert params["max_tokens"] == 7

@@ -738,6 +738,12 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
     def _combine(self, chunks: list[ChatGenerationChunk]) -> LLMResult:
         return _fold(self, chunks)
 
+    def _chunk_generation(self, chunks: list[ChatGenerationChunk]) -> ChatGeneration:
+        generation = super()._chunk_generation(chunks)
+        for chunk in chunks:  # raw and invalid tool calls, as in non-streaming answers
+            generation.message.additional_kwargs.update(chunk.message.additional_kwargs)
+        return generation
+
     @staticmethod
     def _messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
         return [_message_dict(m) for m in messages]
