@@ -78,7 +78,7 @@ def make_handler2() -> BaseCallbackHandler:
 def make_model(handler2: BaseCallbackHandler) -> BaseChatModel:
     """ChatOpenAI when OPENAI_API_KEY is set, else the scripted model with the seed's tokens."""
     if os.environ.get("OPENAI_API_KEY"):
-        from otelchain.chat_models import ChatOpenAI  # type: ignore[attr-defined]
+        from otelchain.chat_models import ChatOpenAI
 
         model: BaseChatModel = ChatOpenAI(temperature=0, callbacks=[handler2], streaming=True)
         return model

@@ -125,3 +125,33 @@ def test_handler2_scope_with_every_event(
     assert spy.seen.count("on_chat_model_start:" + MODEL) == 2
     assert spy.seen.count("on_llm_new_token") == len(SEED_STEP_1) + len(SEED_STEP_2)
     assert not [s for s in spy.seen if "agent" in s or "tool" in s]
+
+
+def test_example_on_chat_openai_over_http(
+    openai_server: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With OPENAI_API_KEY set the example runs on ChatOpenAI (real client, real HTTP to the
+    test server on 127.0.0.1 streaming the seed's tokens) and prints the seed's lines exactly,
+    including the model's name, 'openai'."""
+    from tests._servers.openai_server import Reply
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    openai_server.add(Reply(content=SEED_STEP_1), Reply(content=SEED_STEP_2))
+    module = load_example()
+    assert dict(module.run()) == {"output": "256"}
+    out = capsys.readouterr().out
+    # ChatOpenAI reports only non-empty content deltas as tokens (the seed's JS client also
+    # printed the empty role/finish chunks as ''), so compare without the empty tokens.
+    empty = "token {'token': ''}"
+    seed_lines = [line.replace(MODEL, "openai") for line in EXPECTED if line != empty]
+    lines = out.rstrip("\n").split("\n")
+    assert lines[:-1] == seed_lines
+    assert RUN_ID_LINE.match(lines[-1])
+    assert "sk-test" not in out
+    first, second = (r.body for r in openai_server.requests)
+    for body in (first, second):
+        assert body["stream"] is True
+        assert body["temperature"] == 0
+        assert body["stop"] == ["\nObservation:"]
+    assert second["messages"][0]["content"].endswith("Action Input: 2^8\nObservation: 256\nThought:")
