@@ -370,3 +370,54 @@ async def test_subclassing_base_tool() -> None:
     assert await Reverse().arun("xyz") == "zyx"
     assert log.labels() == ["tool_start:reverse", "tool_end:reverse"]
     assert repr(Reverse()) == "Reverse(name='reverse')"
+
+
+def test_docstring_args_become_argument_descriptions() -> None:
+    @tool
+    def convert(amount: float, currency: str = "EUR") -> str:
+        """Convert an amount of US dollars.
+
+        Args:
+            amount: How many dollars, may be
+                fractional.
+            currency (str): Target currency code.
+
+        Returns:
+            The converted amount.
+        """
+        return f"{amount} {currency}"
+
+    props = convert.args
+    assert props["amount"] == {"type": "number", "description": "How many dollars, may be fractional."}
+    assert props["currency"]["description"] == "Target currency code."
+    assert convert.description.startswith("Convert an amount of US dollars.")
+
+
+def test_unusable_signature_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="cannot build an argument schema for tool 'hidden'"):
+
+        @tool
+        def hidden(_secret: int) -> int:
+            """Hidden."""
+            return _secret
+
+
+def test_tool_call_id_reaches_the_tool_run() -> None:
+    log = EventLog()
+    multiply.invoke(ToolCall("multiply", {"a": 1}, "call_9"), {"callbacks": [log]})
+    assert log.events[0].kwargs["tool_call_id"] == "call_9"
+    plain = EventLog()
+    multiply.invoke({"a": 1}, {"callbacks": [plain]})
+    assert "tool_call_id" not in plain.events[0].kwargs
+
+
+def test_coroutine_only_tool_gets_callbacks_from_sync_run() -> None:
+    got: list[Any] = []
+
+    async def coro(text: str, callbacks: Any = None) -> str:
+        got.append(callbacks)
+        return text
+
+    log = EventLog()
+    Tool("echo", "d", coroutine=coro).run("x", callbacks=[log])
+    assert got[0] is not None and got[0].parent_run_id == log.events[0].run_id

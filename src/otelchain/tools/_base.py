@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import re
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Union, overload
@@ -171,8 +172,12 @@ class BaseTool(Component):
             f"tool {self.name!r} takes a str or a dict of arguments, got {type(tool_input).__name__}"
         )
 
-    def _start_extra(self, run_name: str | None) -> dict[str, Any]:
-        return {"name": run_name} if run_name else {}
+    @staticmethod
+    def _start_extra(run_name: str | None, tool_call_id: str | None) -> dict[str, Any]:
+        extra: dict[str, Any] = {"name": run_name} if run_name else {}
+        if tool_call_id:
+            extra["tool_call_id"] = tool_call_id
+        return extra
 
     # --- public API ----------------------------------------------------------------------------
     def run(
@@ -184,13 +189,14 @@ class BaseTool(Component):
         metadata: dict[str, Any] | None = None,
         run_name: str | None = None,
         run_id: UUID | None = None,
+        tool_call_id: str | None = None,
     ) -> Any:
         """Run the tool as one callback run and return its output (a ``str`` output is a
         `TextOutput` with ``.run_info``).
 
         A `ToolException` becomes the output when ``handle_tool_error`` is set (the run ends
         normally, with that text); any other error ends the run with ``on_tool_error`` and
-        propagates.
+        propagates. ``tool_call_id`` names the model's tool call this run answers.
         """
         checked = self._check_input(tool_input)
         cm = self._configure(callbacks, tags, metadata)
@@ -199,7 +205,7 @@ class BaseTool(Component):
             _input_str(checked),
             run_id=check_run_id(run_id),
             inputs=checked if isinstance(checked, dict) else None,
-            **self._start_extra(run_name),
+            **self._start_extra(run_name, tool_call_id),
         )
         try:
             with rm.activate():
@@ -226,6 +232,7 @@ class BaseTool(Component):
         metadata: dict[str, Any] | None = None,
         run_name: str | None = None,
         run_id: UUID | None = None,
+        tool_call_id: str | None = None,
     ) -> Any:
         """Async `run` (uses the tool's coroutine when it has one)."""
         checked = self._check_input(tool_input)
@@ -235,7 +242,7 @@ class BaseTool(Component):
             _input_str(checked),
             run_id=check_run_id(run_id),
             inputs=checked if isinstance(checked, dict) else None,
-            **self._start_extra(run_name),
+            **self._start_extra(run_name, tool_call_id),
         )
         try:
             with rm.activate():
@@ -272,7 +279,7 @@ class BaseTool(Component):
         call = _as_tool_call(input)
         if call is None:
             return self.run(input, opts.pop("callbacks", None), **opts)
-        output = self.run(call.args, opts.pop("callbacks", None), **opts)
+        output = self.run(call.args, opts.pop("callbacks", None), tool_call_id=call.id, **opts)
         return self._tool_message(output, call)
 
     async def ainvoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Any:
@@ -283,7 +290,7 @@ class BaseTool(Component):
         call = _as_tool_call(input)
         if call is None:
             return await self.arun(input, opts.pop("callbacks", None), **opts)
-        output = await self.arun(call.args, opts.pop("callbacks", None), **opts)
+        output = await self.arun(call.args, opts.pop("callbacks", None), tool_call_id=call.id, **opts)
         return self._tool_message(output, call)
 
     def _tool_message(self, output: Any, call: ToolCall) -> ToolMessage:
@@ -393,7 +400,9 @@ class Tool(BaseTool):
         if self.func is None:
             coro = self.coroutine
             assert coro is not None
-            return _run_coroutine_sync(lambda: coro(*args, **kwargs), self.name)
+            return _run_coroutine_sync(
+                lambda: _call_with_injected(coro, args, kwargs, run_manager), self.name
+            )
         return _call_with_injected(self.func, args, kwargs, run_manager)
 
     async def _arun(
@@ -415,6 +424,7 @@ def _signature_model(fn: Callable[..., Any], model_name: str) -> type[pydantic.B
         hints = typing.get_type_hints(fn)
     except Exception:  # unresolvable forward references: fall back to Any
         hints = {}
+    described = _arg_descriptions(inspect.getdoc(fn) or "")
     fields: dict[str, Any] = {}
     for param in sig.parameters.values():
         if param.name in _INJECTED or param.name in ("self", "cls"):
@@ -423,8 +433,45 @@ def _signature_model(fn: Callable[..., Any], model_name: str) -> type[pydantic.B
             continue
         annotation = hints.get(param.name, Any)
         default = ... if param.default is param.empty else param.default
-        fields[param.name] = (annotation, default)
-    return pydantic.create_model(model_name, **fields)
+        fields[param.name] = (annotation, pydantic.Field(default, description=described.get(param.name)))
+    try:
+        model: type[pydantic.BaseModel] = pydantic.create_model(model_name, **fields)
+        model.model_json_schema()
+    except Exception as error:
+        raise TypeError(
+            f"cannot build an argument schema for tool {model_name.removesuffix('_args')!r} from "
+            f"its signature: {error}"
+        ) from None
+    return model
+
+
+_ARG_HEADERS = frozenset({"Args:", "Arguments:", "Parameters:"})
+_ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$")
+
+
+def _arg_descriptions(doc: str) -> dict[str, str]:
+    """Per-argument descriptions from a Google-style ``Args:`` section, if the docstring has one."""
+    lines = doc.splitlines()
+    header = next((i for i, line in enumerate(lines) if line.strip() in _ARG_HEADERS), None)
+    descriptions: dict[str, str] = {}
+    if header is None:
+        return descriptions
+    base: int | None = None
+    current: str | None = None
+    for line in lines[header + 1 :]:
+        indent = len(line) - len(line.lstrip())
+        if not line.strip() or indent == 0:  # a blank line or the next section ends it
+            break
+        base = indent if base is None else base
+        match = _ARG_LINE.match(line)
+        if indent == base and match:
+            current = match.group(1).lstrip("*")
+            descriptions[current] = match.group(2).strip()
+        elif current is not None and indent > base:
+            descriptions[current] += " " + line.strip()
+        else:
+            break
+    return descriptions
 
 
 def _json_schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:
