@@ -385,3 +385,21 @@ def test_verbose_prints_the_agent_run(capsys: pytest.CaptureFixture[str]) -> Non
     assert "agent_executor" in out
     assert "calculator" in out
     assert "256" in out
+
+
+def test_multi_argument_tool_takes_json_action_input() -> None:
+    @tool(handle_tool_error=True)
+    def power(base: int, exponent: int) -> int:
+        """Raise base to exponent."""
+        return int(base**exponent)
+
+    responses = [
+        'Action: power\nAction Input: {"base": 2, "exponent": 8}',
+        "Action: power\nAction Input: 2, 8",
+        "Final Answer: 256",
+    ]
+    result = make_executor(responses, [power], return_intermediate_steps=True).call({"input": "2^8"})
+    (_, first), (_, second) = result["intermediate_steps"]
+    assert first == 256
+    assert "as a JSON object" in second  # the model is told how to call it, the run goes on
+    assert result["output"] == "256"

@@ -273,6 +273,8 @@ def test_structured_tool_rejects_bad_arguments_clearly() -> None:
         multiply.run({"b": 1})
     with pytest.raises(ToolException, match="takes arguments"):
         multiply.run("3")
+    # A JSON object string (what a ReAct agent writes after "Action Input:") is the arguments.
+    assert multiply.run('{"a": 3, "b": 5}') == 15
 
 
 def test_single_argument_structured_tool_accepts_a_string() -> None:

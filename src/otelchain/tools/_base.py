@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 import re
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -484,6 +485,14 @@ def _json_schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     return schema
 
 
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text.strip().strip("`"))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class StructuredTool(BaseTool):
     """A tool with typed keyword arguments, validated against the function's signature.
 
@@ -538,11 +547,16 @@ class StructuredTool(BaseTool):
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         fields = list(self._model.model_fields)
         if isinstance(tool_input, str):
-            if len(fields) != 1:
-                raise ToolException(
-                    f"tool {self.name!r} takes arguments {fields}; got a plain string {tool_input[:80]!r}"
-                )
-            tool_input = {fields[0]: tool_input}
+            if len(fields) == 1:
+                tool_input = {fields[0]: tool_input}
+            else:  # a ReAct agent writes the arguments as a JSON object after "Action Input:"
+                parsed = _json_object(tool_input)
+                if parsed is None:
+                    raise ToolException(
+                        f"tool {self.name!r} takes arguments {fields} as a JSON object; "
+                        f"got {tool_input[:80]!r}"
+                    )
+                tool_input = parsed
         try:
             validated = self._model.model_validate(dict(tool_input))
         except pydantic.ValidationError as error:
