@@ -1,0 +1,172 @@
+"""The export examples run as a user runs them (a subprocess, no key) and print meaningful output;
+the OTLP ones are also pointed at the real Phoenix and the trace they print is read back."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.export.backends import Phoenix, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+TREE_LINE = re.compile(r"^(?P<indent>[│ ]*)[└├]─ (?P<name>.+?)  \d+(?:\.\d+)?m?s\b(?P<rest>.*)$")
+
+
+@dataclass
+class Node:
+    """One span line of a printed ConsoleSpanTreeExporter tree."""
+
+    name: str
+    rest: str
+    children: list[Node] = field(default_factory=list)
+
+
+def parse_trees(out: str) -> dict[str, Node]:
+    """trace id -> root node, from the `trace <id>` blocks of the console span tree."""
+    trees: dict[str, Node] = {}
+    stack: list[Node] = []
+    trace_id = None
+    for line in out.splitlines():
+        if match := re.fullmatch(r"trace ([0-9a-f]{32})", line.strip()):
+            trace_id, stack = match.group(1), []
+            continue
+        match = TREE_LINE.match(line)
+        if not match or trace_id is None:
+            continue
+        depth = len(match.group("indent")) // 3
+        node = Node(match.group("name"), match.group("rest"))
+        del stack[depth:]
+        if stack:
+            stack[-1].children.append(node)
+        else:
+            trees[trace_id] = node
+        stack.append(node)
+    return trees
+
+
+def shape(node: Node) -> tuple[str, list[object]]:
+    return (node.name, [shape(c) for c in node.children])
+
+
+def run_example(name: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL", "LANGCHAIN_", "OPENAI_"))}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean | {"PYTHONUNBUFFERED": "1"} | env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def printed_trace_id(out: str) -> str:
+    match = re.search(r"trace_id=([0-9a-f]{32})", out)
+    assert match, out
+    return match.group(1)
+
+
+SEED_TREE = (
+    "invoke_agent agent_executor",
+    [
+        ("llm_chain", [("chat fake-chat", [])]),
+        ("execute_tool calculator", []),
+        ("llm_chain", [("chat fake-chat", [])]),
+    ],
+)
+
+
+def test_console_spans() -> None:
+    out = run_example("console_spans.py").stdout
+    assert "answer: Paris is the capital of France." in out
+    trees = parse_trees(out)
+    root = trees[printed_trace_id(out)]
+    assert shape(root) == ("llm_chain", [("chat fake-chat", [])])
+    chat = root.children[0]
+    assert "token events=6" in chat.rest and "out=6" in chat.rest
+
+
+def test_existing_app_constructor_vs_request_scoping() -> None:
+    out = run_example("existing_app.py").stdout
+    constructor, request, untraced = out.split("== ")[1:]
+    assert [shape(t) for t in parse_trees(constructor).values()] == [("chat fake-chat", [])]
+    assert [shape(t) for t in parse_trees(request).values()] == [("llm_chain", [("chat fake-chat", [])])]
+    assert parse_trees(untraced) == {} and "trace " not in untraced
+    assert "reply: Try turning it off and on again." in constructor
+    assert "reply: Your order ships tomorrow." in untraced
+
+
+def test_agent_spans_keeps_the_seed_output_and_adds_the_tree() -> None:
+    out = run_example("agent_spans.py").stdout
+    assert "handleAgentAction" in out and "{'output': '256'}" in out  # the seed's own handlers
+    assert re.search(r"token \{'token': ' calculator'\}", out)
+    root = parse_trees(out)[printed_trace_id(out)]
+    assert shape(root) == SEED_TREE
+    assert "token events=23" in root.children[0].children[0].rest
+    assert "token events=11" in root.children[2].children[0].rest
+
+
+def test_otlp_export_without_endpoint_prints_the_tree() -> None:
+    proc = run_example("otlp_export.py")
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT is not set" in proc.stderr
+    assert shape(parse_trees(proc.stdout)[printed_trace_id(proc.stdout)]) == SEED_TREE
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_otlp_export_reaches_phoenix(protocol: str, phoenix: Phoenix) -> None:
+    base = phoenix.base_url if protocol == "http/protobuf" else phoenix.otlp_grpc_endpoint
+    proc = run_example(
+        "otlp_export.py", OTEL_EXPORTER_OTLP_ENDPOINT=base, OTEL_EXPORTER_OTLP_PROTOCOL=protocol
+    )
+    assert "{'output': '256'}" in proc.stdout and "is not set" not in proc.stderr
+    assert "trace " not in proc.stdout  # exported, not printed
+    spans = phoenix.spans(printed_trace_id(proc.stdout), expect=6)
+    assert sorted(s["name"] for s in spans) == sorted(
+        [
+            *("invoke_agent agent_executor", "execute_tool calculator"),
+            *("llm_chain", "llm_chain", "chat fake-chat", "chat fake-chat"),
+        ]
+    )
+
+
+def test_otlp_export_to_a_dead_collector_still_works_and_exits() -> None:
+    started = time.monotonic()
+    proc = run_example("otlp_export.py", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}")
+    assert "{'output': '256'}" in proc.stdout
+    assert time.monotonic() - started < 20  # the exit flush is bounded (5 s by default)
+
+
+def test_web_request_server_span_parents_the_runs() -> None:
+    out = run_example("web_request.py").stdout
+    status, body = out.splitlines()[0].split(" ", 1)
+    assert status == "200" and "'answer': 'Spans nest by run.'" in body
+    trace_id = re.search(r"'trace_id': '([0-9a-f]{32})'", body)
+    assert trace_id, body
+    root = parse_trees(out)[trace_id.group(1)]
+    assert shape(root) == ("GET /ask", [("llm_chain", [("chat fake-chat", [])])])
+
+
+def test_web_request_trace_in_phoenix(phoenix: Phoenix) -> None:
+    out = run_example("web_request.py", OTEL_EXPORTER_OTLP_ENDPOINT=phoenix.base_url).stdout
+    match = re.search(r"'trace_id': '([0-9a-f]{32})', 'run_span_id': '([0-9a-f]{16})'", out)
+    assert match, out
+    spans = {s["name"]: s for s in phoenix.spans(match.group(1), expect=3)}
+    assert set(spans) == {"GET /ask", "llm_chain", "chat fake-chat"}
+    server = spans["GET /ask"]
+    assert server["parent_id"] is None
+    assert spans["llm_chain"]["parent_id"] == server["context"]["span_id"]
+    assert spans["llm_chain"]["context"]["span_id"] == match.group(2)
+    assert spans["chat fake-chat"]["parent_id"] == match.group(2)
+    assert server["span_kind"] == "UNKNOWN"  # not an OpenInference span, but kept in the tree
+    assert server["attributes"]["http.target"] == "/ask"
+    assert server["attributes"]["http.status_code"] == 200
