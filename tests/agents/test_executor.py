@@ -403,3 +403,28 @@ def test_multi_argument_tool_takes_json_action_input() -> None:
     assert first == 256
     assert "as a JSON object" in second  # the model is told how to call it, the run goes on
     assert result["output"] == "256"
+
+
+async def test_async_deadline_cancels_a_slow_step_and_ends_its_runs() -> None:
+    log = EventLog()
+    executor = make_executor(["Final Answer: too late"], sleep=5.0, max_execution_time=0.2)
+    start = time.monotonic()
+    result = await executor.acall({"input": "q"}, callbacks=[log])
+    assert time.monotonic() - start < 2.0
+    assert result["output"] == "Agent stopped due to iteration limit or time limit."
+    # The cancelled model call and its llm_chain step still ended (with errors).
+    labels = log.labels()
+    assert labels.count("llm_start:fake-list-chat-model") == 1
+    assert labels.count("llm_error:fake-list-chat-model") == 1
+    assert labels.count("chain_start:llm_chain") == labels.count("chain_error:llm_chain") == 1
+    assert labels[-2:] == ["agent_finish:agent_executor", "chain_end:agent_executor"]
+
+
+async def test_a_steps_own_timeout_is_not_the_deadline() -> None:
+    async def slow(_: str) -> str:
+        raise asyncio.TimeoutError("the tool's own timeout")
+
+    tools = [Tool("slow", "Times out.", coroutine=slow)]
+    executor = make_executor(["Action: slow\nAction Input: x"], tools, max_execution_time=30)
+    with pytest.raises(asyncio.TimeoutError):
+        await executor.acall({"input": "q"})

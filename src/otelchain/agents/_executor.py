@@ -8,6 +8,7 @@ LLMChain and the tools run as its children (``callbacks=run_manager.get_child()`
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -68,7 +69,8 @@ class AgentExecutor(Chain):
 
     Limits: after ``max_iterations`` steps or ``max_execution_time`` seconds the run stops with
     ``early_stopping_method`` — ``"force"`` (a fixed message) or ``"generate"`` (one more model
-    call for a final answer). Unparseable model output is sent back as an observation
+    call for a final answer); sync runs check the time between steps, async runs also cancel a
+    step still running at the deadline. Unparseable model output is sent back as an observation
     (``handle_parsing_errors``: ``True`` = the parser's message, a str, or a function of the
     error; ``False`` raises). The tools run are this executor's ``tools``; the agent's
     ``allowed_tools`` does not restrict them (see `ZeroShotAgent`).
@@ -202,28 +204,52 @@ class AgentExecutor(Chain):
     async def _acall(
         self, inputs: dict[str, Any], run_manager: AsyncCallbackManagerForChainRun
     ) -> dict[str, Any]:
-        tools = self._tool_map()
+        """Async loop; ``max_execution_time`` also cancels a step still running at the deadline
+        (its runs end with an error event), then the agent stops as configured."""
         steps: list[Step] = []
-        iterations, start = 0, time.monotonic()
         agent_inputs = {k: v for k, v in inputs.items() if k in self.agent.input_keys}
+        start = time.monotonic()
+        loop = self._aloop(agent_inputs, steps, start, run_manager)
+        if self.max_execution_time is None:
+            finish = await loop
+        else:
+            try:
+                finish = await asyncio.wait_for(loop, self.max_execution_time)
+            except asyncio.TimeoutError:
+                if time.monotonic() - start < self.max_execution_time:
+                    raise  # a step's own timeout, not the executor's deadline
+                finish = None
+        if finish is None:
+            finish = await self.agent.areturn_stopped_response(
+                self.early_stopping_method, steps, callbacks=run_manager.get_child(), **agent_inputs
+            )
+        return await self._areturn(finish, steps, run_manager)
+
+    async def _aloop(
+        self,
+        agent_inputs: dict[str, Any],
+        steps: list[Step],
+        start: float,
+        run_manager: AsyncCallbackManagerForChainRun,
+    ) -> AgentFinish | None:
+        """Steps until the agent finishes (its `AgentFinish`) or a limit is reached (None)."""
+        tools = self._tool_map()
+        iterations = 0
         while self._should_continue(iterations, time.monotonic() - start):
             try:
                 decision = await self.agent.aplan(steps, callbacks=run_manager.get_child(), **agent_inputs)
             except OutputParserException as error:
                 decision = self._parse_error_step(error)
             if isinstance(decision, AgentFinish):
-                return await self._areturn(decision, steps, run_manager)
+                return decision
             await run_manager.on_agent_action(decision)
             tool, tool_input = self._tool_for(decision, tools)
             observation = await tool.arun(tool_input, callbacks=run_manager.get_child())
             steps.append((decision, observation))
             if tool.return_direct and tool is tools.get(decision.tool):
-                return await self._areturn(AgentFinish({"output": observation}, ""), steps, run_manager)
+                return AgentFinish({"output": observation}, "")
             iterations += 1
-        finish = await self.agent.areturn_stopped_response(
-            self.early_stopping_method, steps, callbacks=run_manager.get_child(), **agent_inputs
-        )
-        return await self._areturn(finish, steps, run_manager)
+        return None
 
     def _outputs(self, finish: AgentFinish, steps: list[Step]) -> dict[str, Any]:
         outputs = {k: _plain(v) for k, v in finish.return_values.items()}
