@@ -67,7 +67,8 @@ class Reply:
 
     ``content``: text (streamed word by word) or the exact tokens to stream. ``status`` other
     than 200 answers with an OpenAI error body (``error_message`` overrides the message).
-    ``delay`` waits before answering; ``token_delay`` between streamed chunks. ``cut_after``
+    ``delay`` waits before answering; ``token_delay`` between streamed chunks; ``stall_after``
+    pauses ``stall`` seconds after that many content chunks (a stream that goes quiet). ``cut_after``
     drops the connection after that many content chunks; ``malformed_after`` sends an invalid
     SSE data line after that many content chunks.
     """
@@ -79,6 +80,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     token_delay: float = 0.0
+    stall_after: int | None = None
+    stall: float = 1.0
     cut_after: int | None = None
     malformed_after: int | None = None
     finish_reason: str | None = None
@@ -344,6 +347,8 @@ class OpenAIServer:
             if reply.malformed_after is not None and i >= reply.malformed_after:
                 yield b'data: {"id": "broken", "choices": [{"delta": {"content": "oops"\n\n'
                 return
+            if reply.stall_after is not None and i == reply.stall_after:
+                await asyncio.sleep(reply.stall)
             if reply.token_delay:
                 await asyncio.sleep(reply.token_delay)
             yield choice({"content": token} if chat else token)

@@ -385,6 +385,7 @@ class _OpenAIBase:
     _client: openai.OpenAI
     _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
     _client_options: dict[str, Any]
+    _hidden_kwargs: dict[str, Any]
     _server: tuple[str, str | None, int | None]
     _invocation_type: str
 
@@ -412,6 +413,8 @@ class _OpenAIBase:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.model_kwargs = dict(model_kwargs or {})
+        # extra headers and query may carry credentials: kept private, sent but never shown
+        self._hidden_kwargs = {k: self.model_kwargs.pop(k) for k in _NOT_LOGGED if k in self.model_kwargs}
         self.api_key = _secret(api_key if api_key is not None else os.environ.get("OPENAI_API_KEY"))
         self.organization = organization
         self.timeout = timeout
@@ -496,7 +499,11 @@ class _OpenAIBase:
         if self.max_tokens is not None:
             params["max_tokens"] = self.max_tokens
         params.update(self.model_kwargs)
-        params.update(kwargs)
+        params.update(self._hidden_kwargs)
+        for key, value in kwargs.items():  # a call's extra headers add to the model's
+            current = params.get(key)
+            merge = key in _NOT_LOGGED and isinstance(current, Mapping) and isinstance(value, Mapping)
+            params[key] = {**current, **value} if merge else value  # type: ignore[dict-item]
         if stop:
             params["stop"] = stop
         if stream:
@@ -510,7 +517,7 @@ class _OpenAIBase:
     def _retrying(self, run_manager: CallbackManagerForLLMRun) -> tenacity.Retrying:
         def before_sleep(state: tenacity.RetryCallState) -> None:
             log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
-            run_manager.on_retry(state)
+            run_manager.on_retry(copy.copy(state))  # tenacity reuses the state
 
         return tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
@@ -548,7 +555,7 @@ class _OpenAIBase:
 
         async def before_sleep(state: tenacity.RetryCallState) -> None:
             log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
-            await run_manager.on_retry(state)
+            await run_manager.on_retry(copy.copy(state))  # tenacity reuses the state
 
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
