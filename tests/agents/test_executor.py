@@ -428,3 +428,16 @@ async def test_a_steps_own_timeout_is_not_the_deadline() -> None:
     executor = make_executor(["Action: slow\nAction Input: x"], tools, max_execution_time=30)
     with pytest.raises(asyncio.TimeoutError):
         await executor.acall({"input": "q"})
+
+
+async def test_completion_model_agent() -> None:
+    from otelchain.llms import FakeListLLM
+
+    log = EventLog()
+    llm = FakeListLLM([" I should compute.\nAction: calculator\nAction Input: 6*7", " Final Answer: 42"])
+    agent = ZeroShotAgent.from_llm_and_tools(llm, [Calculator()])
+    executor = AgentExecutor.from_agent_and_tools(agent=agent, tools=[Calculator()])
+    assert executor.run("6*7?", callbacks=[log]) == "42"
+    assert (await executor.arun("6*7?")) == "42"
+    prompts = log.of("llm_start")[1].payload
+    assert prompts[0].endswith("Action Input: 6*7\nObservation: 42\nThought:")

@@ -108,3 +108,14 @@ async def test_no_handlers_anywhere_still_runs(is_async: bool) -> None:
     result = await call(build(), is_async)
     assert dict(result) == {"output": "256"}
     assert result.run_info is not None
+
+
+async def test_ignore_agent_hides_actions_and_tools(is_async: bool) -> None:
+    class NoAgent(EventLog):
+        ignore_agent = True
+
+    quiet = NoAgent()
+    await call(build(), is_async, callbacks=[quiet])
+    kinds = {e.kind for e in quiet.events}
+    assert "chain_start" in kinds and "llm_start" in kinds
+    assert not kinds & {"agent_action", "agent_finish", "tool_start", "tool_end"}
