@@ -344,6 +344,13 @@ def test_invoke_with_config_and_with_a_tool_call() -> None:
     assert isinstance(message, ToolMessage)
     assert (message.content, message.tool_call_id, message.name) == ("42", "call_1", "multiply")
 
+    @tool
+    def info(key: str) -> dict[str, Any]:
+        """Structured info."""
+        return {"key": key, "ok": True}
+
+    assert info.invoke(ToolCall("info", {"key": "k"}, "c3")).content == '{"key": "k", "ok": true}'
+
     as_dict = {"type": "tool_call", "name": "multiply", "args": {"a": 1}, "id": "c2"}
     assert multiply.invoke(as_dict).tool_call_id == "c2"
 

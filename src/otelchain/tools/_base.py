@@ -295,9 +295,15 @@ class BaseTool(Component):
         return self._tool_message(output, call)
 
     def _tool_message(self, output: Any, call: ToolCall) -> ToolMessage:
-        return ToolMessage(
-            output if isinstance(output, str) else str(output), tool_call_id=call.id or "", name=self.name
-        )
+        """The answer to a model's tool call; non-text outputs are sent as JSON."""
+        if isinstance(output, str):
+            content = str(output)
+        else:
+            try:
+                content = json.dumps(output, default=str, ensure_ascii=False)
+            except (TypeError, ValueError):
+                content = str(output)
+        return ToolMessage(content, tool_call_id=call.id or "", name=self.name)
 
 
 def _as_tool_call(value: Any) -> ToolCall | None:
