@@ -16,7 +16,9 @@ from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
 from otelchain.callbacks._runs import Run
+from otelchain.tracing._attributes import MIME_JSON, OTELCHAIN_RUN_NAME, OUTPUT_MIME_TYPE, OUTPUT_VALUE
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
+from otelchain.tracing._values import json_text
 
 if TYPE_CHECKING:
     from opentelemetry import context as otel_context
@@ -53,6 +55,20 @@ class ConsoleCallbackHandler(OpenTelemetryCallbackHandler):
         provider = TracerProvider(sampler=ALWAYS_ON, span_limits=limits, shutdown_on_exit=False)
         provider.add_span_processor(self.processor)
         super().__init__(tracer_provider=provider, capture_content=True, max_attribute_length=None)
+
+    @staticmethod
+    def _extra_attributes(run: Run, attrs: dict[str, Any]) -> None:
+        """The run name, for the breadcrumbs (``1:chain:llm_chain``)."""
+        attrs[OTELCHAIN_RUN_NAME] = run.name
+
+    def _llm_input(self, inputs: Any, attrs: dict[str, Any]) -> None:
+        """Always the JSON of the run's inputs (``{"prompts": [...]}``), as LangChain prints."""
+        self._input_json(inputs, attrs)
+
+    def _llm_output(self, response: Any, generations: list[Any], attrs: dict[str, Any]) -> None:
+        """Always the JSON of the whole ``LLMResult`` (generations and token usage)."""
+        attrs[OUTPUT_VALUE] = json_text(response, None)
+        attrs[OUTPUT_MIME_TYPE] = MIME_JSON
 
     @property
     def stream(self) -> IO[str]:

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -210,6 +210,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     """
 
     name = "opentelemetry_callback_handler"
+    _extra_attributes: Callable[[Run, dict[str, AttributeValue]], None] | None = None
 
     def __init__(
         self,
@@ -294,8 +295,11 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 self._error_attrs(span, run.error, attrs)
             else:
                 self._end_attrs(run, attrs)
-            if attrs:
+            if len(attrs) > 2:
                 span.set_attributes(attrs)
+            else:  # cheaper than set_attributes for one or two values
+                for key, value in attrs.items():
+                    span.set_attribute(key, value)
         except Exception as error:
             self._failed("run end", error)
         finally:
@@ -430,7 +434,6 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         attrs: dict[str, AttributeValue] = {
             A.OTELCHAIN_RUN_ID: str(run.run_id),
             A.OTELCHAIN_RUN_TYPE: run_type,
-            A.OTELCHAIN_RUN_NAME: run.name,
         }
         if run.parent_run_id is not None:
             attrs[A.OTELCHAIN_PARENT_RUN_ID] = str(run.parent_run_id)
@@ -459,6 +462,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                     attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
             else:
                 self._input_json(run.inputs, attrs)
+        if self._extra_attributes is not None:
+            self._extra_attributes(run, attrs)
         parent = run.parent
         ctx: otel_context.Context | None = None
         if parent is not None:
@@ -504,7 +509,6 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         provider = _provider(run, params)
         if provider:
             attrs[A.GEN_AI_PROVIDER_NAME] = provider
-            attrs[A.LLM_PROVIDER] = provider
         for key, attr in _REQUEST_PARAMS:
             value = params.get(key)
             if value is not None and attr not in attrs:
@@ -518,18 +522,21 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
         if params:
             _server(params, attrs)
-            attrs[A.LLM_INVOCATION_PARAMETERS] = json_text(params, self.max_attribute_length)
         if self.capture_content:
-            inputs = run.inputs
-            attrs[A.INPUT_VALUE] = json_text(inputs, self.max_attribute_length)
-            attrs[A.INPUT_MIME_TYPE] = A.MIME_JSON
-            messages = inputs.get("messages") if isinstance(inputs, Mapping) else None
-            if isinstance(messages, list) and messages and isinstance(messages[0], list):
-                self._messages(A.LLM_INPUT_MESSAGES, messages[0], attrs)
-            prompts = inputs.get("prompts") if isinstance(inputs, Mapping) else None
-            if isinstance(prompts, list) and prompts:
-                self._messages(A.LLM_INPUT_MESSAGES, [("user", p) for p in prompts], attrs)
+            self._llm_input(run.inputs, attrs)
         return f"{op} {model}"
+
+    def _llm_input(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
+        """A single prompt as text; messages as ``llm.input_messages`` plus JSON."""
+        prompts = inputs.get("prompts") if isinstance(inputs, Mapping) else None
+        if isinstance(prompts, list) and len(prompts) == 1 and isinstance(prompts[0], str):
+            attrs[A.INPUT_VALUE] = truncate(prompts[0], self.max_attribute_length)
+            attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
+            return
+        self._input_json(inputs, attrs)
+        messages = inputs.get("messages") if isinstance(inputs, Mapping) else None
+        if isinstance(messages, list) and messages and isinstance(messages[0], list):
+            self._messages(A.LLM_INPUT_MESSAGES, messages[0], attrs)
 
     def _messages(self, prefix: str, messages: list[Any], attrs: dict[str, AttributeValue]) -> None:
         limit = self.max_attribute_length
@@ -652,8 +659,19 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = finish
         if self.capture_content:
             self._messages(A.LLM_OUTPUT_MESSAGES, messages, attrs)
-            attrs[A.OUTPUT_VALUE] = json_text(response, self.max_attribute_length)
-            attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
+            self._llm_output(response, generations, attrs)
+
+    def _llm_output(self, response: Any, generations: list[Any], attrs: dict[str, AttributeValue]) -> None:
+        """One plain generation as text; anything else (tool calls, batches) as JSON."""
+        if len(generations) == 1:
+            message = getattr(generations[0], "message", None)
+            text = getattr(generations[0], "text", None)
+            if isinstance(text, str) and not getattr(message, "tool_calls", None):
+                attrs[A.OUTPUT_VALUE] = truncate(text, self.max_attribute_length)
+                attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT
+                return
+        attrs[A.OUTPUT_VALUE] = json_text(response, self.max_attribute_length)
+        attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
 
     def _error_attrs(self, span: Span, error: BaseException, attrs: dict[str, AttributeValue]) -> None:
         attrs[A.ERROR_TYPE] = error_type(error)

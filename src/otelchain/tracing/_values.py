@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import math
 from typing import Any
 
-from otelchain._json import dumps, is_secret_key
+from otelchain._json import REDACTED, dumps, is_secret_key
 
 __all__ = ["as_text", "error_type", "json_text", "truncate"]
-
-_SCALARS = (str, int, bool, type(None))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -25,22 +25,87 @@ def truncate(text: str, max_length: int | None) -> str:
     return text
 
 
-def _flat(obj: dict[Any, Any]) -> bool:
-    """A dict of str keys (none secret) and scalar values: JSON-encodable as is."""
-    for key, value in obj.items():
-        if type(key) is not str or not isinstance(value, _SCALARS) or _secret(key):
-            return False
-    return True
+class _Slow(Exception):
+    """The value needs the full encoder (cycles, deep nesting, unusual types)."""
+
+
+# Per dataclass: (its repr fields, the class-level `type` to prepend or None), as `to_jsonable`.
+_DATACLASS_SPECS: dict[type, tuple[tuple[str, ...], str | None]] = {}
+_MAX_FAST_DEPTH = 12
+
+
+def _dataclass_spec(cls: type) -> tuple[tuple[str, ...], str | None]:
+    spec = _DATACLASS_SPECS.get(cls)
+    if spec is None:
+        if not dataclasses.is_dataclass(cls):
+            raise _Slow
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
+        kind = getattr(cls, "type", None)
+        spec = (names, kind if isinstance(kind, str) and "type" not in names else None)
+        _DATACLASS_SPECS[cls] = spec
+    return spec
+
+
+def _plain(obj: Any, depth: int) -> Any:
+    """Plain JSON data for the common shapes, exactly as `otelchain._json.to_jsonable` makes it."""
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:
+        return obj
+    if t is float:
+        return obj if math.isfinite(obj) else str(obj)
+    if depth > _MAX_FAST_DEPTH:
+        raise _Slow
+    if t is dict:
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            if type(key) is not str:
+                raise _Slow
+            out[key] = REDACTED if _secret(key) else _plain(value, depth + 1)
+        return out
+    if t is list or t is tuple:
+        return [_plain(v, depth + 1) for v in obj]
+    names, kind = _dataclass_spec(t)
+    data: dict[str, Any] = {} if kind is None else {"type": kind}
+    for name in names:
+        data[name] = REDACTED if _secret(name) else _plain(getattr(obj, name), depth + 1)
+    return data
+
+
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+_quote: Any = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+
+
+def _encode_small(data: Any) -> str:
+    """`json.dumps` output for a small flat dict, without building an encoder per call."""
+    if type(data) is not dict or len(data) > 8:
+        return _encode(data)
+    parts = []
+    for key, value in data.items():
+        t = type(value)
+        if t is str:
+            text = _quote(value)
+        elif t is int:
+            text = int.__repr__(value)
+        elif t is bool:
+            text = "true" if value else "false"
+        elif value is None:
+            text = "null"
+        else:
+            return _encode(data)
+        parts.append(f"{_quote(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def json_text(obj: Any, max_length: int | None) -> str:
     """JSON for any value (robust encoder, secrets redacted), truncated."""
-    if isinstance(obj, dict) and _flat(obj):
-        text = json.dumps(obj, ensure_ascii=False)  # fast path for the common small dict
-    else:
+    try:
+        text = _encode_small(_plain(obj, 0))
+    except _Slow:
         text = dumps(obj)
         if isinstance(obj, str):
-            text = json.dumps(obj, ensure_ascii=False)
+            text = _encode(obj)
+    except (TypeError, ValueError):
+        text = dumps(obj)
     return truncate(text, max_length)
 
 
