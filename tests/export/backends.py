@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PHOENIX_VENV = Path(os.environ.get("OTELCHAIN_PHOENIX_VENV", ROOT / ".venv-phoenix"))
 PHOENIX_PYTHON = PHOENIX_VENV / "bin" / "python"
 LAUNCHER = ROOT / "scripts" / "phoenix_launcher.py"
-START_TIMEOUT_S = float(os.environ.get("OTELCHAIN_PHOENIX_START_TIMEOUT", "120"))
+START_TIMEOUT_S = float(os.environ.get("OTELCHAIN_PHOENIX_START_TIMEOUT", "100"))
 
 
 def _under_ci() -> bool:
@@ -208,3 +209,17 @@ class Rotel:
     @property
     def otlp_http_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/v1/traces"
+
+    def wire_spans(self, trace_id: str, *, expect: int, timeout: float = 10.0) -> list[dict[str, str]]:
+        """Spans of one trace as rotel received them, from its detailed debug log (Name, Kind, ...)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = re.sub(r"\x1b\[[0-9;]*m", "", self.process.log.read_text(errors="replace"))
+            spans = []
+            for block in text.split("\nSpan #")[1:]:
+                fields = dict(re.findall(r"^\s+([A-Z][\w ]*?)\s*: (.*)$", block, flags=re.MULTILINE))
+                if fields.get("Trace ID") == trace_id:
+                    spans.append(fields)
+            if len(spans) >= expect or time.monotonic() > deadline:
+                return spans
+            time.sleep(0.1)

@@ -81,6 +81,10 @@ def rotel(phoenix: Phoenix, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "--otlp-exporter-endpoint", phoenix.otlp_grpc_endpoint,
         "--otlp-exporter-protocol", "grpc",
         "--batch-timeout", "10ms",
+        # Also log every span received (the Collector's debug format): the e2e tests read span
+        # kinds there, which Phoenix does not keep.
+        "--debug-log", "traces",
+        "--debug-log-verbosity", "detailed",
         "--pid-file", str(workdir / "rotel.pid"),
         "--log-file", str(workdir / "rotel-daemon.log"),
     ]  # fmt: skip

@@ -8,6 +8,8 @@ must not change the app's result nor slow it down.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import time
 from collections import Counter
@@ -176,6 +178,17 @@ def test_seed_agent_run_tree_survives_export(
         assert attrs["llm.token_count.total"] == sum(counts)
         assert counts == (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"])
 
+    # Span kinds as sent on the wire (Phoenix keeps only the OpenInference kind): rotel's log.
+    if path.startswith("rotel"):
+        wire = request.getfixturevalue("rotel").wire_spans(info.trace_id, expect=6)
+        assert len(wire) == 6
+        assert {(w["Name"], w["Kind"]) for w in wire} == {
+            ("invoke_agent agent_executor", "SPAN_KIND_INTERNAL"),
+            ("llm_chain", "SPAN_KIND_INTERNAL"),
+            (f"chat {model}", "SPAN_KIND_CLIENT"),
+            ("execute_tool calculator", "SPAN_KIND_INTERNAL"),
+        }
+
 
 class Boom(RuntimeError):
     """The failing tool's error."""
@@ -264,3 +277,67 @@ def test_unreachable_collector_changes_nothing(protocol: str, capsys: pytest.Cap
     provider.shutdown()
     assert time.perf_counter() - started < 10
     capsys.readouterr()
+
+
+def test_ten_thousand_streamed_tokens_lose_no_text(phoenix: Phoenix) -> None:
+    """Past the span's event budget tokens are coalesced; the backend still gets every character."""
+    tokens = [f"t{i} " for i in range(10_000)]
+    model = FakeListChatModel([tokens], streaming=True)
+    with _traced(phoenix.otlp_http_endpoint, "http/protobuf", "otelchain-e2e-long-stream"):
+        chain = LLMChain(llm=model, prompt=ZeroShotAgent.create_prompt([Calculator()]))
+        result = chain.call({"input": "count", "agent_scratchpad": ""})
+    assert result["text"] == "".join(tokens)
+    assert result.run_info is not None and result.run_info.trace_id
+    spans = {s["name"]: s for s in phoenix.spans(result.run_info.trace_id, expect=2)}
+    chat = spans[f"chat {model.model_name}"]
+    events = _tokens(chat)
+    assert 0 < len(events) <= 128, len(events)  # the SDK's default event limit
+    assert events[0] == {"token.index": 0, "token.text": "t0 "}
+    assert "".join(e["token.text"] for e in events) == result["text"]
+    assert sum(e.get("token.count", 1) for e in events) == 10_000
+    covered = [(e["token.index"], e.get("token.count", 1)) for e in events]
+    assert all(i + n == j for (i, n), (j, _) in itertools.pairwise(covered))
+    assert chat["attributes"]["otelchain.streamed_tokens"] == 10_000
+
+
+def test_content_capture_off_sends_no_content(phoenix: Phoenix, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")
+    with _traced(phoenix.otlp_grpc_endpoint, "grpc", "otelchain-e2e-no-content"):
+        result = seed.run()
+    assert result.run_info is not None and result.run_info.trace_id
+    spans = phoenix.spans(result.run_info.trace_id, expect=6)
+    assert len(spans) == 6
+    sent = json.dumps(spans)
+    for content in ("What is 2 to the power of 8", "I can use the calculator", "That was easy", "2^8"):
+        assert content not in sent, f"{content!r} reached the backend with capture off"
+    chats = [s for s in spans if s["span_kind"] == "LLM"]
+    assert [len(_tokens(c)) for c in sorted(chats, key=lambda s: s["start_time"])] == [
+        len(t) for t in seed.SEED_TOKENS
+    ]
+    assert all("token.text" not in t for c in chats for t in _tokens(c))
+    agent = next(s for s in spans if s["span_kind"] == "AGENT")
+    assert agent["attributes"]["agent.action.0.tool"] == "calculator"  # structure stays
+
+
+async def test_concurrent_async_agents_keep_their_trees_apart(phoenix: Phoenix) -> None:
+    def make() -> AgentExecutor:
+        model = FakeListChatModel(seed.SEED_TOKENS, streaming=True)
+        tools = [Calculator()]
+        chain = LLMChain(llm=model, prompt=ZeroShotAgent.create_prompt(tools))
+        return AgentExecutor.from_agent_and_tools(agent=ZeroShotAgent(llm_chain=chain), tools=tools)
+
+    with _traced(phoenix.otlp_grpc_endpoint, "grpc", "otelchain-e2e-async"):
+        results = await asyncio.gather(*(make().acall({"input": f"q{i}"}) for i in range(4)))
+    infos = [r.run_info for r in results]
+    assert all(dict(r) == {"output": "256"} for r in results)
+    assert all(i is not None and i.trace_id for i in infos)
+    assert len({i.trace_id for i in infos if i}) == 4
+    for i, info in enumerate(infos):
+        assert info is not None and info.trace_id
+        spans = phoenix.spans(info.trace_id, expect=6)
+        assert len(spans) == 6, _dump(spans)
+        ids = {s["context"]["span_id"] for s in spans}
+        roots = [s for s in spans if s["parent_id"] is None]
+        assert [r["context"]["span_id"] for r in roots] == [info.span_id]
+        assert all(s["parent_id"] in ids for s in spans if s is not roots[0])
+        assert json.loads(roots[0]["attributes"]["input.value"]) == {"input": f"q{i}"}
