@@ -70,7 +70,8 @@ class Reply:
     ``delay`` waits before answering; ``token_delay`` between streamed chunks; ``stall_after``
     pauses ``stall`` seconds after that many content chunks (a stream that goes quiet). ``cut_after``
     drops the connection after that many content chunks; ``malformed_after`` sends an invalid
-    SSE data line after that many content chunks.
+    SSE data line after that many content chunks; ``error_after`` sends an SSE error event
+    (``data: {"error": ...}``) after that many content chunks.
     """
 
     content: str | Sequence[str] | None = None
@@ -84,6 +85,7 @@ class Reply:
     stall: float = 1.0
     cut_after: int | None = None
     malformed_after: int | None = None
+    error_after: int | None = None
     finish_reason: str | None = None
     model: str | None = None
     usage: bool = True
@@ -346,6 +348,9 @@ class OpenAIServer:
                 raise _CutStream
             if reply.malformed_after is not None and i >= reply.malformed_after:
                 yield b'data: {"id": "broken", "choices": [{"delta": {"content": "oops"\n\n'
+                return
+            if reply.error_after is not None and i >= reply.error_after:
+                yield _sse({"error": {"message": "The server is overloaded.", "type": "server_error"}})
                 return
             if reply.stall_after is not None and i == reply.stall_after:
                 await asyncio.sleep(reply.stall)

@@ -175,6 +175,7 @@ async def test_malformed_sse(openai_server: OpenAIServer, make: Make, mode: str)
     [
         (Reply(["x", "y", "z"], cut_after=1), openai.APIConnectionError, ["x"]),
         (Reply(["x", "y", "z"], malformed_after=2), openai.APIResponseValidationError, ["x", "y"]),
+        (Reply(["x", "y", "z"], error_after=2), openai.APIError, ["x", "y"]),
         (Reply(status=404), openai.NotFoundError, []),
     ],
 )
@@ -198,3 +199,24 @@ async def test_public_stream_delivers_then_raises(
     assert events.tokens == delivered
     assert len(events.named("on_llm_error")) == 1
     assert "on_llm_end" not in events.names
+
+
+async def test_abandoned_stream_ends_the_run_once_and_frees_the_connection(
+    openai_server: OpenAIServer, make: Make, mode: str
+) -> None:
+    openai_server.add(Reply(["a", "b", "c", "d"], token_delay=0.01))
+    events = Events()
+    model = make()
+    if mode == "sync":
+        iterator = model.stream("hi", callbacks=[events])
+        first = next(iterator)
+        iterator.close()
+    else:
+        aiterator = model.astream("hi", callbacks=[events])
+        first = await aiterator.__anext__()
+        await aiterator.aclose()
+    assert _text(first) == "a"
+    assert events.tokens == ["a"]
+    assert len(events.named("on_llm_error")) == 1
+    assert "on_llm_end" not in events.names
+    assert _text(await call(model, "again", mode)) == "Hello from the test server."

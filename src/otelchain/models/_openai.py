@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import email.utils
+import functools
 import json
 import logging
 import math
 import os
 import random
+import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -53,6 +55,17 @@ _INITIAL_RETRY_DELAY = 0.5  # the openai client's own backoff: 0.5s doubling up 
 _MAX_RETRY_DELAY = 8.0
 _MAX_RETRY_AFTER = 60.0  # server-directed delays above this are not waited for
 _NOT_LOGGED = frozenset({"extra_headers", "extra_query"})  # may carry credentials
+
+
+@functools.cache
+def _shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context (the HTTP client's defaults) for all clients: loading the CA bundle
+    takes ~50 ms, too much to repeat for every model and event loop."""
+    try:
+        from httpx2 import create_ssl_context
+    except ImportError:  # openai before 3.x runs on httpx
+        from httpx import create_ssl_context
+    return create_ssl_context()
 
 
 # --- secrets --------------------------------------------------------------------------------
@@ -429,7 +442,10 @@ class _OpenAIBase:
         if timeout is not None:
             options["timeout"] = timeout
         self._client_options = options
-        self._client = openai.OpenAI(**options)  # raises openai.OpenAIError when no key is set
+        # raises openai.OpenAIError when no key is set
+        self._client = openai.OpenAI(
+            **options, http_client=openai.DefaultHttpxClient(verify=_shared_ssl_context())
+        )
         self._async_clients = weakref.WeakKeyDictionary()
         self._server = _safe_url(str(self._client.base_url))
         self.base_url = self._server[0]
@@ -456,7 +472,7 @@ class _OpenAIBase:
         if client is None:
             # the plain pooled client: the default wrapper's __del__ would schedule its close
             # on whatever loop runs at collection time, which is wrong for a finished loop
-            http_client = openai.DefaultAsyncHttpxClient()
+            http_client = openai.DefaultAsyncHttpxClient(verify=_shared_ssl_context())
             client = openai.AsyncOpenAI(**self._client_options, http_client=http_client)
             if loop is not None:
                 self._async_clients[loop] = client
