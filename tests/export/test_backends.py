@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
@@ -85,3 +88,24 @@ def test_listening_addresses_decodes_proc_net() -> None:
         v6.listen()
         expected = {("127.0.0.1", v4.getsockname()[1]), ("::1", v6.getsockname()[1])}
         assert expected <= listening_addresses(os.getpid())
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+def test_missing_backend_fails_under_ci_and_skips_locally(ci: str, tmp_path: Path) -> None:
+    """Without the Phoenix venv a CI run must fail (never pass silently); a local run skips."""
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {
+        "CI": ci,
+        "OTELCHAIN_PHOENIX_VENV": str(tmp_path / "no-such-venv"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         "tests/export/test_backends.py::test_phoenix_listens_on_loopback_only"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if ci:
+        assert proc.returncode == 1, proc.stdout
+        assert "1 error" in proc.stdout and "CI=true and the Phoenix virtualenv" in proc.stdout
+    else:
+        assert proc.returncode == 0, proc.stdout
+        assert "1 skipped" in proc.stdout and "run scripts/setup_phoenix.sh" in proc.stdout

@@ -126,8 +126,12 @@ def test_otlp_export_without_endpoint_prints_the_tree() -> None:
 def test_otlp_export_reaches_phoenix(protocol: str, phoenix: Phoenix) -> None:
     base = phoenix.base_url if protocol == "http/protobuf" else phoenix.otlp_grpc_endpoint
     proc = run_example(
-        "otlp_export.py", OTEL_EXPORTER_OTLP_ENDPOINT=base, OTEL_EXPORTER_OTLP_PROTOCOL=protocol
+        "otlp_export.py",
+        OTEL_EXPORTER_OTLP_ENDPOINT=base,
+        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+        OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{SECRET}",
     )
+    assert SECRET not in proc.stdout + proc.stderr
     assert "{'output': '256'}" in proc.stdout and "is not set" not in proc.stderr
     assert "trace " not in proc.stdout  # exported, not printed
     spans = phoenix.spans(printed_trace_id(proc.stdout), expect=6)
@@ -139,11 +143,21 @@ def test_otlp_export_reaches_phoenix(protocol: str, phoenix: Phoenix) -> None:
     )
 
 
-def test_otlp_export_to_a_dead_collector_still_works_and_exits() -> None:
+SECRET = "sk-header-secret-0123456789"
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_otlp_export_to_a_dead_collector_still_works_and_exits(protocol: str) -> None:
     started = time.monotonic()
-    proc = run_example("otlp_export.py", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}")
+    proc = run_example(
+        "otlp_export.py",
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+        OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{SECRET},x-api-key={SECRET}",
+    )
     assert "{'output': '256'}" in proc.stdout
     assert time.monotonic() - started < 20  # the exit flush is bounded (5 s by default)
+    assert SECRET not in proc.stdout + proc.stderr  # export errors are logged, credentials are not
 
 
 def test_web_request_server_span_parents_the_runs() -> None:
