@@ -110,12 +110,14 @@ class _SpanState:
         self.attrs = attrs  # attributes set so far (to stay within the attribute limit)
         self.attrs_dropped = 0
         max_events, self.max_attrs = limits
-        # Event budget: one slot stays free for the exception event; tokens get one event each
-        # until `singles`, then chunks of doubling size, the last chunk flushed at the end.
-        self.cap: int | None = None if max_events is None else max(1, max_events - 1)
-        self.singles: int | None = (
-            None if self.cap is None else max(1, self.cap - min(_CHUNK_SLOTS, self.cap // 2))
-        )
+        # Event budget: one slot stays free for the exception event (when there are 3 or more);
+        # tokens get one event each up to `singles`, then chunks of doubling size, and the last
+        # slot is kept for the final chunk, flushed at the end.
+        self.cap: int | None = None
+        self.singles: int | None = None
+        if max_events is not None:
+            cap = self.cap = max_events - 1 if max_events >= 3 else max(1, max_events)
+            self.singles = cap - max(1, min(_CHUNK_SLOTS, cap // 2))
         self.events = 0
         self.events_dropped = 0
         self.tokens = 0
