@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import examples.agent_callbacks as seed
@@ -64,9 +65,14 @@ def _dump(spans: list[dict[str, Any]]) -> str:
     return json.dumps(spans, indent=1, default=str)[:6000]
 
 
+def _t(stamp: str) -> datetime:
+    """Phoenix's ISO timestamps (which omit zero microseconds, so never compare them as text)."""
+    return datetime.fromisoformat(stamp)
+
+
 def _by_name(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for span in sorted(spans, key=lambda s: s["start_time"]):
+    for span in sorted(spans, key=lambda s: _t(s["start_time"])):
         out.setdefault(span["name"], []).append(span)
     return out
 
@@ -120,7 +126,8 @@ def test_seed_agent_run_tree_survives_export(
             assert span["attributes"]["otelchain.parent_run_id"] == parent["attributes"]["otelchain.run_id"]
         assert span["status_code"] in ("OK", "UNSET"), _dump([span])
     # Execution order: first chain step, then the tool, then the second step.
-    assert chains[0]["end_time"] <= tool["start_time"] <= tool["end_time"] <= chains[1]["start_time"]
+    order = [chains[0]["end_time"], tool["start_time"], tool["end_time"], chains[1]["start_time"]]
+    assert [_t(x) for x in order] == sorted(_t(x) for x in order)
 
     # Tokens as span events: every token, in order, with its text; the text is the model output.
     for chat, expected in zip(chats, seed.SEED_TOKENS, strict=True):
@@ -311,7 +318,7 @@ def test_content_capture_off_sends_no_content(phoenix: Phoenix, monkeypatch: pyt
     for content in ("What is 2 to the power of 8", "I can use the calculator", "That was easy", "2^8"):
         assert content not in sent, f"{content!r} reached the backend with capture off"
     chats = [s for s in spans if s["span_kind"] == "LLM"]
-    assert [len(_tokens(c)) for c in sorted(chats, key=lambda s: s["start_time"])] == [
+    assert [len(_tokens(c)) for c in sorted(chats, key=lambda s: _t(s["start_time"]))] == [
         len(t) for t in seed.SEED_TOKENS
     ]
     assert all("token.text" not in t for c in chats for t in _tokens(c))
