@@ -146,6 +146,10 @@ def test_serialized_names_class_and_model_only() -> None:
     }
 
 
+def test_model_name_is_an_alias_of_model() -> None:
+    assert OpenAI(api_key=API_KEY, model_name="babbage-002").model == "babbage-002"
+
+
 def test_env_defaults_for_key_and_base_url(
     openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,6 +175,7 @@ def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"max_retries": -1}, "max_retries"),
         ({"max_tokens": "25"}, "max_tokens"),
         ({"api_key": 123}, "api_key"),
+        ({"temperature": "hot"}, "temperature"),
     ],
 )
 def test_bad_settings_are_clear_errors(kwargs: dict[str, Any], message: str) -> None:

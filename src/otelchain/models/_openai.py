@@ -9,6 +9,7 @@ kwargs, logs or the console. Errors are the ``openai`` package's own exceptions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import email.utils
 import functools
@@ -20,7 +21,16 @@ import random
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -416,6 +426,10 @@ class _OpenAIBase:
         default_headers: Mapping[str, str] | None,
         model_kwargs: Mapping[str, Any] | None,
     ) -> None:
+        if temperature is not None and (
+            isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+        ):
+            raise TypeError(f"temperature must be a number, got {type(temperature).__name__}")
         if not isinstance(model, str) or not model:
             raise TypeError(f"model must be a non-empty str, got {model!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -582,7 +596,7 @@ class _OpenAIBase:
         )
         return await retrying(attempt)
 
-    def _iterate(self, stream: Any) -> Iterator[Any]:
+    def _iterate(self, stream: Any) -> Generator[Any, None, None]:
         """Iterate a response stream, closing it when done or abandoned; key-scrubbed errors."""
         secret = self._secret_value()
         with stream:
@@ -592,7 +606,7 @@ class _OpenAIBase:
                 _scrub(error, secret)
                 raise
 
-    async def _aiterate(self, stream: Any) -> AsyncIterator[Any]:
+    async def _aiterate(self, stream: Any) -> AsyncGenerator[Any, None]:
         """Async `_iterate`."""
         secret = self._secret_value()
         async with stream:
@@ -634,9 +648,12 @@ class OpenAI(_OpenAIBase, BaseLLM):
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         model_kwargs: Mapping[str, Any] | None = None,
+        model_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(streaming=streaming, **kwargs)
+        if model_name is not None:  # LangChain's name for the same setting
+            model = model_name
         self._setup(
             model=model,
             temperature=temperature,
@@ -684,10 +701,11 @@ class OpenAI(_OpenAIBase, BaseLLM):
         completions: Any = self._client.completions
         stream = self._request(run_manager, lambda: completions.create(prompt=input, **params))
         state = _StreamState()
-        for chunk in self._iterate(stream):
-            for choice in state.update(chunk):
-                if getattr(choice, "text", None):
-                    yield GenerationChunk(choice.text)
+        with contextlib.closing(self._iterate(stream)) as chunks:
+            for chunk in chunks:
+                for choice in state.update(chunk):
+                    if getattr(choice, "text", None):
+                        yield GenerationChunk(choice.text)
         yield GenerationChunk("", state.info())
 
     async def _astream(
@@ -697,10 +715,11 @@ class OpenAI(_OpenAIBase, BaseLLM):
         completions: Any = self.async_client.completions
         stream = await self._arequest(run_manager, lambda: completions.create(prompt=input, **params))
         state = _StreamState()
-        async for chunk in self._aiterate(stream):
-            for choice in state.update(chunk):
-                if getattr(choice, "text", None):
-                    yield GenerationChunk(choice.text)
+        async with contextlib.aclosing(self._aiterate(stream)) as chunks:
+            async for chunk in chunks:
+                for choice in state.update(chunk):
+                    if getattr(choice, "text", None):
+                        yield GenerationChunk(choice.text)
         yield GenerationChunk("", state.info())
 
 
@@ -724,9 +743,12 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         model_kwargs: Mapping[str, Any] | None = None,
+        model_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(streaming=streaming, **kwargs)
+        if model_name is not None:  # LangChain's name for the same setting
+            model = model_name
         self._setup(
             model=model,
             temperature=temperature,
@@ -882,10 +904,11 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
         messages = self._messages(input)
         stream = self._request(run_manager, lambda: chat.create(messages=messages, **params))
         state = _StreamState()
-        for chunk in self._iterate(stream):
-            out = self._delta_chunk(state, chunk)
-            if out is not None:
-                yield out
+        with contextlib.closing(self._iterate(stream)) as chunks:
+            for chunk in chunks:
+                out = self._delta_chunk(state, chunk)
+                if out is not None:
+                    yield out
         yield from self._final_chunks(state)
 
     async def _astream(
@@ -901,9 +924,10 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
         messages = self._messages(input)
         stream = await self._arequest(run_manager, lambda: chat.create(messages=messages, **params))
         state = _StreamState()
-        async for chunk in self._aiterate(stream):
-            out = self._delta_chunk(state, chunk)
-            if out is not None:
-                yield out
+        async with contextlib.aclosing(self._aiterate(stream)) as chunks:
+            async for chunk in chunks:
+                out = self._delta_chunk(state, chunk)
+                if out is not None:
+                    yield out
         for final in self._final_chunks(state):
             yield final
