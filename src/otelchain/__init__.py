@@ -21,3 +21,8 @@ __all__ = [
     "TextOutput",
     "__version__",
 ]
+
+# OTELCHAIN_TRACING=true: every run in the app becomes a span (otelchain.tracing.instrument()).
+from otelchain.tracing._instrument import instrument_from_env as _instrument_from_env
+
+_instrument_from_env()

@@ -1,0 +1,96 @@
+"""`instrument()` makes every run a span with no code change; `OTELCHAIN_TRACING=true` at import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from otelchain.callbacks import CallbackManager
+from otelchain.chains import LLMChain
+from otelchain.llms import FakeListLLM
+from otelchain.prompts import PromptTemplate
+from otelchain.tracing import OpenTelemetryCallbackHandler, instrument, instrumented_handler, uninstrument
+from tests.tracing.conftest import make_traced, tree
+
+
+def chain() -> LLMChain:
+    return LLMChain(llm=FakeListLLM(["3"]), prompt=PromptTemplate.from_template("1 + {n} ="))
+
+
+def test_instrument_traces_runs_without_callbacks() -> None:
+    t = make_traced()
+    handler = instrument(t.provider)
+    try:
+        out = chain().call({"n": 2})
+        assert tree(t.spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
+        assert out.run_info is not None and out.run_info.trace_id is not None
+        assert instrumented_handler() is handler
+    finally:
+        uninstrument()
+    chain().call({"n": 2})
+    assert len(t.spans) == 2  # nothing more after uninstrument
+    assert instrumented_handler() is None
+
+
+def test_instrument_twice_keeps_exactly_one_handler() -> None:
+    t = make_traced()
+    instrument(t.provider)
+    second = instrument(t.provider)
+    try:
+        manager = CallbackManager.configure([second], None)
+        otel = [h for h in manager.handlers if isinstance(h, OpenTelemetryCallbackHandler)]
+        assert otel == [second]
+        chain().call({"n": 2}, callbacks=[second])
+        assert len(t.spans) == 2
+    finally:
+        uninstrument()
+
+
+def test_instrument_passes_handler_options() -> None:
+    t = make_traced()
+    instrument(t.provider, capture_content=False)
+    try:
+        chain().call({"n": 2})
+    finally:
+        uninstrument()
+    assert all("input.value" not in (s.attributes or {}) for s in t.spans)
+
+
+SCRIPT = """
+import otelchain
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from otelchain.tracing import instrumented_handler
+print("instrumented", instrumented_handler() is not None)
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)  # set after import: the proxy tracer picks it up
+from otelchain.llms import FakeListLLM
+FakeListLLM(["x"]).call("hi")
+print("spans", [s.name for s in exporter.get_finished_spans()])
+"""
+
+
+def run_script(value: str | None) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL")}
+    env.pop("OTELCHAIN_TRACING", None)
+    if value is not None:
+        env["OTELCHAIN_TRACING"] = value
+    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_env_var_instruments_at_import() -> None:
+    out = run_script("true")
+    assert "instrumented True" in out and "spans ['text_completion fake-list']" in out
+
+
+def test_without_env_var_nothing_is_instrumented() -> None:
+    out = run_script(None)
+    assert "instrumented False" in out and "spans []" in out
+    assert "instrumented False" in run_script("false")

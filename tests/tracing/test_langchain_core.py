@@ -1,0 +1,51 @@
+"""The OTel handler is a callback handler like any other: langchain-core accepts it too."""
+
+from __future__ import annotations
+
+from langchain_core.language_models.fake import FakeListLLM as LCFakeListLLM
+from langchain_core.language_models.fake_chat_models import FakeListChatModel as LCFakeListChatModel
+from langchain_core.prompts import PromptTemplate as LCPromptTemplate
+from langchain_core.runnables import RunnableLambda
+from opentelemetry.trace import SpanKind
+
+from tests.tracing.conftest import Traced, tree
+
+
+def test_prompt_and_llm_sequence_gives_nested_spans(traced: Traced) -> None:
+    chain = LCPromptTemplate.from_template("1 + {number} =") | LCFakeListLLM(responses=["3"])
+    assert chain.invoke({"number": 2}, config={"callbacks": [traced.handler]}) == "3"
+    assert tree(traced.spans) == [
+        ("PromptTemplate", "RunnableSequence"),
+        ("RunnableSequence", None),
+        ("text_completion FakeListLLM", "RunnableSequence"),
+    ]
+    llm = next(s for s in traced.spans if s.kind is SpanKind.CLIENT)
+    a = dict(llm.attributes or {})
+    assert a["input.value"] == "1 + 2 =" and a["output.value"] == "3"
+    assert a["gen_ai.operation.name"] == "text_completion"
+
+
+def test_runnable_lambda_calling_a_chat_model_nests(traced: Traced) -> None:
+    model = LCFakeListChatModel(responses=["hello there"])
+
+    def ask(question: str) -> str:
+        return str(model.invoke(question).content)
+
+    outer = RunnableLambda(ask, name="ask")
+    assert outer.invoke("hi?", config={"callbacks": [traced.handler]}) == "hello there"
+    names = dict(tree(traced.spans))
+    chat = next(s for s in traced.spans if s.kind is SpanKind.CLIENT)
+    assert chat.name.startswith("chat ") and names[chat.name] == "ask"
+    a = dict(chat.attributes or {})
+    assert a["llm.input_messages.0.message.role"] == "user"
+    assert a["llm.input_messages.0.message.content"] == "hi?"
+    assert a["llm.output_messages.0.message.content"] == "hello there"
+    assert traced.handler.runs == {}
+
+
+def test_streaming_langchain_chat_model_emits_token_events(traced: Traced) -> None:
+    model = LCFakeListChatModel(responses=["abc"])
+    chunks = [c.content for c in model.stream("x", config={"callbacks": [traced.handler]})]
+    (span,) = traced.spans
+    texts = [e.attributes["token.text"] for e in span.events if e.name == "new_token"]  # type: ignore[index]
+    assert "".join(texts) == "".join(str(c) for c in chunks) == "abc"
