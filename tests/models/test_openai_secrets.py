@@ -98,3 +98,31 @@ def test_settings_are_readable_without_the_secret(openai_server: OpenAIServer) -
 def test_make_helpers_do_not_share_state(make_chat: Callable[..., ChatOpenAI]) -> None:
     first, second = make_chat(), make_chat(model="other")
     assert (first.model, second.model) == ("gpt-4o-mini", "other")
+
+
+async def test_api_key_never_reaches_a_span(openai_server: OpenAIServer, mode: str) -> None:
+    tracing = pytest.importorskip("otelchain.tracing")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    handler = tracing.OpenTelemetryCallbackHandler(tracer_provider=provider, capture_content=True)
+    openai_server.add(Reply(status=500, headers={"retry-after-ms": "1"}), Reply(["x", "y"]))
+    openai_server.add(Reply(status=401, error_message=f"Incorrect API key provided: {API_KEY}."))
+    model = ChatOpenAI(api_key=API_KEY, base_url=openai_server.base_url, streaming=True, max_retries=1)
+
+    await call(model, "hello", mode, callbacks=[handler])
+    with pytest.raises(openai.AuthenticationError):
+        await call(model, "again", mode, callbacks=[handler])
+
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 2
+    assert spans[0].attributes is not None and any(
+        "127.0.0.1" in str(v) for v in spans[0].attributes.values()
+    )
+    assert [e.name for e in spans[0].events].count("retry") == 1
+    for span in spans:
+        assert API_KEY not in span.to_json()
