@@ -78,7 +78,9 @@ def tree(spans: Sequence[ReadableSpan]) -> list[tuple[str, str | None]]:
 def parent_of(span: ReadableSpan, spans: Sequence[ReadableSpan]) -> ReadableSpan | None:
     if span.parent is None:
         return None
-    return next((s for s in spans if s.context is not None and s.context.span_id == span.parent.span_id), None)
+    return next(
+        (s for s in spans if s.context is not None and s.context.span_id == span.parent.span_id), None
+    )
 
 
 def all_strings(spans: Sequence[ReadableSpan]) -> str:

@@ -86,14 +86,16 @@ def assert_no_content(t: Traced) -> None:
         assert content not in text, content
     for span in t.spans:
         a = dict(span.attributes or {})
-        assert not any(k.startswith(("input.", "output.", "llm.input_messages", "llm.output_messages")) for k in a)
+        assert not any(
+            k.startswith(("input.", "output.", "llm.input_messages", "llm.output_messages")) for k in a
+        )
         assert not any(k.endswith((".log", ".tool_input")) or k.startswith("agent.finish") for k in a)
         for event in span.events:
             assert "token.text" not in (event.attributes or {})
     root = t.by_name("invoke_agent agent_executor")
     assert (root.attributes or {})["agent.action.0.tool"] == "calculator"  # names are not content
     assert (root.attributes or {})["session.id"] == "s-1"
-    chat = [s for s in t.spans if s.name == "chat fake-chat" and s.parent is None][0]
+    chat = next(s for s in t.spans if s.name == "chat fake-chat" and s.parent is None)
     assert [e.attributes["token.index"] for e in chat.events] == [0, 1, 2]  # type: ignore[index]
 
 

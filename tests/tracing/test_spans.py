@@ -16,7 +16,7 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import AIMessage, ChatGeneration, LLMResult, ToolCall
 from otelchain.tracing import OpenTelemetryCallbackHandler
-from tests.tracing.conftest import Traced, all_strings, parent_of, tree
+from tests.tracing.conftest import Traced, all_strings, tree
 
 
 def seed_chain(**llm_kwargs: Any) -> LLMChain:
@@ -92,7 +92,9 @@ def test_constructor_handler_on_the_model_only_sees_a_root_llm_span(traced: Trac
 def test_constructor_handler_on_model_and_chain_nests_them(traced: Traced) -> None:
     """The seed's built-in handler example: one handler given to both constructors."""
     llm = FakeListLLM(["3"], callbacks=[traced.handler])
-    chain = LLMChain(llm=llm, prompt=PromptTemplate.from_template("1 + {number} ="), callbacks=[traced.handler])
+    chain = LLMChain(
+        llm=llm, prompt=PromptTemplate.from_template("1 + {number} ="), callbacks=[traced.handler]
+    )
     chain.call({"number": 2})
     assert tree(traced.spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
 
@@ -114,7 +116,11 @@ def test_chat_model_span_has_messages_and_tool_calls(traced: Traced) -> None:
             msg = AIMessage(
                 "",
                 tool_calls=[ToolCall("calculator", {"expression": "2^8"}, "call_1")],
-                response_metadata={"model_name": "fake-chat-2024", "finish_reason": "tool_calls", "id": "r-1"},
+                response_metadata={
+                    "model_name": "fake-chat-2024",
+                    "finish_reason": "tool_calls",
+                    "id": "r-1",
+                },
                 usage_metadata={"input_tokens": 11, "output_tokens": 7, "total_tokens": 18},
             )
             return LLMResult([[ChatGeneration(msg)]])

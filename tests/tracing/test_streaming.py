@@ -128,7 +128,9 @@ def test_an_abandoned_stream_ends_its_span_when_collected(traced: Traced) -> Non
 
 
 async def test_a_cancelled_async_stream_ends_its_spans(traced: Traced) -> None:
-    chain = LLMChain(llm=FakeListLLM([JOKE], streaming=True, sleep=0.01), prompt=PromptTemplate.from_template("{q}"))
+    chain = LLMChain(
+        llm=FakeListLLM([JOKE], streaming=True, sleep=0.01), prompt=PromptTemplate.from_template("{q}")
+    )
     task = asyncio.create_task(chain.acall({"q": "joke"}, callbacks=[traced.handler]))
     await asyncio.sleep(0.05)
     task.cancel()
