@@ -1,7 +1,26 @@
 """Completion models (text in, text out)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from otelchain.models._base import BaseLLM
 from otelchain.models._fake import FakeListLLM
-from otelchain.models._openai import OpenAI
+
+if TYPE_CHECKING:
+    from otelchain.models._openai import OpenAI
+
+_OPENAI = frozenset(("OpenAI",))
 
 __all__ = ["BaseLLM", "FakeListLLM", "OpenAI"]
+
+
+def __getattr__(name: str) -> Any:
+    """The OpenAI models load on first use: importing the ``openai`` package takes ~0.5 s."""
+    if name in _OPENAI:
+        from otelchain.models import _openai
+
+        value = getattr(_openai, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
