@@ -198,9 +198,12 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         return await self._agenerate(input, stop=stop, run_manager=rm, **kwargs)
 
     def _combine(self, chunks: list[Chunk]) -> LLMResult:
+        """Fold streamed chunks into one result; the final metadata chunk's finish reason, usage
+        and response metadata reach the generation, as in a non-streaming call."""
         llm_outputs = [c.generation_info.get("llm_output") for c in chunks if c.generation_info]
-        generation = self._chunk_generation([c for c in chunks if not _is_metadata_chunk(c)])
-        return LLMResult(generations=[[generation]], llm_output=merge_llm_outputs(llm_outputs))
+        return LLMResult(
+            generations=[[self._chunk_generation(chunks)]], llm_output=merge_llm_outputs(llm_outputs)
+        )
 
     # --- public API -------------------------------------------------------------------------
     def generate(

@@ -41,7 +41,7 @@ from pydantic import SecretStr
 
 from otelchain._json import REDACTED, is_secret_key, to_jsonable
 from otelchain.callbacks._manager import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from otelchain.models._base import BaseChatModel, BaseLLM, merge_llm_outputs
+from otelchain.models._base import BaseChatModel, BaseLLM
 from otelchain.schema import (
     AIMessage,
     AIMessageChunk,
@@ -618,13 +618,6 @@ class _OpenAIBase:
                 raise
 
 
-def _fold(model: BaseLLM | BaseChatModel, chunks: list[Any]) -> LLMResult:
-    """Combine streamed chunks including the final metadata chunk, so the finish reason, usage
-    and response metadata it carries reach the generation as in non-streaming calls."""
-    outputs = [c.generation_info.get("llm_output") for c in chunks if c.generation_info]
-    return LLMResult(generations=[[model._chunk_generation(chunks)]], llm_output=merge_llm_outputs(outputs))
-
-
 # --- the models -----------------------------------------------------------------------------
 
 
@@ -666,9 +659,6 @@ class OpenAI(_OpenAIBase, BaseLLM):
             default_headers=default_headers,
             model_kwargs=model_kwargs,
         )
-
-    def _combine(self, chunks: list[GenerationChunk]) -> LLMResult:
-        return _fold(self, chunks)
 
     @staticmethod
     def _result(response: Any) -> LLMResult:
@@ -779,9 +769,6 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
         if parallel_tool_calls is not None:
             bound.model_kwargs["parallel_tool_calls"] = parallel_tool_calls
         return bound
-
-    def _combine(self, chunks: list[ChatGenerationChunk]) -> LLMResult:
-        return _fold(self, chunks)
 
     def _chunk_generation(self, chunks: list[ChatGenerationChunk]) -> ChatGeneration:
         generation = super()._chunk_generation(chunks)
