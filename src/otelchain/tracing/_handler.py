@@ -9,6 +9,7 @@ span current itself: the code executing a run does, in its own frame, through
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -177,15 +178,30 @@ def _provider(run: Run, params: Mapping[str, Any]) -> str | None:
     if explicit:
         return str(explicit)
     ids = run.serialized.get("id")
-    path = " ".join(ids) if isinstance(ids, list) else ""
-    kind = str(params.get("_type") or "")
+    return _provider_from(
+        str(params.get("_type") or ""), " ".join(map(str, ids)) if isinstance(ids, list) else ""
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _provider_from(kind: str, path: str) -> str | None:
+    """The provider a model's type name or class path names (``openai``), else the type name."""
+    text = f"{kind} {path}".lower()
     for known in ("azure", "openai", "anthropic", "bedrock", "vertexai", "mistral", "ollama", "groq"):
-        if known in kind.lower() or known in path.lower():
+        if known in text:
             return "azure.ai.openai" if known == "azure" else known
     return kind or None
 
 
+_SERVER_KEYS = frozenset(
+    {"server_address", "host", "server_port", "port", "base_url", "api_base", "openai_api_base", "endpoint"}
+    | {"azure_endpoint"}
+)
+
+
 def _server(params: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
+    if _SERVER_KEYS.isdisjoint(params):
+        return
     host = _first(params, ("server_address", "host"))
     port = _first(params, ("server_port", "port"))
     url = _first(params, ("base_url", "api_base", "openai_api_base", "endpoint", "azure_endpoint"))
