@@ -27,6 +27,7 @@ from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import Calculator, Tool
 from otelchain.tracing import configure, instrument, uninstrument
+from tests._servers.openai_server import OpenAIServer, Reply
 from tests.export.backends import Phoenix, Rotel, free_port
 
 PATHS = ["http", "grpc", "rotel-http", "rotel-grpc"]
@@ -348,3 +349,45 @@ async def test_concurrent_async_agents_keep_their_trees_apart(phoenix: Phoenix) 
         assert [r["context"]["span_id"] for r in roots] == [info.span_id]
         assert all(s["parent_id"] in ids for s in spans if s is not roots[0])
         assert json.loads(roots[0]["attributes"]["input.value"]) == {"input": f"q{i}"}
+
+
+def test_seed_agent_on_the_openai_client_with_httpx_spans(
+    phoenix: Phoenix,
+    openai_server: OpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The seed's agent on the real `openai` client (local server): each HTTP call nests under its run."""
+    # openai 3.x sends over httpx2; the httpx instrumentation package ships its httpx2 twin.
+    from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
+
+    api_key = "sk-e2e-openai-key-0123456789SECRET"
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    openai_server.add(Reply(content=seed.STEP_1), Reply(content=seed.STEP_2))
+    instrumentor = HTTPX2ClientInstrumentor()
+    with _traced(phoenix.otlp_grpc_endpoint, "grpc", "otelchain-e2e-openai") as provider:
+        instrumentor.instrument(tracer_provider=provider)
+        try:
+            result = seed.run()
+        finally:
+            instrumentor.uninstrument()
+    capsys.readouterr()
+    assert dict(result) == {"output": "256"}
+    assert result.run_info is not None and result.run_info.trace_id
+    spans = phoenix.spans(result.run_info.trace_id, expect=8)
+    chats = [s for s in spans if s["span_kind"] == "LLM"]
+    assert len(chats) == 2, _dump(spans)
+    chat_ids = {c["context"]["span_id"] for c in chats}
+    http = [s for s in spans if s["name"].startswith("POST")]
+    assert len(http) == 2 and {h["parent_id"] for h in http} == chat_ids, _dump(spans)
+    assert len(spans) == 8  # agent, 2 llm_chain, 2 chat, tool, 2 HTTP calls
+    for chat, expected in zip(
+        sorted(chats, key=lambda s: _t(s["start_time"])), seed.SEED_TOKENS, strict=True
+    ):
+        attrs = chat["attributes"]
+        assert chat["name"] == f"chat {attrs['gen_ai.request.model']}"
+        assert "".join(t.get("token.text", "") for t in _tokens(chat)) == "".join(expected)
+        assert attrs["gen_ai.provider.name"] == "openai"
+        assert attrs["server.address"] == "127.0.0.1" and attrs["server.port"] == openai_server.port
+    assert api_key not in json.dumps(spans), "the API key reached the backend"
