@@ -74,25 +74,25 @@ def test_console_agent_run_has_action_tool_and_finish_lines() -> None:
     out = stream.getvalue()
     heads = re.findall(r"^\[(\w+/\w+)\] \[([^\]]*)\]", out, flags=re.M)
     assert heads == [
-        ("agent/start", "1:agent:agent_executor"),
-        ("chain/start", "1:agent:agent_executor > 2:chain:llm_chain"),
-        ("llm/start", "1:agent:agent_executor > 2:chain:llm_chain > 3:llm:fake-list-chat-model"),
-        ("llm/end", "1:agent:agent_executor > 2:chain:llm_chain > 3:llm:fake-list-chat-model"),
-        ("chain/end", "1:agent:agent_executor > 2:chain:llm_chain"),
-        ("agent/action", "1:agent:agent_executor"),
-        ("tool/start", "1:agent:agent_executor > 4:tool:calculator"),
-        ("tool/end", "1:agent:agent_executor > 4:tool:calculator"),
-        ("chain/start", "1:agent:agent_executor > 5:chain:llm_chain"),
-        ("llm/start", "1:agent:agent_executor > 5:chain:llm_chain > 6:llm:fake-list-chat-model"),
-        ("llm/end", "1:agent:agent_executor > 5:chain:llm_chain > 6:llm:fake-list-chat-model"),
-        ("chain/end", "1:agent:agent_executor > 5:chain:llm_chain"),
-        ("agent/finish", "1:agent:agent_executor"),
-        ("agent/end", "1:agent:agent_executor"),
+        ("chain/start", "1:chain:agent_executor"),
+        ("chain/start", "1:chain:agent_executor > 2:chain:llm_chain"),
+        ("llm/start", "1:chain:agent_executor > 2:chain:llm_chain > 3:llm:fake-list-chat-model"),
+        ("llm/end", "1:chain:agent_executor > 2:chain:llm_chain > 3:llm:fake-list-chat-model"),
+        ("chain/end", "1:chain:agent_executor > 2:chain:llm_chain"),
+        ("agent/action", "1:chain:agent_executor"),
+        ("tool/start", "1:chain:agent_executor > 4:tool:calculator"),
+        ("tool/end", "1:chain:agent_executor > 4:tool:calculator"),
+        ("chain/start", "1:chain:agent_executor > 5:chain:llm_chain"),
+        ("llm/start", "1:chain:agent_executor > 5:chain:llm_chain > 6:llm:fake-list-chat-model"),
+        ("llm/end", "1:chain:agent_executor > 5:chain:llm_chain > 6:llm:fake-list-chat-model"),
+        ("chain/end", "1:chain:agent_executor > 5:chain:llm_chain"),
+        ("agent/finish", "1:chain:agent_executor"),
+        ("chain/end", "1:chain:agent_executor"),
     ]
-    assert '[agent/action] [1:agent:agent_executor] Agent selected action:\n{\n  "tool": "calculator",' in out
+    assert '[agent/action] [1:chain:agent_executor] Agent selected action:\n{\n  "tool": "calculator",' in out
     assert '"tool_input": "2^8"' in out
     assert (
-        '[tool/start] [1:agent:agent_executor > 4:tool:calculator] Entering Tool run with input:\n"2^8"'
+        '[tool/start] [1:chain:agent_executor > 4:tool:calculator] Entering Tool run with input:\n"2^8"'
         in out
     )
     assert re.search(

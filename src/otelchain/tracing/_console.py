@@ -80,6 +80,11 @@ def _error_text(span: ReadableSpan) -> str:
     return str(span.status.description or "error")
 
 
+def _shown_type(run_type: Any) -> Any:
+    """LangChain prints an agent executor's run as a chain run (``[chain/start] [1:chain:...]``)."""
+    return "chain" if run_type == "agent" else run_type
+
+
 class ConsoleSpanProcessor(SpanProcessor):
     """Prints ``[chain/start] [1:chain:llm_chain] Entering Chain run with input:`` lines.
 
@@ -118,7 +123,7 @@ class ConsoleSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
             attrs = span.attributes or {}
-            run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
+            run_type = _shown_type(attrs.get(A.OTELCHAIN_RUN_TYPE))
             if run_type is None or span.context is None:
                 return
             name = attrs.get(A.OTELCHAIN_RUN_NAME, span.name)
@@ -149,7 +154,7 @@ class ConsoleSpanProcessor(SpanProcessor):
             if entry is None:
                 return
             attrs = span.attributes or {}
-            run_type = str(attrs.get(A.OTELCHAIN_RUN_TYPE))
+            run_type = str(_shown_type(attrs.get(A.OTELCHAIN_RUN_TYPE)))
             title = _TITLES.get(run_type, run_type.title())
             took = _elapsed(((span.end_time or 0) - (span.start_time or 0)) / 1e9)
             if span.status.status_code is StatusCode.ERROR:
