@@ -112,6 +112,20 @@ def test_capture_env_var_false_leaves_no_content_anywhere(monkeypatch: pytest.Mo
     assert_no_content(t)
 
 
+def test_capture_off_keeps_exception_messages_out() -> None:
+    from tests.tracing.test_spans import Boom
+
+    t = make_traced(capture_content=False)
+    with pytest.raises(ValueError):
+        Boom(ValueError("could not parse: the user's secret question")).call({"x": 1}, callbacks=[t.handler])
+    (span,) = t.spans
+    assert "secret question" not in all_strings(t.spans)
+    assert span.status.description == "ValueError"
+    event = next(e for e in span.events if e.name == "exception")
+    assert (event.attributes or {})["exception.type"] == "ValueError"
+    assert "in _call" in str((event.attributes or {})["exception.stacktrace"])
+
+
 def test_capture_is_on_by_default(traced: Traced) -> None:
     run_everything(traced)
     assert SECRET_PROMPT in all_strings(traced.spans)

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -692,8 +693,23 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
 
     def _error_attrs(self, span: Span, error: BaseException, attrs: dict[str, AttributeValue]) -> None:
-        attrs[A.ERROR_TYPE] = error_type(error)
-        message = str(error)
-        description = f"{type(error).__name__}: {message}" if message else type(error).__name__
-        span.set_status(Status(StatusCode.ERROR, truncate(description, 256)))
-        span.record_exception(error, escaped=True)
+        etype = attrs[A.ERROR_TYPE] = error_type(error)
+        name = type(error).__name__
+        if self.capture_content:
+            message = str(error)
+            description = f"{name}: {message}" if message else name
+            span.set_status(Status(StatusCode.ERROR, truncate(description, 256)))
+            span.record_exception(error, escaped=True)
+            return
+        # Exception messages often quote content (a parser quoting model output): keep only the
+        # type and where it was raised.
+        span.set_status(Status(StatusCode.ERROR, name))
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        span.record_exception(
+            error,
+            attributes={
+                "exception.message": "",
+                "exception.stacktrace": f"Traceback (most recent call last):\n{frames}{etype}",
+            },
+            escaped=True,
+        )
