@@ -7,12 +7,14 @@ out of ours. Without that venv the backend tests skip locally and FAIL under CI 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,7 +127,14 @@ class _Process:
             self.proc.wait(timeout=10)
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, so a killed run leaves no server behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def spawn(argv: list[str], env: dict[str, str], log: Path) -> _Process:
+    """Start a server in its own session (stopped as a group), its output going to `log`."""
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
             argv,
@@ -134,6 +143,7 @@ def spawn(argv: list[str], env: dict[str, str], log: Path) -> _Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
     return _Process(proc, log)
 
