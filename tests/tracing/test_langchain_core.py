@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from langchain_core.language_models.fake import FakeListLLM as LCFakeListLLM
 from langchain_core.language_models.fake_chat_models import FakeListChatModel as LCFakeListChatModel
 from langchain_core.prompts import PromptTemplate as LCPromptTemplate
@@ -49,3 +51,20 @@ def test_streaming_langchain_chat_model_emits_token_events(traced: Traced) -> No
     (span,) = traced.spans
     texts = [e.attributes["token.text"] for e in span.events if e.name == "new_token"]  # type: ignore[index]
     assert "".join(texts) == "".join(str(c) for c in chunks) == "abc"
+
+
+async def test_async_langchain_runs_nest_and_end(traced: Traced) -> None:
+    chain = LCPromptTemplate.from_template("{q}") | LCFakeListChatModel(responses=["a", "b", "c"])
+    outs = await asyncio.gather(
+        *(chain.ainvoke({"q": f"q{i}"}, config={"callbacks": [traced.handler]}) for i in range(3))
+    )
+    assert sorted(str(o.content) for o in outs) == ["a", "b", "c"]
+    chats = [s for s in traced.spans if s.kind is SpanKind.CLIENT]
+    assert len(chats) == 3
+    by_id = {s.context.span_id: s for s in traced.spans}
+    for chat in chats:
+        parent = by_id[chat.parent.span_id]  # type: ignore[union-attr]
+        assert parent.name == "RunnableSequence"
+        question = (chat.attributes or {})["llm.input_messages.0.message.content"]
+        assert (parent.attributes or {})["input.value"] == f'{{"q": "{question}"}}'
+    assert traced.handler.runs == {}
