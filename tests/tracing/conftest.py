@@ -84,13 +84,15 @@ def parent_of(span: ReadableSpan, spans: Sequence[ReadableSpan]) -> ReadableSpan
 
 
 def all_strings(spans: Sequence[ReadableSpan]) -> str:
-    """Every name, attribute value and event attribute value of the spans, as one text."""
+    """Every name, attribute value and event attribute value of the spans, as one text (run ids
+    left out: random hex could contain a searched-for number such as "256")."""
     parts: list[str] = []
     for s in spans:
         parts.append(s.name)
         parts.append(str(s.status.description or ""))
-        for value in (s.attributes or {}).values():
-            parts.append(str(value))
+        for key, value in (s.attributes or {}).items():
+            if not key.endswith("run_id"):
+                parts.append(str(value))
         for event in s.events:
             parts.append(event.name)
             for value in (event.attributes or {}).values():

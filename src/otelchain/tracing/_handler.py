@@ -60,6 +60,8 @@ _REQUEST_PARAMS: tuple[tuple[str, str], ...] = (
     ("seed", A.GEN_AI_REQUEST_SEED),
     ("n", A.GEN_AI_REQUEST_CHOICE_COUNT),
 )
+_REQUEST_ATTRS = dict(_REQUEST_PARAMS)
+_REQUEST_KEYS = frozenset(_REQUEST_ATTRS)
 _ROLE_BY_TYPE = {
     "human": "user",
     "ai": "assistant",
@@ -512,7 +514,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     def _llm_start(self, run: Run, attrs: dict[str, AttributeValue]) -> str:
         extra = run.extra
         params = extra.get("invocation_params")
-        if not isinstance(params, Mapping):
+        if type(params) is not dict and not isinstance(params, Mapping):
             params = {}
         kwargs = run.serialized.get("kwargs")
         model = _first(params, ("model", "model_name", "deployment_name")) or _first(
@@ -528,8 +530,9 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         provider = _provider(run, params)
         if provider:
             attrs[A.GEN_AI_PROVIDER_NAME] = provider
-        for key, attr in _REQUEST_PARAMS:
-            value = params.get(key)
+        for key in _REQUEST_KEYS.intersection(params):
+            attr = _REQUEST_ATTRS[key]
+            value = params[key]
             if value is not None and attr not in attrs:
                 scalar = _scalar(value)
                 if scalar is not None:
