@@ -6,6 +6,7 @@ import atexit
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,9 +73,15 @@ def _otlp_exporter(
     return HttpExporter(endpoint=endpoint, headers=dict(headers) if headers else None, timeout=timeout)
 
 
+_finished: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
+
+
 def _shutdown_within(provider: TracerProvider, seconds: float) -> None:
     """Flush and shut down the provider, giving up after ``seconds`` (a dead collector must not
-    hold the process at exit)."""
+    hold the process at exit). Runs once per provider."""
+    if provider in _finished:
+        return
+    _finished.add(provider)
 
     def run() -> None:
         try:
