@@ -53,3 +53,14 @@ def test_verbose_mode() -> None:
 def test_env_verbose_on_a_quiet_example() -> None:
     out = _run("constructor_vs_request.py", OTELCHAIN_VERBOSE="true")
     assert "[chain/start]" in out and "[llm/start]" in out
+
+
+def test_demo_shows_verbose_lines_the_span_tree_and_the_result() -> None:
+    out = _run("demo.py")
+    assert re.search(r"^\[chain/start\] \[1:chain:agent_executor\] Entering Chain run", out, flags=re.M)
+    assert "> 2:chain:llm_chain > 3:llm:" in out
+    assert "[tool/start]" in out and "[agent/action]" in out
+    assert "└─ invoke_agent agent_executor" in out
+    assert "execute_tool calculator" in out and "· output: 256" in out
+    assert "result: {'output': '256'}" in out
+    assert re.search(r"trace_id=[0-9a-f]{32} span_id=[0-9a-f]{16}", out)
