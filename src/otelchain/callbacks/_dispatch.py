@@ -64,7 +64,7 @@ def handle_event(handlers: Sequence[Any], event: str, ignore: str | None, *args:
             continue
         try:
             result = method(*args, **kwargs)
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):
                 _run_sync(result)
         except NotImplementedError:
             if event == "on_chat_model_start":

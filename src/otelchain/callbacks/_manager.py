@@ -307,6 +307,7 @@ class BaseRunManager:
     """State of one run: its id, its parent, and the handlers, tags and metadata it sees."""
 
     __slots__ = (
+        "_ctx",
         "handlers",
         "inheritable_handlers",
         "inheritable_metadata",
@@ -337,8 +338,17 @@ class BaseRunManager:
         self.inheritable_tags = inheritable_tags or []
         self.metadata = metadata or {}
         self.inheritable_metadata = inheritable_metadata or {}
+        self._ctx: otel_context.Context | bool | None = False  # False: not looked up yet
 
     def _otel_context(self) -> otel_context.Context | None:
+        """The run's OTel context from the first handler that has one; looked up once per run
+        (the run's span does not change while it runs)."""
+        ctx = self._ctx
+        if ctx is False:
+            ctx = self._ctx = self._find_otel_context()
+        return ctx  # type: ignore[return-value]
+
+    def _find_otel_context(self) -> otel_context.Context | None:
         for handler in self.handlers:
             provider = getattr(handler, "otelchain_run_context", None)
             if provider is None:
@@ -449,7 +459,7 @@ class AsyncRunManager(BaseRunManager):
         return child
 
     def _same_args(self) -> dict[str, Any]:
-        return {s: getattr(self, s) for s in BaseRunManager.__slots__}
+        return {s: getattr(self, s) for s in BaseRunManager.__slots__ if not s.startswith("_")}
 
     def get_sync(self) -> RunManager:
         """The same run as a sync manager, for sync code called from async code."""
