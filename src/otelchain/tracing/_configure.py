@@ -9,6 +9,7 @@ import threading
 import weakref
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -42,17 +43,29 @@ def _exporter_name(exporter: str | None, endpoint: str | None) -> str:
     return name
 
 
-def _protocol(protocol: str | None) -> str:
+def _protocol(protocol: str | None, endpoint: str | None) -> str:
+    """The OTLP protocol asked for; unset, gRPC when the endpoint is on the gRPC port 4317
+    (so ``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317`` just works), else HTTP."""
     value = (
         protocol
         or _env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
+        or _protocol_for_port(
+            endpoint or _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        )
     ).lower()
     if value not in _PROTOCOLS:
         raise ValueError(
             f"OTEL_EXPORTER_OTLP_PROTOCOL / protocol must be one of {list(_PROTOCOLS)}, got {value!r}"
         )
     return value
+
+
+def _protocol_for_port(endpoint: str | None) -> str:
+    try:
+        port = urlsplit(endpoint).port if endpoint else None
+    except ValueError:
+        port = None
+    return "grpc" if port == 4317 else "http/protobuf"
 
 
 def _otlp_exporter(
@@ -115,7 +128,8 @@ def configure(
     ``exporter``: ``"otlp"``, ``"console"`` (`ConsoleSpanTreeExporter`), ``"none"`` or a
     `SpanExporter`; default ``OTEL_TRACES_EXPORTER``, else otlp when an endpoint is set and the
     console tree otherwise. ``endpoint`` / ``protocol`` (grpc or http/protobuf) / ``headers``
-    default to ``OTEL_EXPORTER_OTLP_*``; ``service_name`` to ``OTEL_SERVICE_NAME``. Spans go
+    default to ``OTEL_EXPORTER_OTLP_*`` (no protocol set: gRPC for port 4317, else HTTP);
+    ``service_name`` to ``OTEL_SERVICE_NAME``. Spans go
     through a BatchSpanProcessor (``batch_options`` are its settings); exporter failures are
     logged by the SDK, never raised. At exit the provider flushes within ``flush_timeout``
     seconds. ``set_global`` makes it the global provider (if none was set before). Use it with
@@ -130,7 +144,7 @@ def configure(
         kind = _exporter_name(exporter, endpoint)
         span_exporter = None
         if kind == "otlp":
-            span_exporter = _otlp_exporter(endpoint, _protocol(protocol), headers, timeout)
+            span_exporter = _otlp_exporter(endpoint, _protocol(protocol, endpoint), headers, timeout)
         elif kind == "console":
             from otelchain.tracing._console import ConsoleSpanTreeExporter
 

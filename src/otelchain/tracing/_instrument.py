@@ -7,7 +7,8 @@ import os
 import threading
 from typing import Any
 
-from opentelemetry.trace import TracerProvider
+from opentelemetry import trace
+from opentelemetry.trace import Span, Tracer, TracerProvider
 
 from otelchain.callbacks._manager import add_global_handler, remove_global_handler
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
@@ -54,13 +55,59 @@ def instrumented_handler() -> OpenTelemetryCallbackHandler | None:
     return _handler
 
 
+class _EnvTracerProvider(TracerProvider):
+    """For ``OTELCHAIN_TRACING=true``: the app's global provider if it sets one (before or after
+    importing otelchain); if none is set when the first span starts, one from `configure()`."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> _EnvTracer:
+        return _EnvTracer(args, kwargs)
+
+
+class _EnvTracer(Tracer):
+    """Resolves the real tracer at the first span, then delegates to it."""
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._args, self._kwargs = args, kwargs
+        self._real: Tracer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def _tracer(self) -> Tracer:  # the handler reads span limits through this, as on a ProxyTracer
+        real = self._real
+        if real is None:
+            with self._lock:
+                if self._real is None:
+                    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
+                    provider = trace.get_tracer_provider()
+                    if not isinstance(provider, SdkTracerProvider):
+                        from otelchain.tracing._configure import configure
+
+                        provider = configure()
+                    self._real = provider.get_tracer(*self._args, **self._kwargs)
+                real = self._real
+        return real
+
+    def start_span(self, *args: Any, **kwargs: Any) -> Span:
+        return self._tracer.start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self._tracer.start_as_current_span(*args, **kwargs)
+
+
 def instrument_from_env() -> bool:
-    """``OTELCHAIN_TRACING=true`` instruments (with the global tracer provider); never raises."""
+    """``OTELCHAIN_TRACING=true`` instruments every run; never raises.
+
+    Spans go to the app's global tracer provider, also one it sets after importing otelchain;
+    if none is set when the first run starts, `configure()` builds one from the standard env
+    vars (OTLP when an endpoint is set, else the console span tree), so the variable alone is
+    enough to see spans.
+    """
     if os.environ.get("OTELCHAIN_TRACING", "").strip().lower() not in _TRUE:
         return False
     try:
         if _handler is None:
-            instrument()
+            instrument(_EnvTracerProvider())
         return True
     except Exception as error:  # tracing must never break the app's import
         logger.warning("OTELCHAIN_TRACING: could not instrument: %s: %s", type(error).__name__, error)

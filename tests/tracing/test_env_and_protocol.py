@@ -1,0 +1,68 @@
+"""OTELCHAIN_TRACING=true alone shows spans; an endpoint on port 4317 means gRPC."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from otelchain.tracing._configure import _protocol
+
+SCRIPT = textwrap.dedent(
+    """
+    from otelchain.chains import LLMChain
+    from otelchain.llms import FakeListLLM
+    from otelchain.prompts import PromptTemplate
+
+    chain = LLMChain(llm=FakeListLLM(["3"]), prompt=PromptTemplate.from_template("1 + {n} ="))
+    out = chain.call({"n": 2})
+    print("trace_id", out.run_info.trace_id)
+    """
+)
+
+
+def test_env_var_alone_traces_every_run_to_the_console_tree() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL", "LANGCHAIN_"))}
+    env["OTELCHAIN_TRACING"] = "true"
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    trace_id = proc.stdout.split("trace_id ")[1].split()[0]
+    assert len(trace_id) == 32 and trace_id != "None"
+    assert f"trace {trace_id}" in proc.stdout  # printed by the span tree exporter at exit
+    assert "└─ llm_chain" in proc.stdout and "text_completion fake-list" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("http://localhost:4317", "grpc"),
+        ("http://collector:4318", "http/protobuf"),
+        ("https://otlp.example.test", "http/protobuf"),
+        (None, "http/protobuf"),
+    ],
+)
+def test_protocol_follows_the_port_when_unset(
+    endpoint: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in (
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    assert _protocol(None, endpoint) == expected
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    assert _protocol(None, endpoint) == "http/protobuf"  # an explicit protocol wins
+
+
+def test_protocol_from_env_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4317")
+    assert _protocol(None, None) == "grpc"
+    with pytest.raises(ValueError, match="must be one of"):
+        _protocol("thrift", None)
