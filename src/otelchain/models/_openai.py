@@ -411,6 +411,41 @@ class _OpenAIBase:
     _hidden_kwargs: dict[str, Any]
     _server: tuple[str, str | None, int | None]
     _invocation_type: str
+    _default_model: str
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        streaming: bool = False,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        timeout: Any = None,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
+        model_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(streaming=streaming, **kwargs)  # type: ignore[call-arg]  # the model base, next in the MRO
+        # `model_name` is LangChain's name for the same setting.
+        if model is None:
+            model = self._default_model if model_name is None else model_name
+        self._setup(
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            api_key=api_key,
+            base_url=base_url,
+            organization=organization,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            model_kwargs=model_kwargs,
+        )
 
     def _setup(
         self,
@@ -626,39 +661,7 @@ class OpenAI(_OpenAIBase, BaseLLM):
 
     type_name = "openai"
     _invocation_type = "openai"
-
-    def __init__(
-        self,
-        *,
-        model: str = "gpt-3.5-turbo-instruct",
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        streaming: bool = False,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        organization: str | None = None,
-        timeout: Any = None,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-        model_name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(streaming=streaming, **kwargs)
-        if model_name is not None:  # LangChain's name for the same setting
-            model = model_name
-        self._setup(
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            api_key=api_key,
-            base_url=base_url,
-            organization=organization,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            model_kwargs=model_kwargs,
-        )
+    _default_model = "gpt-3.5-turbo-instruct"
 
     @staticmethod
     def _result(response: Any) -> LLMResult:
@@ -718,39 +721,7 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
 
     type_name = "openai"
     _invocation_type = "openai-chat"
-
-    def __init__(
-        self,
-        *,
-        model: str = "gpt-4o-mini",
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        streaming: bool = False,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        organization: str | None = None,
-        timeout: Any = None,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        model_kwargs: Mapping[str, Any] | None = None,
-        model_name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(streaming=streaming, **kwargs)
-        if model_name is not None:  # LangChain's name for the same setting
-            model = model_name
-        self._setup(
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            api_key=api_key,
-            base_url=base_url,
-            organization=organization,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            model_kwargs=model_kwargs,
-        )
+    _default_model = "gpt-4o-mini"
 
     def bind_tools(
         self,
