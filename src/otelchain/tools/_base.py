@@ -367,7 +367,31 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-class Tool(BaseTool):
+class _FunctionTool(BaseTool):
+    """A tool whose body is a user function (``func``) and/or its async twin (``coroutine``)."""
+
+    func: Callable[..., Any] | None
+    coroutine: Callable[..., Awaitable[Any]] | None
+
+    def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
+        if self.func is None:
+            coro = self.coroutine
+            assert coro is not None
+            return _run_coroutine_sync(
+                lambda: _call_with_injected(coro, args, kwargs, run_manager), self.name
+            )
+        return _call_with_injected(self.func, args, kwargs, run_manager)
+
+    async def _arun(
+        self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
+    ) -> Any:
+        if self.coroutine is not None:
+            return await _call_with_injected(self.coroutine, args, kwargs, run_manager)
+        sync_rm = run_manager.get_sync() if run_manager is not None else None
+        return await asyncio.to_thread(self._run, *args, run_manager=sync_rm, **kwargs)  # type: ignore[arg-type]
+
+
+class Tool(_FunctionTool):
     """A single-input tool from a function: ``Tool("search", "Look things up.", func)``.
 
     ``func`` takes one string; ``coroutine`` (optional) is its async twin, used by `arun`.
@@ -402,23 +426,6 @@ class Tool(BaseTool):
                 f"tool {self.name!r} takes a single input; got arguments {sorted(tool_input)}"
             )
         return (next(iter(tool_input.values())),), {}
-
-    def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
-        if self.func is None:
-            coro = self.coroutine
-            assert coro is not None
-            return _run_coroutine_sync(
-                lambda: _call_with_injected(coro, args, kwargs, run_manager), self.name
-            )
-        return _call_with_injected(self.func, args, kwargs, run_manager)
-
-    async def _arun(
-        self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
-    ) -> Any:
-        if self.coroutine is not None:
-            return await _call_with_injected(self.coroutine, args, kwargs, run_manager)
-        sync_rm = run_manager.get_sync() if run_manager is not None else None
-        return await asyncio.to_thread(self._run, *args, run_manager=sync_rm, **kwargs)  # type: ignore[arg-type]
 
 
 # --- structured tools and @tool ------------------------------------------------------------------
@@ -499,7 +506,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-class StructuredTool(BaseTool):
+class StructuredTool(_FunctionTool):
     """A tool with typed keyword arguments, validated against the function's signature.
 
     Built by `@tool` or `StructuredTool.from_function`; ``args_schema`` is the JSON schema of the
@@ -571,23 +578,6 @@ class StructuredTool(BaseTool):
             )
             raise ToolException(f"invalid arguments for tool {self.name!r}: {problems}") from None
         return (), {k: getattr(validated, k) for k in fields}
-
-    def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
-        if self.func is None:
-            coro = self.coroutine
-            assert coro is not None
-            return _run_coroutine_sync(
-                lambda: _call_with_injected(coro, args, kwargs, run_manager), self.name
-            )
-        return _call_with_injected(self.func, args, kwargs, run_manager)
-
-    async def _arun(
-        self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
-    ) -> Any:
-        if self.coroutine is not None:
-            return await _call_with_injected(self.coroutine, args, kwargs, run_manager)
-        sync_rm = run_manager.get_sync() if run_manager is not None else None
-        return await asyncio.to_thread(self._run, *args, run_manager=sync_rm, **kwargs)  # type: ignore[arg-type]
 
 
 @overload
