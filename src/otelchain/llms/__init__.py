@@ -10,17 +10,13 @@ from otelchain.models._fake import FakeListLLM
 if TYPE_CHECKING:
     from otelchain.models._openai import OpenAI
 
-_OPENAI = frozenset(("OpenAI",))
-
 __all__ = ["BaseLLM", "FakeListLLM", "OpenAI"]
 
 
 def __getattr__(name: str) -> Any:
-    """The OpenAI models load on first use: importing the ``openai`` package takes ~0.5 s."""
-    if name in _OPENAI:
-        from otelchain.models import _openai
+    """The OpenAI model loads on first use, as in `otelchain.models`."""
+    if name in __all__:
+        import otelchain.models
 
-        value = getattr(_openai, name)
-        globals()[name] = value
-        return value
+        return getattr(otelchain.models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
