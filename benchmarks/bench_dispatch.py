@@ -13,27 +13,10 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
+from bench_tracing import Echo  # the smallest real chain, shared with the tracing benchmark
 from opentelemetry.sdk.trace import TracerProvider
 
-from otelchain.callbacks import BaseCallbackHandler, CallbackManagerForChainRun
-from otelchain.chains import Chain
-
-
-class Echo(Chain):
-    """The smallest real chain: one input key, one output key, no sub-calls."""
-
-    type_name = "echo"
-
-    @property
-    def input_keys(self) -> list[str]:
-        return ["x"]
-
-    @property
-    def output_keys(self) -> list[str]:
-        return ["y"]
-
-    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
-        return {"y": inputs["x"]}
+from otelchain.callbacks import BaseCallbackHandler
 
 
 class NoOp(BaseCallbackHandler):
