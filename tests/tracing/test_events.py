@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from typing import Any
 
+import pytest
+import tenacity
 from opentelemetry.sdk.trace import SpanLimits
 
 from otelchain.callbacks import AsyncCallbackManager, CallbackManager
@@ -52,3 +56,42 @@ def test_events_beyond_the_budget_are_counted_not_pushed_out() -> None:
     assert span.dropped_events == 0 and len(span.events) <= 8
     assert dict(span.events[0].attributes or {}) == {"text": "line 0"}  # the oldest is kept
     assert (span.attributes or {})["otelchain.events_dropped"] == 50 - len(span.events)
+
+
+@pytest.mark.parametrize("capture", [True, False])
+def test_retry_event_records_attempt_wait_and_failure_not_the_state(capture: bool) -> None:
+    t = make_traced(capture_content=capture)
+    cm = CallbackManager.configure([t.handler])
+    rm = cm.on_chain_start({"name": "flaky"}, {"q": 1})
+    calls: list[str] = []
+
+    def send(payload: str) -> str:
+        calls.append(payload)
+        if len(calls) < 3:
+            raise TimeoutError(f"upstream slow (try {len(calls)})")
+        return "ok"
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(3),
+        wait=tenacity.wait_fixed(0.001),
+        before_sleep=lambda state: rm.on_retry(copy.copy(state)),
+        reraise=True,
+    )
+    assert retrying(send, "sk-payload-in-args") == "ok"
+    rm.on_chain_end({"a": 2})
+    (span,) = t.spans
+    events = [(e.name, dict(e.attributes or {})) for e in span.events]
+    assert [name for name, _ in events] == ["retry", "retry"]
+    for attempt, (_, attrs) in enumerate(events, start=1):
+        expected: dict[str, Any] = {
+            "otelchain.retry.attempt": attempt,
+            "otelchain.retry.wait_s": pytest.approx(0.001),
+            "otelchain.retry.idle_s": pytest.approx(0.001 * attempt),
+            "exception.type": "TimeoutError",
+        }
+        if capture:
+            expected["exception.message"] = f"upstream slow (try {attempt})"
+        assert attrs == expected
+    assert "sk-payload-in-args" not in repr(events)
+    assert t.handler.error_counts == {}
+    t.provider.shutdown()

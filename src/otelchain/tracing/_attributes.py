@@ -98,6 +98,14 @@ TOKEN_INDEX: Final = "token.index"
 TOKEN_TEXT: Final = "token.text"
 TOKEN_COUNT: Final = "token.count"
 
+# `retry` events: which attempt failed, the wait before the next one, and why (not the state).
+EVENT_RETRY: Final = "retry"
+RETRY_ATTEMPT: Final = "otelchain.retry.attempt"
+RETRY_WAIT_S: Final = "otelchain.retry.wait_s"
+RETRY_IDLE_S: Final = "otelchain.retry.idle_s"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+
 # Agent executor spans: actions in order, then the finish.
 AGENT_ACTION_COUNT: Final = "agent.action.count"
 AGENT_FINISH_OUTPUT: Final = "agent.finish.output"

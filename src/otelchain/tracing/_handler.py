@@ -172,8 +172,17 @@ def _role(message: Any) -> str:
     return _ROLE_BY_TYPE.get(kind, kind) if isinstance(kind, str) else "user"
 
 
+# Per message prefix: the (role, content) attribute names of message 0.._MAX_MESSAGES-1.
+_MESSAGE_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    prefix: tuple(
+        (f"{prefix}.{i}.{A.MESSAGE_ROLE}", f"{prefix}.{i}.{A.MESSAGE_CONTENT}") for i in range(_MAX_MESSAGES)
+    )
+    for prefix in (A.LLM_INPUT_MESSAGES, A.LLM_OUTPUT_MESSAGES)
+}
+
+
 def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+    return obj.get(key) if (type(obj) is dict or isinstance(obj, Mapping)) else getattr(obj, key, None)
 
 
 def _provider(run: Run, params: Mapping[str, Any]) -> str | None:
@@ -181,15 +190,19 @@ def _provider(run: Run, params: Mapping[str, Any]) -> str | None:
     if explicit:
         return str(explicit)
     ids = run.serialized.get("id")
-    return _provider_from(
-        str(params.get("_type") or ""), " ".join(map(str, ids)) if isinstance(ids, list) else ""
-    )
+    kind = str(params.get("_type") or "")
+    if not isinstance(ids, list):
+        return _provider_from(kind, ())
+    try:
+        return _provider_from(kind, tuple(ids))
+    except TypeError:  # unhashable id parts: same answer, uncached
+        return _provider_from.__wrapped__(kind, tuple(ids))
 
 
 @functools.lru_cache(maxsize=256)
-def _provider_from(kind: str, path: str) -> str | None:
+def _provider_from(kind: str, ids: tuple[Any, ...]) -> str | None:
     """The provider a model's type name or class path names (``openai``), else the type name."""
-    text = f"{kind} {path}".lower()
+    text = f"{kind} {' '.join(map(str, ids))}".lower()
     for known in ("azure", "openai", "anthropic", "bedrock", "vertexai", "mistral", "ollama", "groq"):
         if known in text:
             return "azure.ai.openai" if known == "azure" else known
@@ -422,14 +435,50 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             if state.singles is not None and state.events >= state.singles:
                 state.events_dropped += 1
                 return
-            attrs: dict[str, AttributeValue] = {}
-            if self.capture_content:
-                for key, value in payload.items():
-                    attrs[key] = as_text(value, self.max_attribute_length)
+            attrs: dict[str, AttributeValue] | None = None
+            if name == A.EVENT_RETRY:
+                attrs = self._retry_attrs(payload.get("retry_state"))
+            if attrs is None:
+                attrs = {}
+                if self.capture_content:
+                    for key, value in payload.items():
+                        attrs[key] = as_text(value, self.max_attribute_length)
             state.span.add_event(name, attrs)
             state.events += 1
         except Exception as error:
             self._failed("run event", error)
+
+    def _retry_attrs(self, retry_state: Any) -> dict[str, AttributeValue] | None:
+        """A tenacity ``RetryCallState`` as attempt, wait/idle seconds and the failure (None if
+        it is not one): never the whole state, which holds the retried function and its args."""
+        attempt = getattr(retry_state, "attempt_number", None)
+        if type(attempt) is not int:
+            return None
+        attrs: dict[str, AttributeValue] = {A.RETRY_ATTEMPT: attempt}
+        wait = getattr(retry_state, "upcoming_sleep", None)
+        if not isinstance(wait, (int, float)) or isinstance(wait, bool):
+            wait = getattr(getattr(retry_state, "next_action", None), "sleep", None)
+        if isinstance(wait, (int, float)) and not isinstance(wait, bool):
+            attrs[A.RETRY_WAIT_S] = float(wait)
+        idle = getattr(retry_state, "idle_for", None)
+        if isinstance(idle, (int, float)) and not isinstance(idle, bool):
+            attrs[A.RETRY_IDLE_S] = float(idle)
+        outcome = getattr(retry_state, "outcome", None)
+        error: BaseException | None = None
+        if outcome is not None and getattr(outcome, "failed", False):
+            try:
+                error = outcome.exception(timeout=0)
+            except Exception:  # not a finished future: no failure to report
+                error = None
+        if isinstance(error, BaseException):
+            attrs[A.EXCEPTION_TYPE] = error_type(error)
+            if self.capture_content:
+                try:
+                    message = str(error)
+                except Exception:  # a broken __str__ costs the message, not the event
+                    message = ""
+                attrs[A.EXCEPTION_MESSAGE] = truncate(message, self.max_attribute_length)
+        return attrs
 
     # --- budgets ----------------------------------------------------------------------------
     def _limits(self) -> tuple[int | None, int | None]:
@@ -550,25 +599,27 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     def _llm_input(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
         """A single prompt as text; messages as ``llm.input_messages`` plus JSON."""
-        prompts = inputs.get("prompts") if isinstance(inputs, Mapping) else None
+        prompts = inputs.get("prompts") if (type(inputs) is dict or isinstance(inputs, Mapping)) else None
         if isinstance(prompts, list) and len(prompts) == 1 and isinstance(prompts[0], str):
             attrs[A.INPUT_VALUE] = truncate(prompts[0], self.max_attribute_length)
             attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
             return
         self._input_json(inputs, attrs)
-        messages = inputs.get("messages") if isinstance(inputs, Mapping) else None
+        messages = inputs.get("messages") if (type(inputs) is dict or isinstance(inputs, Mapping)) else None
         if isinstance(messages, list) and messages and isinstance(messages[0], list):
             self._messages(A.LLM_INPUT_MESSAGES, messages[0], attrs)
 
     def _messages(self, prefix: str, messages: list[Any], attrs: dict[str, AttributeValue]) -> None:
         limit = self.max_attribute_length
+        keys = _MESSAGE_KEYS[prefix]
         for i, message in enumerate(messages[:_MAX_MESSAGES]):
             if isinstance(message, tuple):
                 role, content = message
             else:
                 role, content = _role(message), getattr(message, "content", message)
-            attrs[f"{prefix}.{i}.{A.MESSAGE_ROLE}"] = str(role)
-            attrs[f"{prefix}.{i}.{A.MESSAGE_CONTENT}"] = as_text(content, limit)
+            role_key, content_key = keys[i]
+            attrs[role_key] = role if type(role) is str else str(role)
+            attrs[content_key] = truncate(content, limit) if type(content) is str else as_text(content, limit)
             for j, call in enumerate((getattr(message, "tool_calls", None) or [])[:_MAX_MESSAGES]):
                 base = f"{prefix}.{i}.{A.MESSAGE_TOOL_CALLS}.{j}."
                 attrs[base + A.TOOL_CALL_FUNCTION_NAME] = str(_get(call, "name"))
@@ -591,7 +642,11 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             attrs[A.GEN_AI_TOOL_CALL_ID] = str(call_id)
         if self.capture_content:
             inputs = run.inputs
-            if isinstance(inputs, Mapping) and set(inputs) == {"input"} and isinstance(inputs["input"], str):
+            if (
+                (type(inputs) is dict or isinstance(inputs, Mapping))
+                and set(inputs) == {"input"}
+                and isinstance(inputs["input"], str)
+            ):
                 attrs[A.INPUT_VALUE] = truncate(inputs["input"], self.max_attribute_length)
                 attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
             else:
@@ -607,7 +662,9 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if not self.capture_content or outputs is None:
             return
         if run.run_type == "tool":
-            out = outputs.get("output") if isinstance(outputs, Mapping) else outputs
+            out = (
+                outputs.get("output") if (type(outputs) is dict or isinstance(outputs, Mapping)) else outputs
+            )
             attrs[A.OUTPUT_VALUE] = as_text(out, self.max_attribute_length)
             attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT if isinstance(out, str) else A.MIME_JSON
         elif run.run_type == "retriever" and isinstance(outputs, Mapping):
@@ -627,12 +684,12 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     def _llm_end(self, response: Any, attrs: dict[str, AttributeValue]) -> None:
         llm_output = getattr(response, "llm_output", None)
-        if not isinstance(llm_output, Mapping):
+        if type(llm_output) is not dict and not isinstance(llm_output, Mapping):
             llm_output = {}
         generations = [g for batch in (getattr(response, "generations", None) or []) for g in batch]
         usage = llm_output.get("token_usage") or llm_output.get("usage")
         prompt = completion = total = None
-        if isinstance(usage, Mapping):
+        if type(usage) is dict or isinstance(usage, Mapping):
             prompt = _first(usage, ("prompt_tokens", "input_tokens"))
             completion = _first(usage, ("completion_tokens", "output_tokens"))
             total = usage.get("total_tokens")
@@ -642,18 +699,18 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         messages: list[Any] = []
         for gen in generations:
             info = getattr(gen, "generation_info", None)
-            reason = info.get("finish_reason") if isinstance(info, Mapping) else None
+            reason = info.get("finish_reason") if type(info) is dict or isinstance(info, Mapping) else None
             message = getattr(gen, "message", None)
             if message is not None:
                 messages.append(message)
                 meta = getattr(message, "response_metadata", None)
-                if isinstance(meta, Mapping):
+                if type(meta) is dict or isinstance(meta, Mapping):
                     reason = reason or meta.get("finish_reason")
                     model = model or _first(meta, ("model_name", "model"))
                     response_id = response_id or meta.get("id")
                 response_id = response_id or getattr(message, "id", None)
                 um = getattr(message, "usage_metadata", None)
-                if isinstance(um, Mapping) and prompt is None and completion is None:
+                if (type(um) is dict or isinstance(um, Mapping)) and prompt is None and completion is None:
                     prompt, completion, total = (
                         um.get("input_tokens"),
                         um.get("output_tokens"),

@@ -96,8 +96,55 @@ def _encode_small(data: Any) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+_REDACTED_JSON = _quote(REDACTED)
+
+
+# Per dict key: its JSON ``"key": `` prefix and whether it looks like a secret (bounded cache).
+_KEY_JSON: dict[str, tuple[str, bool]] = {}
+_KEY_JSON_MAX = 4096
+
+
+def _key_json(key: str) -> tuple[str, bool]:
+    entry = (_quote(key) + ": ", is_secret_key(key))
+    if len(_KEY_JSON) < _KEY_JSON_MAX:
+        _KEY_JSON[key] = entry
+    return entry
+
+
+def _flat_json(obj: dict[Any, Any]) -> str | None:
+    """`json.dumps` of a small flat dict of plain values in one pass (None: not that shape)."""
+    if len(obj) > 8:
+        return None
+    parts = []
+    for key, value in obj.items():
+        if type(key) is not str:
+            return None
+        prefix = _KEY_JSON.get(key)
+        if prefix is None:
+            prefix = _key_json(key)
+        t = type(value)
+        if prefix[1]:
+            text = _REDACTED_JSON
+        elif t is str:
+            text = _quote(value)
+        elif t is int:
+            text = int.__repr__(value)
+        elif t is bool:
+            text = "true" if value else "false"
+        elif value is None:
+            text = "null"
+        else:
+            return None
+        parts.append(prefix[0] + text)
+    return "{" + ", ".join(parts) + "}"
+
+
 def json_text(obj: Any, max_length: int | None) -> str:
     """JSON for any value (robust encoder, secrets redacted), truncated."""
+    if type(obj) is dict:
+        flat = _flat_json(obj)
+        if flat is not None:
+            return truncate(flat, max_length)
     try:
         text = _encode_small(_plain(obj, 0))
     except _Slow:
