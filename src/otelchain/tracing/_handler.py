@@ -87,6 +87,22 @@ def capture_content_from_env(default: bool = True) -> bool:
     return value.strip().lower() not in _FALSE
 
 
+# (event cap, single-token events, max attributes) per span; None: no limit.
+_Budget = tuple[int | None, int | None, int | None]
+
+
+@functools.lru_cache(maxsize=64)
+def _budget(limits: tuple[int | None, int | None]) -> _Budget:
+    """Event budget: one slot stays free for the exception event (when there are 3 or more);
+    tokens get one event each up to `singles`, then chunks of doubling size, and the last slot
+    is kept for the final chunk, flushed at the end."""
+    max_events, max_attrs = limits
+    if max_events is None:
+        return None, None, max_attrs
+    cap = max_events - 1 if max_events >= 3 else max(1, max_events)
+    return cap, cap - max(1, min(_CHUNK_SLOTS, cap // 2)), max_attrs
+
+
 class _SpanState:
     """What the handler keeps for one live run (in ``Run.data``)."""
 
@@ -108,20 +124,12 @@ class _SpanState:
         "tokens",
     )
 
-    def __init__(self, span: Span, attrs: int, limits: tuple[int | None, int | None]) -> None:
+    def __init__(self, span: Span, attrs: int, budget: _Budget) -> None:
         self.span = span
         self.ctx: otel_context.Context | None = None
         self.attrs = attrs  # attributes set so far (to stay within the attribute limit)
         self.attrs_dropped = 0
-        max_events, self.max_attrs = limits
-        # Event budget: one slot stays free for the exception event (when there are 3 or more);
-        # tokens get one event each up to `singles`, then chunks of doubling size, and the last
-        # slot is kept for the final chunk, flushed at the end.
-        self.cap: int | None = None
-        self.singles: int | None = None
-        if max_events is not None:
-            cap = self.cap = max_events - 1 if max_events >= 3 else max(1, max_events)
-            self.singles = cap - max(1, min(_CHUNK_SLOTS, cap // 2))
+        self.cap, self.singles, self.max_attrs = budget
         self.events = 0
         self.events_dropped = 0
         self.tokens = 0
@@ -543,7 +551,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 if ctx is None:
                     ctx = pstate.ctx = trace.set_span_in_context(pstate.span)
         span = self._tracer.start_span(name, context=ctx, kind=kind, attributes=attrs)
-        run.data = _SpanState(span, len(attrs), self._limits())
+        run.data = _SpanState(span, len(attrs), _budget(self._limits()))
 
     def _input_json(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
         if self.capture_content and inputs is not None:
