@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from otelchain.callbacks import BaseCallbackHandler
+from otelchain.chains import Chain
 
 
 class Recorder(BaseCallbackHandler):
@@ -44,3 +45,15 @@ class Recorder(BaseCallbackHandler):
     @property
     def names(self) -> list[str]:
         return [e[0] for e in self.events]
+
+
+class XYChain(Chain):
+    """A test chain taking input ``x`` and returning output ``y``; subclasses write `_call`."""
+
+    @property
+    def input_keys(self) -> list[str]:
+        return ["x"]
+
+    @property
+    def output_keys(self) -> list[str]:
+        return ["y"]

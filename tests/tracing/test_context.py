@@ -16,15 +16,16 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from otelchain.callbacks import CallbackManagerForChainRun, ConsoleCallbackHandler
-from otelchain.chains import Chain, LLMChain
+from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import Generation, LLMResult
 from otelchain.tools import Tool
+from tests.helpers import XYChain
 from tests.tracing.conftest import Traced, parent_of, tree
 
 
-class UserWork(Chain):
+class UserWork(XYChain):
     """A chain whose body starts the user's own span."""
 
     type_name = "user_work"
@@ -32,14 +33,6 @@ class UserWork(Chain):
     def __init__(self, tracer: trace.Tracer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tracer = tracer
-
-    @property
-    def input_keys(self) -> list[str]:
-        return ["x"]
-
-    @property
-    def output_keys(self) -> list[str]:
-        return ["y"]
 
     def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
         with self.tracer.start_as_current_span("user span"):

@@ -10,12 +10,13 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otelchain.callbacks import CallbackManagerForChainRun
-from otelchain.chains import Chain, LLMChain
+from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import AIMessage, ChatGeneration, LLMResult, ToolCall
 from otelchain.tracing import OpenTelemetryCallbackHandler
+from tests.helpers import XYChain
 from tests.tracing.conftest import Traced, all_strings, tree
 
 
@@ -24,7 +25,7 @@ def seed_chain(**llm_kwargs: Any) -> LLMChain:
     return LLMChain(llm=llm, prompt=PromptTemplate.from_template("1 + {number} ="))
 
 
-class Boom(Chain):
+class Boom(XYChain):
     """A chain whose body raises the given exception."""
 
     type_name = "boom"
@@ -32,14 +33,6 @@ class Boom(Chain):
     def __init__(self, error: BaseException, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.error = error
-
-    @property
-    def input_keys(self) -> list[str]:
-        return ["x"]
-
-    @property
-    def output_keys(self) -> list[str]:
-        return ["y"]
 
     def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
         raise self.error
@@ -251,15 +244,7 @@ def test_values_are_truncated_to_the_configured_length() -> None:
 def test_json_values_are_robust(traced: Traced) -> None:
     """Inputs of any shape become JSON (non-str keys, NaN, cycles, objects) without failing."""
 
-    class Echo(Chain):
-        @property
-        def input_keys(self) -> list[str]:
-            return ["x"]
-
-        @property
-        def output_keys(self) -> list[str]:
-            return ["y"]
-
+    class Echo(XYChain):
         def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
             return {"y": inputs["x"]}
 
