@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "dumps", "is_secret_key", "to_jsonable"]
+__all__ = ["REDACTED", "dumps", "is_secret_key", "to_jsonable", "truncate"]
 
 REDACTED = "[REDACTED]"
 _SECRET = re.compile(
@@ -94,9 +94,14 @@ def _safe_repr(obj: Any) -> str:
         return f"<{type(obj).__name__}>"
 
 
-def dumps(obj: Any, *, indent: int | None = None, max_length: int | None = None) -> str:
-    """JSON text for ``obj``; strings stay strings. Truncated to ``max_length`` characters."""
-    text = obj if isinstance(obj, str) else json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False)
+def truncate(text: str, max_length: int | None) -> str:
+    """Cut ``text`` to ``max_length`` characters, saying how much was cut."""
     if max_length is not None and len(text) > max_length:
         return text[:max_length] + f"...[truncated {len(text) - max_length} chars]"
     return text
+
+
+def dumps(obj: Any, *, indent: int | None = None, max_length: int | None = None) -> str:
+    """JSON text for ``obj``; strings stay strings. Truncated to ``max_length`` characters."""
+    text = obj if isinstance(obj, str) else json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False)
+    return truncate(text, max_length)

@@ -8,7 +8,7 @@ import json
 import math
 from typing import Any
 
-from otelchain._json import REDACTED, dumps, is_secret_key
+from otelchain._json import REDACTED, dumps, is_secret_key, truncate
 
 __all__ = ["as_text", "error_type", "json_text", "truncate"]
 
@@ -16,13 +16,6 @@ __all__ = ["as_text", "error_type", "json_text", "truncate"]
 @functools.lru_cache(maxsize=1024)
 def _secret(key: str) -> bool:
     return is_secret_key(key)
-
-
-def truncate(text: str, max_length: int | None) -> str:
-    """Cut ``text`` to ``max_length`` characters, saying how much was cut."""
-    if max_length is not None and len(text) > max_length:
-        return text[:max_length] + f"...[truncated {len(text) - max_length} chars]"
-    return text
 
 
 class _Slow(Exception):
@@ -75,27 +68,6 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 _quote: Any = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
 
 
-def _encode_small(data: Any) -> str:
-    """`json.dumps` output for a small flat dict, without building an encoder per call."""
-    if type(data) is not dict or len(data) > 8:
-        return _encode(data)
-    parts = []
-    for key, value in data.items():
-        t = type(value)
-        if t is str:
-            text = _quote(value)
-        elif t is int:
-            text = int.__repr__(value)
-        elif t is bool:
-            text = "true" if value else "false"
-        elif value is None:
-            text = "null"
-        else:
-            return _encode(data)
-        parts.append(f"{_quote(key)}: {text}")
-    return "{" + ", ".join(parts) + "}"
-
-
 _REDACTED_JSON = _quote(REDACTED)
 
 
@@ -146,7 +118,8 @@ def json_text(obj: Any, max_length: int | None) -> str:
         if flat is not None:
             return truncate(flat, max_length)
     try:
-        text = _encode_small(_plain(obj, 0))
+        plain = _plain(obj, 0)  # already redacted; the one-pass encoder redacts the same keys again
+        text = (_flat_json(plain) if type(plain) is dict else None) or _encode(plain)
     except _Slow:
         text = dumps(obj)
         if isinstance(obj, str):
