@@ -194,8 +194,11 @@ class BaseCallbackManager:
             self.inheritable_metadata.update(metadata)
 
     def copy(self: _M) -> _M:
-        new = type(self).__new__(type(self))
-        BaseCallbackManager.__init__(new)
+        return self._copy_as(type(self))
+
+    def _copy_as(self, cls: type[_M]) -> _M:
+        """A ``cls`` manager with copies of this one's handlers, tags and metadata."""
+        new = cls.__new__(cls)
         new.handlers = list(self.handlers)
         new.inheritable_handlers = list(self.inheritable_handlers)
         new.parent_run_id = self.parent_run_id
@@ -223,16 +226,7 @@ class BaseCallbackManager:
         handler for this object and its children unless one is already present.
         """
         if isinstance(inheritable_callbacks, BaseCallbackManager):
-            manager = cls.__new__(cls)
-            BaseCallbackManager.__init__(manager)
-            src = inheritable_callbacks
-            manager.handlers = list(src.handlers)
-            manager.inheritable_handlers = list(src.inheritable_handlers)
-            manager.parent_run_id = src.parent_run_id
-            manager.tags = list(src.tags)
-            manager.inheritable_tags = list(src.inheritable_tags)
-            manager.metadata = dict(src.metadata)
-            manager.inheritable_metadata = dict(src.inheritable_metadata)
+            manager = inheritable_callbacks._copy_as(cls)
         else:
             inherited = [_as_handler(h) for h in inheritable_callbacks or ()]
             manager = cls(inherited, inherited)
