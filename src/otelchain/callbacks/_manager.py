@@ -231,16 +231,18 @@ class BaseCallbackManager:
             inherited = [_as_handler(h) for h in inheritable_callbacks or ()]
             manager = cls(inherited, inherited)
 
-        for handler in _global_handlers:
-            if not any(h is handler for h in manager.handlers):
-                manager.add_handler(handler, inherit=True)
-
         if isinstance(local_callbacks, BaseCallbackManager):
             local: Sequence[Any] = local_callbacks.handlers
         else:
             local = local_callbacks or ()
         for handler in local:
             _add(manager.handlers, _as_handler(handler))
+
+        # App-wide handlers come last, as in langchain-core: a tracing handler the app passed
+        # itself sees each run first, and the shared one leaves that run to it.
+        for handler in _global_handlers:
+            if not any(h is handler for h in manager.handlers):
+                manager.add_handler(handler, inherit=True)
 
         if verbose or _verbose:
             from otelchain.callbacks._console import ConsoleCallbackHandler, default_console_handler

@@ -29,6 +29,7 @@ from opentelemetry.util.types import AttributeValue
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.schema import AgentAction, AgentFinish
 from otelchain.tracing import _attributes as A
+from otelchain.tracing._context import Claim, current_claim, live_handlers, register, run_context
 from otelchain.tracing._values import as_text, error_type, json_text, truncate
 
 __all__ = ["DEFAULT_MAX_ATTRIBUTE_LENGTH", "OpenTelemetryCallbackHandler", "capture_content_from_env"]
@@ -43,6 +44,8 @@ _MAX_MESSAGES = 32  # messages per span put as llm.*_messages attributes
 _CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _FALSE = frozenset({"0", "false", "no", "off"})
 _AGENT_NAMES = frozenset({"agent_executor", "AgentExecutor"})
+_LC_RUN_ID_PREFIX = "lc_run-"  # langchain-core's own message ids: never a provider's response id
+_LEGACY_AGENT, _TOOL_CALL_AGENT = 1, 2  # how an agent span gets its actions (events / model tool calls)
 
 _SESSION_KEYS = ("session_id", "session.id", "session", "thread_id")
 _USER_KEYS = ("user_id", "user.id", "user")
@@ -108,6 +111,7 @@ class _SpanState:
 
     __slots__ = (
         "actions",
+        "agent",
         "attrs",
         "attrs_dropped",
         "cap",
@@ -119,6 +123,7 @@ class _SpanState:
         "max_attrs",
         "pending",
         "pending_index",
+        "provider",
         "singles",
         "span",
         "tokens",
@@ -138,6 +143,8 @@ class _SpanState:
         self.pending_index = 0
         self.chunk = 2
         self.actions = 0
+        self.agent = 0  # _LEGACY_AGENT or _TOOL_CALL_AGENT on agent spans
+        self.provider: str | None = None  # gen_ai.provider.name put on an agent span
 
 
 def _limits(tracer: Any) -> tuple[int | None, int | None]:
@@ -242,6 +249,62 @@ def _server(params: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None
         attrs[A.SERVER_PORT] = int(port)
 
 
+def _tool_call_agent_name(run: Run, claim: Claim | None) -> str | None:
+    """The agent name of a chain run that is a tool-calling agent's run, else None.
+
+    LangGraph agents built by ``langchain.agents.create_agent`` mark their runs with
+    ``lc_agent_name`` (inherited by every child run, so only the outermost run carrying a given
+    name is the agent); ``create_react_agent`` graphs carry no mark and are recognised by their
+    structure when the graph starts (the claim's ``agent_name``).
+    """
+    if claim is not None and claim.agent_name:
+        return claim.agent_name
+    metadata = run.metadata
+    name = metadata.get("lc_agent_name") if metadata else None
+    if not name or not isinstance(name, str):
+        return None
+    parent = run.parent
+    if parent is None:
+        return name if run.parent_run_id is None or run.name == name else None
+    pmeta = parent.metadata
+    return None if pmeta and pmeta.get("lc_agent_name") == name and parent.run_type != "tool" else name
+
+
+def _agent_of(run: Run) -> _SpanState | None:
+    """The span state of the tool-calling agent a model run works for (not across a tool run)."""
+    parent = run.parent
+    while parent is not None and parent.run_type != "tool":
+        state: _SpanState | None = parent.data
+        if state is not None and state.agent == _TOOL_CALL_AGENT:
+            return state
+        parent = parent.parent
+    return None
+
+
+def _response_id(value: Any) -> str | None:
+    """A provider's response id; langchain-core's own ``lc_run--...`` message ids are not one."""
+    if not value or not isinstance(value, str) or value.startswith(_LC_RUN_ID_PREFIX):
+        return None
+    return value
+
+
+def _token_text(token: Any) -> str:
+    """The text of a streamed chunk's content (a string, or a list of content blocks)."""
+    if isinstance(token, str):
+        return token
+    if isinstance(token, list):
+        parts = []
+        for block in token:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, Mapping) and block.get("type") == "text":
+                text = block.get("text")
+                if isinstance(text, str):
+                    parts.append(text)
+        return "".join(parts)
+    return ""
+
+
 class OpenTelemetryCallbackHandler(RunTreeHandler):
     """Maps each run to an OpenTelemetry span; tokens become span events.
 
@@ -279,6 +342,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         self._limits_cache: tuple[int | None, int | None] | None = None
         self._errors: Counter[str] = Counter()
         self._errors_lock = threading.Lock()
+        self.shared = False  # True for the app-wide handler of `instrument()`
+        register(self)
 
     # --- health ---------------------------------------------------------------------------
     @property
@@ -291,6 +356,29 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         with self._errors_lock:
             self._errors[where] += 1
         logger.warning("otelchain tracing: %s failed: %s: %s", where, type(error).__name__, error)
+
+    def _target_provider(self) -> object:
+        """The provider this handler's spans go to (the global one unless it was given one)."""
+        provider = self.tracer_provider
+        if provider is None or getattr(provider, "otelchain_uses_global", False):
+            return trace.get_tracer_provider()
+        return provider
+
+    def _traced_by_peer(self, run_id: UUID) -> bool:
+        """Whether another handler of the same provider already traces this run (the shared
+        handler of `instrument()` beside one the app passed in ``callbacks``): one span a run."""
+        mine: object | None = None
+        for peer in live_handlers():
+            if peer is self:
+                continue
+            run = peer.runs.get(run_id)
+            if run is None or run.data is None:
+                continue
+            if mine is None:
+                mine = self._target_provider()
+            if peer._target_provider() is mine:
+                return True
+        return False
 
     # --- the context protocol the run managers use ------------------------------------------
     def otelchain_run_context(self, run_id: UUID) -> otel_context.Context | None:
@@ -337,6 +425,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 self._error_attrs(span, run.error, attrs)
             else:
                 self._end_attrs(run, attrs)
+                if run.run_type == "llm":
+                    self._tool_call_actions(run)
             if len(attrs) > 2:
                 span.set_attributes(attrs)
             else:  # cheaper than set_attributes for one or two values
@@ -354,6 +444,10 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     def _on_token(self, run: Run, token: str, chunk: Any) -> None:
         state: _SpanState | None = run.data
         if state is None:
+            return
+        if type(token) is not str:
+            token = _token_text(token)
+        if not token:  # role, finish and tool-call chunks carry no text: not a token
             return
         try:
             index = state.tokens
@@ -396,26 +490,39 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if state is None:
             return
         try:
-            i = state.actions
-            state.actions = i + 1
-            attrs: dict[str, AttributeValue] = {A.AGENT_ACTION_COUNT: i + 1}
-            fields = 3 if self.capture_content else 1
-            if self._room(state, fields + (1 if i == 0 else 0)):
-                attrs[A.agent_action_attr(i, "tool")] = str(_get(action, "tool"))
-                if self.capture_content:
-                    attrs[A.agent_action_attr(i, "tool_input")] = as_text(
-                        _get(action, "tool_input"), self.max_attribute_length
-                    )
-                    attrs[A.agent_action_attr(i, "log")] = truncate(
-                        str(_get(action, "log") or ""), self.max_attribute_length
-                    )
-                state.attrs += fields + (1 if i == 0 else 0)
-            else:  # attribute budget spent: only the count grows, the rest is counted as dropped
-                state.attrs_dropped += fields
-                attrs[A.OTELCHAIN_ATTRIBUTES_DROPPED] = state.attrs_dropped
-            state.span.set_attributes(attrs)
+            self._record_action(
+                state, _get(action, "tool"), _get(action, "tool_input"), str(_get(action, "log") or "")
+            )
         except Exception as error:
             self._failed("agent action", error)
+
+    def _record_action(self, state: _SpanState, tool: Any, tool_input: Any, log: str | None) -> None:
+        """Append one action (``agent.action.{i}.*``) to an agent span, within its attribute budget."""
+        i = state.actions
+        state.actions = i + 1
+        attrs: dict[str, AttributeValue] = {A.AGENT_ACTION_COUNT: i + 1}
+        fields = (2 if log is None else 3) if self.capture_content else 1
+        if self._room(state, fields + (1 if i == 0 else 0)):
+            attrs[A.agent_action_attr(i, "tool")] = str(tool)
+            if self.capture_content:
+                attrs[A.agent_action_attr(i, "tool_input")] = as_text(tool_input, self.max_attribute_length)
+                if log is not None:
+                    attrs[A.agent_action_attr(i, "log")] = truncate(log, self.max_attribute_length)
+            state.attrs += fields + (1 if i == 0 else 0)
+        else:  # attribute budget spent: only the count grows, the rest is counted as dropped
+            state.attrs_dropped += fields
+            attrs[A.OTELCHAIN_ATTRIBUTES_DROPPED] = state.attrs_dropped
+        state.span.set_attributes(attrs)
+
+    def _tool_call_actions(self, run: Run) -> None:
+        """A model's tool calls are its agent's actions (tool-calling agents), in order."""
+        agent = _agent_of(run)
+        if agent is None:
+            return
+        for batch in getattr(run.outputs, "generations", None) or []:
+            for gen in batch:
+                for call in getattr(getattr(gen, "message", None), "tool_calls", None) or []:
+                    self._record_action(agent, _get(call, "name"), _get(call, "args"), None)
 
     def _on_agent_finish(self, run: Run, finish: AgentFinish) -> None:
         state: _SpanState | None = run.data
@@ -508,7 +615,12 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     # --- span start -------------------------------------------------------------------------
     def _start_span(self, run: Run) -> None:
+        if self._traced_by_peer(run.run_id):
+            return
         run_type = run.run_type
+        claim = current_claim()
+        if claim is not None and not claim.take(run_type, run.run_id):
+            claim = None
         attrs: dict[str, AttributeValue] = {
             A.OTELCHAIN_RUN_ID: str(run.run_id),
             A.OTELCHAIN_RUN_TYPE: run_type,
@@ -520,17 +632,18 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if run.metadata:
             self._metadata_attrs(run.metadata, attrs)
         kind = SpanKind.INTERNAL
+        agent = 0
         if run_type == "llm":
             name = self._llm_start(run, attrs)
             kind = SpanKind.CLIENT
         elif run_type == "tool":
             name = self._tool_start(run, attrs)
         elif run_type == "agent" or (run_type == "chain" and run.name in _AGENT_NAMES):
-            name = f"{A.OP_INVOKE_AGENT} {run.name}"
-            attrs[A.GEN_AI_OPERATION_NAME] = A.OP_INVOKE_AGENT
-            attrs[A.GEN_AI_AGENT_NAME] = run.name
-            attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_AGENT
-            self._input_json(run.inputs, attrs)
+            name = self._agent_start(run.name, run, attrs)
+            agent = _LEGACY_AGENT
+        elif run_type == "chain" and (agent_name := _tool_call_agent_name(run, claim)):
+            name = self._agent_start(agent_name, run, attrs)
+            agent = _TOOL_CALL_AGENT
         else:
             name = run.name
             attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
@@ -544,14 +657,41 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             self._extra_attributes(run, attrs)
         parent = run.parent
         ctx: otel_context.Context | None = None
-        if parent is not None:
-            pstate: _SpanState | None = parent.data
-            if pstate is not None:
-                ctx = pstate.ctx
-                if ctx is None:
-                    ctx = pstate.ctx = trace.set_span_in_context(pstate.span)
+        pstate: _SpanState | None = None if parent is None else parent.data
+        if pstate is not None:
+            ctx = pstate.ctx
+            if ctx is None:
+                ctx = pstate.ctx = trace.set_span_in_context(pstate.span)
+        elif run.parent_run_id is not None:  # a parent traced by another handler (or none)
+            ctx = run_context(run.parent_run_id)
         span = self._tracer.start_span(name, context=ctx, kind=kind, attributes=attrs)
-        run.data = _SpanState(span, len(attrs), _budget(self._limits()))
+        state = run.data = _SpanState(span, len(attrs), _budget(self._limits()))
+        if agent:
+            state.agent = agent
+        elif run_type == "llm" and A.GEN_AI_PROVIDER_NAME in attrs:
+            self._agent_provider(run, str(attrs[A.GEN_AI_PROVIDER_NAME]))
+        if claim is not None and claim.activate:
+            claim.token = otel_context.attach(state.ctx or self._context_of(state))
+
+    @staticmethod
+    def _context_of(state: _SpanState) -> otel_context.Context:
+        ctx = state.ctx = trace.set_span_in_context(state.span)
+        return ctx
+
+    def _agent_start(self, agent_name: str, run: Run, attrs: dict[str, AttributeValue]) -> str:
+        attrs[A.GEN_AI_OPERATION_NAME] = A.OP_INVOKE_AGENT
+        attrs[A.GEN_AI_AGENT_NAME] = agent_name
+        attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_AGENT
+        self._input_json(run.inputs, attrs)
+        return f"{A.OP_INVOKE_AGENT} {agent_name}"
+
+    def _agent_provider(self, run: Run, provider: str) -> None:
+        """Put a model run's provider on its agent's span, once (the agent span needs one)."""
+        agent = _agent_of(run)
+        if agent is not None and agent.provider is None:
+            agent.provider = provider
+            agent.span.set_attribute(A.GEN_AI_PROVIDER_NAME, provider)
+            agent.attrs += 1
 
     def _input_json(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
         if self.capture_content and inputs is not None:
@@ -702,7 +842,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             completion = _first(usage, ("completion_tokens", "output_tokens"))
             total = usage.get("total_tokens")
         model = _first(llm_output, ("model_name", "model"))
-        response_id = llm_output.get("id")
+        response_id = _response_id(llm_output.get("id"))
         finish: list[str] = []
         messages: list[Any] = []
         for gen in generations:
@@ -715,8 +855,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 if type(meta) is dict or isinstance(meta, Mapping):
                     reason = reason or meta.get("finish_reason")
                     model = model or _first(meta, ("model_name", "model"))
-                    response_id = response_id or meta.get("id")
-                response_id = response_id or getattr(message, "id", None)
+                    response_id = response_id or _response_id(meta.get("id"))
+                response_id = response_id or _response_id(getattr(message, "id", None))
                 um = getattr(message, "usage_metadata", None)
                 if (type(um) is dict or isinstance(um, Mapping)) and prompt is None and completion is None:
                     prompt, completion, total = (

@@ -25,7 +25,8 @@ _handler: OpenTelemetryCallbackHandler | None = None
 def instrument(
     tracer_provider: TracerProvider | None = None, **handler_options: Any
 ) -> OpenTelemetryCallbackHandler:
-    """Add one shared `OpenTelemetryCallbackHandler` as an inheritable handler of every run.
+    """Add one shared `OpenTelemetryCallbackHandler` as an inheritable handler of every run:
+    otelchain's own, and langchain-core's and LangGraph's when they are (or get) imported.
 
     ``tracer_provider`` defaults to the global provider (also one set later). Calling it again
     replaces the shared handler, so there is always exactly one. ``handler_options`` go to
@@ -33,11 +34,13 @@ def instrument(
     """
     global _handler
     handler = OpenTelemetryCallbackHandler(tracer_provider, **handler_options)
+    handler.shared = True
     with _lock:
         if _handler is not None:
             remove_global_handler(_handler)
         _handler = handler
         add_global_handler(handler)
+        _langchain().enable(instrumented_handler)
     return handler
 
 
@@ -48,6 +51,14 @@ def uninstrument() -> None:
         if _handler is not None:
             remove_global_handler(_handler)
             _handler = None
+        _langchain().disable()
+
+
+def _langchain() -> Any:
+    """The langchain-core/LangGraph bridge (by name: tracing does not depend on integrations)."""
+    import importlib
+
+    return importlib.import_module("otelchain.integrations._langchain")
 
 
 def instrumented_handler() -> OpenTelemetryCallbackHandler | None:
@@ -58,6 +69,8 @@ def instrumented_handler() -> OpenTelemetryCallbackHandler | None:
 class _EnvTracerProvider(TracerProvider):
     """For ``OTELCHAIN_TRACING=true``: the app's global provider if it sets one (before or after
     importing otelchain); if none is set when the first span starts, one from `configure()`."""
+
+    otelchain_uses_global = True  # spans go where the global provider's go
 
     def get_tracer(self, *args: Any, **kwargs: Any) -> _EnvTracer:
         return _EnvTracer(args, kwargs)

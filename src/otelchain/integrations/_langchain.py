@@ -1,0 +1,360 @@
+"""langchain-core and LangGraph: one shared tracing handler in every run tree, and each run's span
+current while its body runs, so spans of other instrumentation (HTTP clients, a user's own
+``start_as_current_span``) nest under the run that caused them.
+
+**The handler.** langchain-core's public extension point ``register_configure_hook`` makes
+``CallbackManager.configure`` add a handler to every run tree it builds: inheritable, and once (it
+checks identity, so a tree never gets the shared handler twice). The hook reads only ``.get()``
+of the object it is given; ours returns the handler of `instrument()`, or None once
+`uninstrument()` ran (the hook list has no public removal, so the hook stays and goes inert). A
+handler of the same provider that the app passes in ``callbacks`` keeps its runs: the shared one
+skips them (`OpenTelemetryCallbackHandler.shared`), so a call gives one tree.
+
+**The context.** A callback handler does not own the frame that runs a run's body, and no pair of
+callbacks can attach and detach safely: async end callbacks run in a shielded task on a *copy* of
+the context, ``batch`` ends sibling runs out of order, and a stream's consumer runs between the
+run's start and end in the very context the start saw. So the span is made current by the frames
+that run bodies, and only there:
+
+- *Runnable, tool and graph-node bodies.* langchain-core (``set_config_context``) and LangGraph
+  run a body inside a fresh ``contextvars`` copy, entered through their module-level
+  ``_set_config_context(config)``; the child config names the run (``callbacks.parent_run_id``).
+  Wrapping that function makes the run's span current *inside the copy*, which is dropped when the
+  body returns: no detach is owed, and the caller's context is never touched. It covers
+  ``invoke``/``ainvoke``, ``batch``/``abatch`` and ``RunnableParallel`` threads (each item and
+  branch gets its own copy), and ``stream``/``astream``/``astream_events`` (every step of a stream
+  runs in the stream's copy, so the consumer's code between chunks stays outside the span).
+- *Model bodies.* Chat models and LLMs call the provider in the caller's own context, with no copy.
+  Non-streaming calls pass the run manager to ``_generate_with_cache`` / ``_generate_helper``: the
+  wrapper attaches the run's span and detaches it in its own frame (a coroutine's frame for async;
+  one task, one context). Streams start their run inside the first ``next()``: the wrapper opens a
+  claim (`otelchain.tracing._context.claim_next_run`) around each step; the tracing handler that
+  starts the model's run makes its span current at once (before the request is sent) and the
+  wrapper detaches it before the step yields. Later steps attach and detach around ``next()``.
+- *Agents.* ``create_agent`` runs carry ``lc_agent_name``; ``create_react_agent`` graphs carry no
+  mark, so the graph's ``stream``/``astream`` wrapper recognises the structure (a ``ToolNode``
+  node) and claims the graph's run as an agent run, whichever module the factory was imported from.
+
+Every wrapper is failure-proof (a fault in otelchain's part is logged once and the body runs as
+it would) and removed by `disable`. The patched names are internal to langchain-core/LangGraph:
+``tests/integrations`` fails if a release moves them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
+
+import wrapt
+from opentelemetry import context as otel_context
+
+from otelchain.tracing._context import Claim, claim_next_run, close_claim, run_context
+
+__all__ = ["disable", "disable_context", "enable", "enable_context"]
+
+logger = logging.getLogger("otelchain.integrations")
+
+_handler_getter: Callable[[], Any] | None = None
+_context_enabled = False
+_hook_registered = False
+_import_hooks_registered = False
+_patched: list[tuple[Any, str]] = []  # (owner, attribute) of every wrapper in place
+_warned: set[str] = set()
+
+
+def _warn_once(where: str, error: BaseException) -> None:
+    if where not in _warned:
+        _warned.add(where)
+        logger.warning("otelchain langchain bridge: %s failed (%s: %s)", where, type(error).__name__, error)
+
+
+# --- the shared handler -----------------------------------------------------------------------
+class _SharedHandler:
+    """What ``register_configure_hook`` reads: the shared handler while instrumented, else None."""
+
+    def get(self) -> Any:
+        getter = _handler_getter
+        return None if getter is None else getter()
+
+
+def _register_configure_hook(_module: Any = None) -> None:
+    global _hook_registered
+    if _hook_registered:
+        return
+    from langchain_core.tracers.context import register_configure_hook
+
+    register_configure_hook(_SharedHandler(), True)  # type: ignore[arg-type]  # only .get() is read
+    _hook_registered = True
+
+
+# --- context: runnable, tool and node bodies ----------------------------------------------------
+def _body_context(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    result = wrapped(*args, **kwargs)
+    try:
+        config = args[0] if args else kwargs.get("config")
+        callbacks = config.get("callbacks") if isinstance(config, Mapping) else None
+        ctx = run_context(getattr(callbacks, "parent_run_id", None))
+        if ctx is not None:
+            otel_context.attach(ctx)  # inside the body's own copied context: dropped with it
+    except Exception as error:
+        _warn_once("body context", error)
+    return result
+
+
+# --- context: model bodies -------------------------------------------------------------------------
+def _run_id_of(run_manager: Any) -> Any:
+    return getattr(run_manager, "run_id", None)
+
+
+def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)
+
+
+def _single_run_id(run_managers: Any) -> Any:
+    if isinstance(run_managers, list) and len(run_managers) == 1:
+        return _run_id_of(run_managers[0])
+    return None  # several prompts in one provider call: no single run to nest under
+
+
+def _generate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    ctx = run_context(_run_id_of(_argument(args, kwargs, 2, "run_manager")))
+    if ctx is None:
+        return wrapped(*args, **kwargs)
+    token = otel_context.attach(ctx)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        otel_context.detach(token)
+
+
+async def _agenerate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    ctx = run_context(_run_id_of(_argument(args, kwargs, 2, "run_manager")))
+    if ctx is None:
+        return await wrapped(*args, **kwargs)
+    token = otel_context.attach(ctx)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        otel_context.detach(token)
+
+
+def _generate_helper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    ctx = run_context(_single_run_id(_argument(args, kwargs, 2, "run_managers")))
+    if ctx is None:
+        return wrapped(*args, **kwargs)
+    token = otel_context.attach(ctx)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        otel_context.detach(token)
+
+
+async def _agenerate_helper(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    ctx = run_context(_single_run_id(_argument(args, kwargs, 2, "run_managers")))
+    if ctx is None:
+        return await wrapped(*args, **kwargs)
+    token = otel_context.attach(ctx)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        otel_context.detach(token)
+
+
+class _Step:
+    """Around one step of a stream: the claim while the run has not started, then its span."""
+
+    __slots__ = ("claim", "opened", "token")
+
+    def __init__(self, claim: Claim) -> None:
+        self.claim = claim
+        self.opened: Any = None
+        self.token: Any = None
+
+    def __enter__(self) -> None:
+        claim = self.claim
+        if claim.run_id is None:
+            self.opened = claim_next_run(claim)
+        elif claim.activate:
+            ctx = run_context(claim.run_id)  # None once the run has ended
+            if ctx is not None:
+                self.token = otel_context.attach(ctx)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.opened is not None:
+            self.claim.detach()
+            close_claim(self.opened)
+            self.opened = None
+        elif self.token is not None:
+            otel_context.detach(self.token)
+            self.token = None
+
+
+def _claimed(stream: Iterator[Any], claim: Claim) -> Iterator[Any]:
+    try:
+        while True:
+            with _Step(claim):
+                try:
+                    item = next(stream)
+                except StopIteration:
+                    return
+            yield item
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # an abandoned or closed stream ends its run
+
+
+async def _aclaimed(stream: AsyncIterator[Any], claim: Claim) -> AsyncIterator[Any]:
+    try:
+        while True:
+            with _Step(claim):
+                try:
+                    item = await stream.__anext__()
+                except StopAsyncIteration:
+                    return
+            yield item
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _stream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return _claimed(wrapped(*args, **kwargs), Claim("llm"))
+
+
+def _astream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return _aclaimed(wrapped(*args, **kwargs), Claim("llm"))
+
+
+# --- agents: LangGraph graphs built like create_react_agent -----------------------------------
+def _agent_name(graph: Any) -> str | None:
+    """The agent name of a compiled graph that calls tools from a ``ToolNode``, else None."""
+    try:
+        nodes = getattr(graph, "nodes", None)
+        if not isinstance(nodes, Mapping):
+            return None
+        from langgraph.prebuilt import ToolNode
+
+        if any(isinstance(getattr(node, "bound", None), ToolNode) for node in nodes.values()):
+            return str(getattr(graph, "name", None) or "LangGraph")
+    except Exception as error:
+        _warn_once("agent recognition", error)
+    return None
+
+
+def _graph_stream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    name = _agent_name(instance)
+    stream = wrapped(*args, **kwargs)
+    return stream if name is None else _claimed(stream, Claim("chain", activate=False, agent_name=name))
+
+
+def _graph_astream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    name = _agent_name(instance)
+    stream = wrapped(*args, **kwargs)
+    return stream if name is None else _aclaimed(stream, Claim("chain", activate=False, agent_name=name))
+
+
+# --- installing -----------------------------------------------------------------------------------
+_CHAT = "langchain_core.language_models.chat_models"
+_LLMS = "langchain_core.language_models.llms"
+_PATCHES: dict[str, tuple[tuple[str, Callable[..., Any]], ...]] = {
+    "langchain_core.runnables.config": (("_set_config_context", _body_context),),
+    "langgraph._internal._runnable": (("_set_config_context", _body_context),),
+    _CHAT: (
+        ("BaseChatModel._generate_with_cache", _generate),
+        ("BaseChatModel._agenerate_with_cache", _agenerate),
+        ("BaseChatModel.stream", _stream),
+        ("BaseChatModel.astream", _astream),
+    ),
+    _LLMS: (
+        ("BaseLLM._generate_helper", _generate_helper),
+        ("BaseLLM._agenerate_helper", _agenerate_helper),
+        ("BaseLLM.stream", _stream),
+        ("BaseLLM.astream", _astream),
+    ),
+    "langgraph.pregel.main": (("Pregel.stream", _graph_stream), ("Pregel.astream", _graph_astream)),
+}
+
+
+def _owner(module: Any, dotted: str) -> tuple[Any, str]:
+    *path, attribute = dotted.split(".")
+    owner = module
+    for part in path:
+        owner = getattr(owner, part)
+    return owner, attribute
+
+
+def _patch_module(module: Any) -> None:
+    """Wrap what `_PATCHES` names in a freshly imported (or already imported) module."""
+    if not _context_enabled:
+        return
+    for dotted, wrapper in _PATCHES.get(module.__name__, ()):
+        try:
+            owner, attribute = _owner(module, dotted)
+            current = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute)
+            if isinstance(current, wrapt.FunctionWrapper):
+                continue  # already ours
+            if current is None:
+                raise AttributeError(f"{module.__name__}.{dotted} is gone")
+            wrapt.wrap_function_wrapper(owner, attribute, wrapper)
+            _patched.append((owner, attribute))
+        except Exception as error:  # a moved internal: spans still work, nesting degrades
+            _warn_once(f"patching {module.__name__}.{dotted}", error)
+
+
+def enable_context() -> None:
+    """Make runs' spans current in langchain-core/LangGraph bodies (now, or once imported).
+
+    Called when the first tracing handler is made (also one passed only in ``callbacks``).
+    """
+    global _context_enabled, _import_hooks_registered
+    if _context_enabled:
+        return
+    _context_enabled = True
+    if not _import_hooks_registered:
+        # wrapt runs each hook now if the module is already imported, else right after its import
+        wrapt.register_post_import_hook(_register_configure_hook, "langchain_core.tracers.context")
+        for name in _PATCHES:
+            wrapt.register_post_import_hook(_patch_module, name)
+        _import_hooks_registered = True
+        return
+    for name in _PATCHES:
+        module = sys.modules.get(name)
+        if module is not None:
+            _patch_module(module)
+
+
+def disable_context() -> None:
+    """Remove every wrapper `enable_context` put in place."""
+    global _context_enabled
+    _context_enabled = False
+    while _patched:
+        owner, attribute = _patched.pop()
+        current = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute)
+        if isinstance(current, wrapt.FunctionWrapper):
+            setattr(owner, attribute, current.__wrapped__)
+
+
+def enable(handler_getter: Callable[[], Any]) -> None:
+    """Add ``handler_getter()`` to every langchain-core run tree (now, or once it is imported)."""
+    global _handler_getter
+    _handler_getter = handler_getter
+    enable_context()
+    if "langchain_core.tracers.context" in sys.modules:
+        _register_configure_hook()
+
+
+def disable() -> None:
+    """Undo `enable`: no shared handler in new run trees; the wrappers go too unless a handler
+    the app made itself is still alive."""
+    global _handler_getter
+    _handler_getter = None
+    from otelchain.tracing._context import live_handlers
+
+    if not any(not handler.shared for handler in live_handlers()):
+        disable_context()

@@ -1,0 +1,115 @@
+"""Which OTel context belongs to a run, for code that runs a run's body but does not own it.
+
+otelchain's own objects make a run's span current with ``run_manager.activate()`` in the frame
+that runs the body. Frameworks whose bodies otelchain does not write (langchain-core, LangGraph)
+need two things from the tracing layer, both here:
+
+- :func:`run_context`: the context holding a run's span, found by run id in any live
+  `OpenTelemetryCallbackHandler` (a body that knows its run id makes it current itself).
+- :func:`claim_next_run`: for a body that does not know its run id before the run starts (a
+  streaming model starts its run inside the first ``next()``). The frame opens a claim; the first
+  run of the given type that a tracing handler starts in that context takes it: the handler makes
+  the span current right away (before the body's first I/O) and records the token, and the frame
+  that opened the claim detaches it before it returns or yields. Attach and detach thus happen in
+  one frame and one context, so nothing stays attached and nothing is detached out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from opentelemetry import context as otel_context
+
+logger = logging.getLogger("otelchain.tracing")
+
+if TYPE_CHECKING:
+    from otelchain.tracing._handler import OpenTelemetryCallbackHandler
+
+__all__ = ["Claim", "claim_next_run", "live_handlers", "run_context"]
+
+_live: weakref.WeakSet[OpenTelemetryCallbackHandler] = weakref.WeakSet()
+
+
+# Bridges to frameworks whose bodies otelchain does not run (named, not imported, so this layer
+# depends on none of them): each module has ``enable_context()``, switched on by the first handler.
+_BRIDGES = ("otelchain.integrations._langchain",)
+
+
+def register(handler: OpenTelemetryCallbackHandler) -> None:
+    """Make a handler's runs findable by :func:`run_context` (weakly: it may be dropped), and
+    switch on the bridges that make runs' spans current in frameworks' bodies."""
+    _live.add(handler)
+    import importlib
+
+    for name in _BRIDGES:
+        try:
+            importlib.import_module(name).enable_context()
+        except Exception as error:  # tracing must never break the app
+            logger.warning("otelchain: could not enable %s: %s: %s", name, type(error).__name__, error)
+
+
+def live_handlers() -> list[OpenTelemetryCallbackHandler]:
+    """The tracing handlers alive now."""
+    return list(_live)
+
+
+def run_context(run_id: UUID | None) -> otel_context.Context | None:
+    """The OTel context holding the span of run ``run_id``, in whichever handler traces it."""
+    if run_id is None:
+        return None
+    for handler in list(_live):
+        ctx = handler.otelchain_run_context(run_id)
+        if ctx is not None:
+            return ctx
+    return None
+
+
+class Claim:
+    """An open claim on the next run of ``run_type`` started in this context (see module doc).
+
+    ``agent_name`` marks a claimed chain run as an agent run (a LangGraph agent's graph run).
+    """
+
+    __slots__ = ("activate", "agent_name", "run_id", "run_type", "token")
+
+    def __init__(self, run_type: str, *, activate: bool = True, agent_name: str | None = None) -> None:
+        self.run_type = run_type
+        self.activate = activate
+        self.agent_name = agent_name
+        self.run_id: UUID | None = None
+        self.token: Any = None  # the attach token, when the claiming handler made the span current
+
+    def take(self, run_type: str, run_id: UUID) -> bool:
+        """Called by a handler starting a run: whether this run takes the claim."""
+        if self.run_id is not None or run_type != self.run_type:
+            return False
+        self.run_id = run_id
+        return True
+
+    def detach(self) -> None:
+        """Undo the claiming handler's attach (the frame that opened the claim calls this)."""
+        token, self.token = self.token, None
+        if token is not None:
+            otel_context.detach(token)
+
+
+_claim: ContextVar[Claim | None] = ContextVar("otelchain_claim", default=None)
+
+
+def current_claim() -> Claim | None:
+    """The claim open in this context, if any (read by the tracing handler at run start)."""
+    return _claim.get()
+
+
+def claim_next_run(claim: Claim) -> Any:
+    """Open ``claim`` in this context; returns the token for :func:`close_claim`."""
+    return _claim.set(claim)
+
+
+def close_claim(token: Any) -> None:
+    """Close the claim opened with :func:`claim_next_run` (same frame, same context)."""
+    _claim.reset(token)
