@@ -1,0 +1,83 @@
+"""LangChain drop-in tests: `instrument()` on an in-memory provider, the real httpx/httpx2
+instrumentation on the same provider, and langchain-openai's ChatOpenAI on the loopback server.
+
+Guards (autouse, from tests/tracing/conftest.py): no OTel context left attached after a test,
+no "Failed to detach context" logged, `uninstrument()` after each test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
+from opentelemetry.sdk.trace import ReadableSpan
+
+from otelchain.tracing import OpenTelemetryCallbackHandler, instrument, uninstrument
+from tests._servers.openai_server import OpenAIServer
+from tests.tracing.conftest import Traced, _context_hygiene, make_traced
+
+__all__ = ["_context_hygiene"]  # the tracing tests' guard, applied here too
+
+API_KEY = "sk-langchain-test-key-0123456789"
+
+
+@dataclass
+class LC:
+    """An instrumented app: spans in memory, ChatOpenAI against the loopback server."""
+
+    traced: Traced
+    handler: OpenTelemetryCallbackHandler
+    server: OpenAIServer
+
+    @property
+    def spans(self) -> tuple[ReadableSpan, ...]:
+        return self.traced.spans
+
+    def chat(self, **kwargs: Any) -> Any:
+        from langchain_openai import ChatOpenAI
+
+        kwargs.setdefault("model", "test-model-0001")
+        kwargs.setdefault("api_key", API_KEY)
+        kwargs.setdefault("base_url", self.server.base_url)
+        kwargs.setdefault("max_retries", 0)
+        return ChatOpenAI(**kwargs)
+
+    def http_spans(self) -> list[ReadableSpan]:
+        return [s for s in self.spans if s.name.startswith("POST") or s.name.startswith("GET")]
+
+
+@pytest.fixture
+def lc(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[LC]:
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
+    traced = make_traced()
+    handler = instrument(traced.provider)
+    # openai 3.x sends through httpx2, older clients through httpx: both instrumented, as the
+    # README tells users to do.
+    instrumentors = [HTTPXClientInstrumentor(), HTTPX2ClientInstrumentor()]
+    for inst in instrumentors:
+        inst.instrument(tracer_provider=traced.provider)
+    try:
+        yield LC(traced, handler, openai_server)
+    finally:
+        for inst in instrumentors:
+            inst.uninstrument()
+        uninstrument()
+        assert handler.runs == {}, "run state left behind"
+        assert traced.handler.runs == {}
+        assert handler.error_counts == {}, handler.error_counts
+        traced.provider.shutdown()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Async tests here share one event loop: langchain-openai caches its async HTTP client per
+    base URL across calls, and a client bound to a closed loop cannot be reused."""
+    import inspect
+
+    for item in items:
+        if "tests/integrations" in str(item.path) and inspect.iscoroutinefunction(
+            getattr(item, "function", None)
+        ):
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
