@@ -813,8 +813,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             out = (
                 outputs.get("output") if (type(outputs) is dict or isinstance(outputs, Mapping)) else outputs
             )
-            if getattr(out, "type", None) == "tool" and hasattr(out, "content"):
-                out = out.content  # langchain-core's ToolMessage: its content is the tool's output
+            if getattr(out, "type", None) == "tool":  # langchain-core's ToolMessage: its content
+                out = getattr(out, "content", out)  # is the tool's output
             attrs[A.OUTPUT_VALUE] = as_text(out, self.max_attribute_length)
             attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT if isinstance(out, str) else A.MIME_JSON
         elif run.run_type == "retriever" and isinstance(outputs, Mapping):
