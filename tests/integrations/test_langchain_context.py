@@ -199,3 +199,36 @@ async def test_context_is_exactly_restored_after_each_mode(lc: LC, mode: str) ->
     roots = [s for s in lc.spans if s.name == "RunnableSequence"]
     assert len(roots) == 3 and all(parent_of(s, lc.spans) is not None for s in roots)
     _assert_http_under_chats(lc, 3)
+
+
+async def test_concurrent_astreams_never_cross_parent(lc: LC) -> None:
+    """20 interleaved async streams: each HTTP span under its own chat span, none under another."""
+    n = 20
+    lc.server.add(*(Reply("a b c d", token_delay=0.001) for _ in range(n)))
+    chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | lc.chat(streaming=True)
+
+    async def consume(i: int) -> str:
+        return "".join([str(c.content) async for c in chain.astream({"q": f"q{i}"})])
+
+    assert await asyncio.gather(*(consume(i) for i in range(n))) == ["a b c d"] * n
+    _assert_http_under_chats(lc, n)
+    for http in lc.http_spans():
+        chat = parent_of(http, lc.spans)
+        root = parent_of(chat, lc.spans)  # type: ignore[arg-type]
+        assert root is not None and root.name == "RunnableSequence"
+        assert root.context.trace_id == http.context.trace_id
+
+
+def test_concurrent_thread_streams_never_cross_parent(lc: LC) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = 8
+    lc.server.add(*(Reply("a b c", token_delay=0.001) for _ in range(n)))
+    chain = ChatPromptTemplate.from_messages([("user", "{q}")]) | lc.chat(streaming=True)
+
+    def consume(i: int) -> str:
+        return "".join(str(c.content) for c in chain.stream({"q": f"q{i}"}))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(consume, range(n))) == ["a b c"] * n
+    _assert_http_under_chats(lc, n)

@@ -74,18 +74,24 @@ def _check_agent_trace(lc: LC, name: str) -> None:
     assert sum(1 for s in spans if s.name.startswith("invoke_agent")) == 1
 
 
-@pytest.mark.parametrize("mode", ["invoke", "stream"])
-def test_create_agent_is_an_invoke_agent_span_with_actions(lc: LC, mode: str) -> None:
+@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke", "astream_messages", "astream_events"])
+async def test_create_agent_is_an_invoke_agent_span_with_actions(lc: LC, mode: str) -> None:
     from langchain.agents import create_agent
 
     _agent_script(lc)
-    agent = create_agent(lc.chat(), [add, multiply], name="calculator")
+    agent = create_agent(lc.chat(streaming=mode.startswith("astream")), [add, multiply], name="calculator")
     inputs = {"messages": [("user", "(2+3)*4?")]}
     if mode == "invoke":
         out = agent.invoke(inputs)
         assert out["messages"][-1].content == "The answer is 20."
-    else:
+    elif mode == "stream":
         list(agent.stream(inputs))
+    elif mode == "ainvoke":
+        await agent.ainvoke(inputs)
+    elif mode == "astream_messages":
+        [c async for c in agent.astream(inputs, stream_mode="messages")]
+    else:
+        [e async for e in agent.astream_events(inputs, version="v2")]
     _check_agent_trace(lc, "calculator")
 
 
