@@ -251,3 +251,37 @@ def test_env_switch_traces_langchain_imported_after_otelchain() -> None:
         [sys.executable, "-c", _APP], env=env, capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "['ChatPromptTemplate', 'RunnableSequence', 'chat FakeListChatModel']"
+
+
+_WITHOUT_LANGCHAIN = textwrap.dedent(
+    """
+    import sys
+    for name in ("langchain_core", "langgraph", "langchain"):
+        sys.modules[name] = None  # as if not installed: importing them raises ImportError
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otelchain.chains import LLMChain
+    from otelchain.chat_models import FakeListChatModel
+    from otelchain.prompts import PromptTemplate
+    from otelchain.tracing import instrument, uninstrument
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrument(provider)
+    LLMChain(llm=FakeListChatModel(["ok"]), prompt=PromptTemplate.from_template("{q}")).call({"q": "x"})
+    uninstrument()
+    print(sorted(s.name for s in exporter.get_finished_spans()))
+    """
+)
+
+
+def test_otelchain_needs_no_langchain() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_LANGCHAIN], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "['chat fake-chat', 'llm_chain']"
+    assert out.stderr == ""
