@@ -118,50 +118,39 @@ def _single_run_id(run_managers: Any) -> Any:
     return None  # several prompts in one provider call: no single run to nest under
 
 
-def _generate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    ctx = run_context(_run_id_of(_argument(args, kwargs, 2, "run_manager")))
-    if ctx is None:
-        return wrapped(*args, **kwargs)
-    token = otel_context.attach(ctx)
-    try:
-        return wrapped(*args, **kwargs)
-    finally:
-        otel_context.detach(token)
+def _frame_wrappers(find_run_id: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> tuple[Any, Any]:
+    """Sync and async wrappers that make the call's run span current around the call, attaching
+    and detaching in their own frame; ``find_run_id`` reads the run id from the call's arguments."""
+
+    def sync(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        ctx = run_context(find_run_id(args, kwargs))
+        if ctx is None:
+            return wrapped(*args, **kwargs)
+        token = otel_context.attach(ctx)
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+
+    async def asynchronous(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        ctx = run_context(find_run_id(args, kwargs))
+        if ctx is None:
+            return await wrapped(*args, **kwargs)
+        token = otel_context.attach(ctx)
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+
+    return sync, asynchronous
 
 
-async def _agenerate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    ctx = run_context(_run_id_of(_argument(args, kwargs, 2, "run_manager")))
-    if ctx is None:
-        return await wrapped(*args, **kwargs)
-    token = otel_context.attach(ctx)
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        otel_context.detach(token)
-
-
-def _generate_helper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    ctx = run_context(_single_run_id(_argument(args, kwargs, 2, "run_managers")))
-    if ctx is None:
-        return wrapped(*args, **kwargs)
-    token = otel_context.attach(ctx)
-    try:
-        return wrapped(*args, **kwargs)
-    finally:
-        otel_context.detach(token)
-
-
-async def _agenerate_helper(
-    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    ctx = run_context(_single_run_id(_argument(args, kwargs, 2, "run_managers")))
-    if ctx is None:
-        return await wrapped(*args, **kwargs)
-    token = otel_context.attach(ctx)
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        otel_context.detach(token)
+# ``_generate_with_cache(messages, stop, run_manager)``: one run; ``_generate_helper(prompts, stop,
+# run_managers)``: one provider call for all prompts, so only a single prompt has a run to nest under.
+_generate, _agenerate = _frame_wrappers(lambda a, k: _run_id_of(_argument(a, k, 2, "run_manager")))
+_generate_helper, _agenerate_helper = _frame_wrappers(
+    lambda a, k: _single_run_id(_argument(a, k, 2, "run_managers"))
+)
 
 
 class _Step:
