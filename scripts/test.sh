@@ -6,6 +6,7 @@ source "$(dirname "$0")/_venv.sh"
 if [ -f scripts/setup_phoenix.sh ]; then
   bash scripts/setup_phoenix.sh   # the real trace backend for tests/export, in its own venv
 fi
+bash scripts/setup_openai2.sh     # the openai 2.x (httpx) client generation, in its own venv
 .venv/bin/ruff check src tests examples benchmarks
 .venv/bin/mypy src
 exec .venv/bin/python -m pytest "$@"
