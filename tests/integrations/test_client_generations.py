@@ -5,6 +5,7 @@ openai 2.x (httpx, HTTPXClientInstrumentor) in .venv-openai2, made by scripts/se
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import openai
 from tests._servers.openai_server import OpenAIServer, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv-openai2"
+VENV = Path(os.environ.get("OTELCHAIN_OPENAI2_VENV") or ROOT / ".venv-openai2")  # as the setup script
 
 
 def test_this_venv_has_the_httpx2_generation() -> None:
