@@ -2,7 +2,9 @@
 
 ``OpenTelemetryCallbackHandler`` is a callback handler like any other (constructor or request
 callbacks, otelchain or langchain-core); ``instrument()`` makes every run in the app a span;
-``configure()`` builds a TracerProvider from the standard env vars; ``ConsoleSpanTreeExporter``
+``configure()`` builds a TracerProvider from the standard env vars (or reuses the global one);
+``OtelchainInstrumentor`` is the same switch for ``opentelemetry-instrument``;
+``enable_http_propagation()`` carries the trace context to HTTP services; ``ConsoleSpanTreeExporter``
 prints finished traces as trees. SDK-dependent names load on first use, to keep import cheap.
 """
 
@@ -14,22 +16,38 @@ from otelchain.tracing._handler import OpenTelemetryCallbackHandler, capture_con
 from otelchain.tracing._instrument import instrument, instrumented_handler, uninstrument
 
 if TYPE_CHECKING:
-    from otelchain.tracing._configure import configure
+    from otelchain.tracing._configure import ConfigurationError, configure
     from otelchain.tracing._console import ConsoleSpanProcessor, ConsoleSpanTreeExporter
+    from otelchain.tracing._instrumentor import OtelchainInstrumentor
+    from otelchain.tracing._propagation import (
+        disable_http_propagation,
+        enable_http_propagation,
+        http_propagation_enabled,
+    )
 
 __all__ = [
+    "ConfigurationError",
     "ConsoleSpanProcessor",
     "ConsoleSpanTreeExporter",
     "OpenTelemetryCallbackHandler",
+    "OtelchainInstrumentor",
     "capture_content_from_env",
     "configure",
+    "disable_http_propagation",
+    "enable_http_propagation",
+    "http_propagation_enabled",
     "instrument",
     "instrumented_handler",
     "uninstrument",
 ]
 
 _LAZY = {
+    "ConfigurationError": "otelchain.tracing._configure",
     "configure": "otelchain.tracing._configure",
+    "OtelchainInstrumentor": "otelchain.tracing._instrumentor",
+    "disable_http_propagation": "otelchain.tracing._propagation",
+    "enable_http_propagation": "otelchain.tracing._propagation",
+    "http_propagation_enabled": "otelchain.tracing._propagation",
     "ConsoleSpanProcessor": "otelchain.tracing._console",
     "ConsoleSpanTreeExporter": "otelchain.tracing._console",
 }

@@ -1,63 +1,122 @@
-"""`configure()`: a TracerProvider from the standard OTEL_* environment variables."""
+"""`configure()`: a TracerProvider from arguments and the standard OTEL_* environment variables.
+
+Exporters are the SDK's own: every name in ``OTEL_TRACES_EXPORTER`` (a comma-separated list) is
+looked up in the ``opentelemetry_traces_exporter`` entry points, except ``console`` (otelchain's
+span tree) and ``otlp`` (gRPC or HTTP as the protocol or port says). A provider that is already
+global (set by ``opentelemetry-instrument``, the app or an earlier call) is reused, never doubled.
+
+Configuration errors in code (arguments) raise ``ValueError``; errors in the environment are
+logged once, naming the variable and its value (secrets masked), and fall back safely: the bad
+exporter is skipped, the app keeps running.
+"""
 
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
+import re
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-__all__ = ["configure"]
+__all__ = ["ConfigurationError", "configure"]
 
 logger = logging.getLogger("otelchain.tracing")
 
-_EXPORTERS = ("otlp", "console", "none")
 _PROTOCOLS = ("grpc", "http/protobuf")
+_ENTRY_POINT_GROUP = "opentelemetry_traces_exporter"
+_OTLP_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
+_OTLP_NAMES = frozenset({"otlp", *_OTLP_BY_PROTOCOL.values()})
+_SECRET_WORDS = re.compile(r"(?i)auth|key|token|secret|password|passwd|cookie|credential|signature")
 
 
-def _env(*names: str) -> str | None:
+class ConfigurationError(ValueError):
+    """A setting `configure()` cannot use; the message names the setting and its (masked) value."""
+
+
+def _env(*names: str) -> tuple[str, str] | None:
+    """(variable, value) of the first of ``names`` that is set and not blank."""
     for name in names:
         value = os.environ.get(name)
         if value is not None and value.strip():
-            return value.strip()
+            return name, value.strip()
     return None
 
 
-def _exporter_name(exporter: str | None, endpoint: str | None) -> str:
-    name = exporter or _env("OTEL_TRACES_EXPORTER")
-    if name is None:
-        has_endpoint = endpoint or _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-        return "otlp" if has_endpoint else "console"
-    name = name.split(",")[0].strip().lower()
-    if name not in _EXPORTERS:
-        raise ValueError(f"OTEL_TRACES_EXPORTER / exporter must be one of {list(_EXPORTERS)}, got {name!r}")
-    return name
+def mask(value: str) -> str:
+    """A value safe to print: URL user info and secret-looking header or query values replaced."""
+    text = re.sub(r"(?<=://)[^/@\s]*@", "***@", value)
+    return re.sub(
+        r"(?P<key>[\w.\-]*(?:auth|key|token|secret|password|passwd|cookie|credential|signature)[\w.\-]*)"
+        r"(?P<sep>\s*[=:]\s*)[^,&;\s]+(?:\s+[^,&;\s=]+)?",
+        lambda m: f"{m.group('key')}{m.group('sep')}***",
+        text,
+        flags=re.IGNORECASE,
+    )
 
 
-def _protocol(protocol: str | None, endpoint: str | None) -> str:
-    """The OTLP protocol asked for; unset, gRPC when the endpoint is on the gRPC port 4317
-    (so ``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317`` just works), else HTTP."""
-    value = (
-        protocol
-        or _env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-        or _protocol_for_port(
-            endpoint or _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-        )
-    ).lower()
-    if value not in _PROTOCOLS:
-        raise ValueError(
-            f"OTEL_EXPORTER_OTLP_PROTOCOL / protocol must be one of {list(_PROTOCOLS)}, got {value!r}"
-        )
-    return value
+_reported: set[tuple[str, str]] = set()
+_reported_lock = threading.Lock()
+
+
+def _report(variable: str, value: str, problem: str, fallback: str) -> None:
+    """Log one clear error per (variable, value), however often configure() runs."""
+    shown = mask(value)
+    with _reported_lock:
+        if (variable, shown) in _reported:
+            return
+        _reported.add((variable, shown))
+    logger.error("otelchain tracing: %s=%r %s; %s", variable, shown, problem, fallback)
+
+
+@dataclass
+class _Setting:
+    """A value and where it came from: an argument (``env`` None) or an environment variable."""
+
+    value: str
+    env: str | None = None
+
+    def fail(self, problem: str, fallback: str) -> None:
+        """Raise for an argument; log once and let the caller fall back for a variable."""
+        if self.env is None:
+            raise ConfigurationError(f"{mask(self.value)!r} {problem}")
+        _report(self.env, self.value, problem, fallback)
+
+
+def _setting(argument: str | None, *env_names: str) -> _Setting | None:
+    if argument is not None:
+        return _Setting(argument)
+    found = _env(*env_names)
+    return _Setting(found[1], found[0]) if found else None
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _endpoint_problem(endpoint: str) -> str | None:
+    """Why ``endpoint`` is not a usable OTLP URL, or None."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port  # raises for a non-numeric or out-of-range port
+    except ValueError as error:
+        return f"is not a valid OTLP endpoint ({error}); expected http(s)://host:port"
+    if parts.scheme not in ("http", "https"):
+        return "is not a valid OTLP endpoint: expected an http:// or https:// URL (host:port)"
+    if not parts.hostname or " " in endpoint:
+        return "is not a valid OTLP endpoint: no host; expected http(s)://host:port"
+    if port == 0:
+        return "is not a valid OTLP endpoint: port 0"
+    return None
 
 
 def _protocol_for_port(endpoint: str | None) -> str:
@@ -68,25 +127,198 @@ def _protocol_for_port(endpoint: str | None) -> str:
     return "grpc" if port == 4317 else "http/protobuf"
 
 
-def _otlp_exporter(
-    endpoint: str | None, protocol: str, headers: Mapping[str, str] | None, timeout: float | None
-) -> SpanExporter:
-    """The OTLP exporter; endpoint and headers fall back to the exporter's own env handling."""
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+def _protocol(protocol: str | None, endpoint: str | None) -> str:
+    """The OTLP protocol asked for; unset (or unusable in the environment), gRPC when the endpoint
+    is on the gRPC port 4317 (so ``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317`` just works),
+    else HTTP."""
+    if endpoint is None:
+        found = _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        endpoint = found[1] if found else None
+    default = _protocol_for_port(endpoint)
+    setting = _setting(protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    if setting is None:
+        return default
+    value = setting.value.strip().lower()
+    if value not in _PROTOCOLS:
+        setting.fail(f"must be one of {list(_PROTOCOLS)} (OTEL_EXPORTER_OTLP_PROTOCOL / protocol)",
+                     f"using {default}")  # fmt: skip
+        return default
+    return value
 
-        insecure = None if endpoint is None else endpoint.startswith("http://")
-        return GrpcExporter(
-            endpoint=endpoint, insecure=insecure, headers=dict(headers) if headers else None, timeout=timeout
+
+_HEADER = re.compile(r"\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(.*?)\s*")
+
+
+def _headers_from_env() -> dict[str, str] | None:
+    """OTLP headers from the environment, parsed here so a malformed entry is reported with its
+    value masked (the SDK's own parser prints it in full); malformed entries are skipped."""
+    found = _env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+    if found is None:
+        return None
+    variable, raw = found
+    headers: dict[str, str] = {}
+    for entry in raw.split(","):
+        if not entry.strip():
+            continue
+        match = _HEADER.fullmatch(entry)
+        if match is None:
+            name = re.split(r"[=:\s]", entry.strip(), maxsplit=1)[0]
+            _report(variable, f"{name}=***" if name != entry.strip() else "***",
+                    "is not a name=value header", "that entry is skipped")  # fmt: skip
+            continue
+        headers[unquote(match.group(1)).lower()] = unquote(match.group(2))
+    return headers
+
+
+class _MaskSdkHeaderWarnings(logging.Filter):
+    """On the SDK's header parser logger: never print a header value. While configure() builds
+    exporters (it reports bad entries itself) the SDK's duplicate is dropped; otherwise masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Header format invalid" not in str(record.msg):
+            return True
+        if _building.get():
+            return False
+        record.args = tuple(
+            re.split(r"[=:\s]", str(a).strip(), maxsplit=1)[0] + "=***" if isinstance(a, str) else a
+            for a in (record.args if isinstance(record.args, tuple) else ())
         )
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+        return True
 
-    if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/traces"):
-        endpoint = endpoint.rstrip("/") + "/v1/traces"  # a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
-    return HttpExporter(endpoint=endpoint, headers=dict(headers) if headers else None, timeout=timeout)
 
+_building: contextvars.ContextVar[bool] = contextvars.ContextVar("otelchain_building", default=False)
+_mask_filter = _MaskSdkHeaderWarnings()
+
+
+def install_header_mask() -> None:
+    """Make the SDK's OTLP header parser mask values (idempotent)."""
+    sdk_logger = logging.getLogger("opentelemetry.util.re")
+    if _mask_filter not in sdk_logger.filters:
+        sdk_logger.addFilter(_mask_filter)
+
+
+# --- exporters --------------------------------------------------------------------------------
+
+
+@dataclass
+class _OtlpOptions:
+    endpoint: str | None
+    protocol: str | None
+    headers: Mapping[str, str] | None
+    timeout: float | None
+
+
+@dataclass
+class _Exporter:
+    """One resolved exporter: a key (so it is never added twice) and how to build it."""
+
+    key: str
+    build: Callable[[], SpanExporter]
+    batch: dict[str, Any] = field(default_factory=dict)
+
+
+def _entry_point(name: str) -> type[SpanExporter] | None:
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=_ENTRY_POINT_GROUP, name=name):
+        loaded = entry.load()
+        if isinstance(loaded, type) and issubclass(loaded, SpanExporter):
+            return loaded
+        raise ConfigurationError(f"entry point {name!r} ({entry.value}) is not a SpanExporter")
+    return None
+
+
+def _installed_names() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return sorted({"console", "none", *(e.name for e in entry_points(group=_ENTRY_POINT_GROUP))})
+
+
+def _otlp(name: str, options: _OtlpOptions, origin: _Setting) -> _Exporter | None:
+    """An OTLP exporter (through the SDK's entry point), with endpoint and protocol validated."""
+    endpoint = _setting(options.endpoint, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    if endpoint is not None and (problem := _endpoint_problem(endpoint.value)) is not None:
+        endpoint.fail(problem, "spans are not exported over OTLP")
+        return None
+    if name == "otlp":
+        name = _OTLP_BY_PROTOCOL[_protocol(options.protocol, options.endpoint)]
+    exporter_class = _entry_point(name)
+    if exporter_class is None:
+        origin.fail(f"needs the exporter {name!r}, which is not installed", "it is skipped")
+        return None
+    url = options.endpoint  # None: the exporter reads its own variables (already validated above)
+    headers = dict(options.headers) if options.headers is not None else _headers_from_env()
+    kwargs: dict[str, Any] = {"headers": headers or None, "timeout": options.timeout}
+    if name == "otlp_proto_grpc":
+        kwargs["endpoint"] = url
+        kwargs["insecure"] = None if url is None else url.startswith("http://")
+    else:
+        if url is not None and not url.rstrip("/").endswith("/v1/traces"):
+            url = url.rstrip("/") + "/v1/traces"  # a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
+        kwargs["endpoint"] = url
+    key = f"{name} {endpoint.value if endpoint else ''}"
+    return _Exporter(key, lambda: exporter_class(**kwargs))
+
+
+def _console() -> SpanExporter:
+    from otelchain.tracing._console import ConsoleSpanTreeExporter
+
+    return ConsoleSpanTreeExporter()
+
+
+def _names(exporter: str | Sequence[str | SpanExporter] | None, endpoint: str | None) -> list[_Setting]:
+    """The exporter names asked for (argument, else OTEL_TRACES_EXPORTER, else the default)."""
+    if isinstance(exporter, str):
+        items: list[_Setting] = [_Setting(part) for part in exporter.split(",")]
+    elif exporter is not None:
+        items = [_Setting(part) for part in exporter if isinstance(part, str)]
+    elif (found := _env("OTEL_TRACES_EXPORTER")) is not None:
+        items = [_Setting(part, found[0]) for part in found[1].split(",")]
+    else:
+        has_endpoint = endpoint or _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        items = [_Setting("otlp" if has_endpoint else "console", "OTEL_TRACES_EXPORTER (default)")]
+    return [_Setting(s.value.strip().lower(), s.env) for s in items if s.value.strip()]
+
+
+def _given(span_exporter: SpanExporter) -> _Exporter:
+    return _Exporter(f"object {id(span_exporter)}", lambda: span_exporter)
+
+
+def _exporters(exporter: str | Sequence[str | SpanExporter] | SpanExporter | None, options: _OtlpOptions,
+               ) -> list[_Exporter]:  # fmt: skip
+    """Every exporter asked for, resolved; bad environment entries are reported and skipped."""
+    if isinstance(exporter, SpanExporter):
+        return [_given(exporter)]
+    found: list[_Exporter] = []
+    if exporter is not None and not isinstance(exporter, str):
+        found.extend(_given(item) for item in exporter if isinstance(item, SpanExporter))
+    for setting in _names(exporter, options.endpoint):
+        name = setting.value
+        if name == "none":
+            continue
+        if name == "console":
+            found.append(_Exporter("console", _console, {"schedule_delay_millis": 500}))
+        elif name in _OTLP_NAMES:
+            if (otlp := _otlp(name, options, setting)) is not None:
+                found.append(otlp)
+        else:
+            exporter_class = _entry_point(name)
+            if exporter_class is None:
+                setting.fail(
+                    f"is not an installed trace exporter (installed: {', '.join(_installed_names())}; "
+                    f"OTEL_TRACES_EXPORTER / exporter)",
+                    "it is skipped",
+                )
+                continue
+            found.append(_Exporter(name, exporter_class))
+    return found
+
+
+# --- providers --------------------------------------------------------------------------------
 
 _finished: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
+_added: weakref.WeakKeyDictionary[TracerProvider, set[str]] = weakref.WeakKeyDictionary()
+_lock = threading.RLock()
 
 
 def _shutdown_within(provider: TracerProvider, seconds: float) -> None:
@@ -110,10 +342,66 @@ def _shutdown_within(provider: TracerProvider, seconds: float) -> None:
         logger.warning("otelchain tracing: spans not exported within %.1fs at exit were dropped", seconds)
 
 
+def _has_span_processors(provider: TracerProvider) -> bool:
+    """Whether the provider already sends spans somewhere (unknown SDK internals: assume so)."""
+    active = getattr(provider, "_active_span_processor", None)
+    processors = getattr(active, "_span_processors", None)
+    return True if processors is None else bool(processors)
+
+
+def _attach(
+    provider: TracerProvider, exporters: Sequence[_Exporter], batch_options: Mapping[str, Any]
+) -> None:
+    """Add each exporter (in a BatchSpanProcessor) that configure() has not added to this provider."""
+    added = _added.setdefault(provider, set())
+    for item in exporters:
+        if item.key in added:
+            continue
+        added.add(item.key)
+        token = _building.set(True)
+        try:
+            span_exporter = item.build()
+        finally:
+            _building.reset(token)
+        provider.add_span_processor(BatchSpanProcessor(span_exporter, **(item.batch | dict(batch_options))))
+
+
+def _global_sdk_provider() -> TracerProvider | None:
+    current = trace.get_tracer_provider()
+    return current if isinstance(current, TracerProvider) else None
+
+
+def _tracer_provider(
+    resource: Resource,
+    span_limits: SpanLimits | None,
+    exporters: Callable[[], Sequence[_Exporter]],
+    explicit: bool,
+    set_global: bool,
+    flush_timeout: float,
+    batch_options: Mapping[str, Any],
+) -> TracerProvider:
+    """The global SDK provider when there is one (exporters added only if asked for in code or if
+    it exports nowhere yet, each once), else a new one, made global when ``set_global``."""
+    with _lock:
+        if set_global and (current := _global_sdk_provider()) is not None:
+            if explicit or (not _has_span_processors(current) and not _added.get(current)):
+                _attach(current, exporters(), batch_options)
+            return current
+        provider = TracerProvider(resource=resource, span_limits=span_limits, shutdown_on_exit=False)
+        _attach(provider, exporters(), batch_options)
+        atexit.register(_shutdown_within, provider, flush_timeout)
+        if set_global:
+            if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+                trace.set_tracer_provider(provider)
+            else:  # a non-SDK provider is global: keep it, hand back ours for explicit use
+                logger.info("otelchain tracing: a non-SDK global TracerProvider is set; not replacing it")
+        return provider
+
+
 def configure(
     *,
     service_name: str | None = None,
-    exporter: str | SpanExporter | None = None,
+    exporter: str | SpanExporter | Sequence[str | SpanExporter] | None = None,
     endpoint: str | None = None,
     protocol: str | None = None,
     headers: Mapping[str, str] | None = None,
@@ -123,47 +411,41 @@ def configure(
     flush_timeout: float = 5.0,
     **batch_options: Any,
 ) -> TracerProvider:
-    """Build a TracerProvider from arguments or the standard env vars, and return it.
+    """The app's TracerProvider, from arguments or the standard env vars; safe to call repeatedly.
 
-    ``exporter``: ``"otlp"``, ``"console"`` (`ConsoleSpanTreeExporter`), ``"none"`` or a
-    `SpanExporter`; default ``OTEL_TRACES_EXPORTER``, else otlp when an endpoint is set and the
-    console tree otherwise. ``endpoint`` / ``protocol`` (grpc or http/protobuf) / ``headers``
-    default to ``OTEL_EXPORTER_OTLP_*`` (no protocol set: gRPC for port 4317, else HTTP);
-    ``service_name`` to ``OTEL_SERVICE_NAME``. Spans go
-    through a BatchSpanProcessor (``batch_options`` are its settings); exporter failures are
-    logged by the SDK, never raised. At exit the provider flushes within ``flush_timeout``
-    seconds. ``set_global`` makes it the global provider (if none was set before). Use it with
-    ``instrument(provider)`` or ``OpenTelemetryCallbackHandler(provider)``.
+    If an SDK TracerProvider is already global (``opentelemetry-instrument``, the app, an earlier
+    call), it is returned as is: nothing is added twice and its resource is kept; exporters named
+    in ``exporter`` are added to it once. Otherwise a new provider with a BatchSpanProcessor per
+    exporter is built (``batch_options`` are its settings), made global when ``set_global``, and
+    flushed at exit within ``flush_timeout`` seconds.
+
+    ``exporter``: names or `SpanExporter` objects, a list or a comma-separated string, as in
+    ``OTEL_TRACES_EXPORTER`` (its default): ``console`` (the span tree), ``otlp`` (gRPC or HTTP
+    by ``protocol``, else gRPC for port 4317, else HTTP), ``none``, or any name registered as an
+    ``opentelemetry_traces_exporter`` entry point (``otlp_proto_http``, ``zipkin``, ...); unset,
+    otlp when an endpoint is set and the console tree otherwise. ``endpoint``, ``protocol``,
+    ``headers``, ``timeout`` default to ``OTEL_EXPORTER_OTLP_*``; ``service_name`` to
+    ``OTEL_SERVICE_NAME``. A bad argument raises `ConfigurationError` (a ValueError); a bad
+    variable is logged once, masked, and that exporter skipped.
     """
-    resource = Resource.create({SERVICE_NAME: service_name} if service_name else None)
-    provider = TracerProvider(resource=resource, span_limits=span_limits, shutdown_on_exit=False)
-    if isinstance(exporter, SpanExporter):
-        span_exporter: SpanExporter | None = exporter
-        kind = type(exporter).__name__
+    install_header_mask()
+    if endpoint is not None and (problem := _endpoint_problem(endpoint)) is not None:
+        raise ConfigurationError(f"endpoint {mask(endpoint)!r} {problem}")
+    if protocol is not None:
+        _protocol(protocol, endpoint)  # raises for an unknown protocol argument
+    options = _OtlpOptions(endpoint, protocol, headers, timeout)
+    explicit = exporter is not None or endpoint is not None
+    if explicit:
+        resolved = _exporters(exporter, options)  # argument errors raise here, before any change
+        exporters: Callable[[], Sequence[_Exporter]] = lambda: resolved  # noqa: E731
     else:
-        kind = _exporter_name(exporter, endpoint)
-        span_exporter = None
-        if kind == "otlp":
-            span_exporter = _otlp_exporter(endpoint, _protocol(protocol, endpoint), headers, timeout)
-        elif kind == "console":
-            from otelchain.tracing._console import ConsoleSpanTreeExporter
-
-            span_exporter = ConsoleSpanTreeExporter()
-            batch_options.setdefault("schedule_delay_millis", 500)
-    if span_exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(span_exporter, **batch_options))
-    # Never log header values: only whether there are any.
-    logger.debug(
-        "otelchain tracing: exporter=%s headers=%s",
-        kind,
-        "set" if headers or _env("OTEL_EXPORTER_OTLP_HEADERS") else "none",
+        exporters = lambda: _exporters(None, options)  # noqa: E731
+    resource = Resource.create({SERVICE_NAME: service_name} if service_name else None)
+    # The one place providers are built (a MeterProvider would be built beside this one).
+    provider = _tracer_provider(
+        resource, span_limits, exporters, explicit, set_global, flush_timeout, batch_options
     )
-    atexit.register(_shutdown_within, provider, flush_timeout)
-    if set_global:
-        trace.set_tracer_provider(provider)
-        if trace.get_tracer_provider() is not provider:
-            logger.warning(
-                "otelchain tracing: a global TracerProvider was already set; use the returned provider "
-                "explicitly, e.g. instrument(provider)"
-            )
+    logger.debug("otelchain tracing: provider=%s headers=%s", type(provider).__name__,
+                 "set" if headers or _env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+                 else "none")  # fmt: skip
     return provider

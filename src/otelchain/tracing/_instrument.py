@@ -18,6 +18,7 @@ __all__ = ["instrument", "instrument_from_env", "instrumented_handler", "uninstr
 logger = logging.getLogger("otelchain.tracing")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
 _lock = threading.Lock()
 _handler: OpenTelemetryCallbackHandler | None = None
 
@@ -94,9 +95,7 @@ class _EnvTracer(Tracer):
 
                     provider = trace.get_tracer_provider()
                     if not isinstance(provider, SdkTracerProvider):
-                        from otelchain.tracing._configure import configure
-
-                        provider = configure()
+                        provider = _configured_or_noop()
                     self._real = provider.get_tracer(*self._args, **self._kwargs)
                 real = self._real
         return real
@@ -108,15 +107,48 @@ class _EnvTracer(Tracer):
         return self._tracer.start_as_current_span(*args, **kwargs)
 
 
+def _configured_or_noop() -> TracerProvider:
+    """`configure()`'s provider; if even that fails, one warning and no tracing (never an error
+    per run)."""
+    try:
+        from otelchain.tracing._configure import configure
+
+        return configure()
+    except Exception as error:
+        logger.error(
+            "OTELCHAIN_TRACING: could not configure tracing (%s: %s); runs are not traced",
+            type(error).__name__,
+            error,
+        )
+        return trace.NoOpTracerProvider()
+
+
+def _disabled_by_otel() -> bool:
+    """``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` names otelchain (or ``*``): the ecosystem's off
+    switch applies to the env hook as to the instrumentor."""
+    names = {n.strip() for n in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    return bool(names & {"otelchain", "*"})
+
+
 def instrument_from_env() -> bool:
     """``OTELCHAIN_TRACING=true`` instruments every run; never raises.
 
     Spans go to the app's global tracer provider, also one it sets after importing otelchain;
     if none is set when the first run starts, `configure()` builds one from the standard env
     vars (OTLP when an endpoint is set, else the console span tree), so the variable alone is
-    enough to see spans.
+    enough to see spans. A value that is not a boolean is reported once and leaves tracing off;
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=otelchain`` wins over the variable.
     """
-    if os.environ.get("OTELCHAIN_TRACING", "").strip().lower() not in _TRUE:
+    value = os.environ.get("OTELCHAIN_TRACING", "").strip().lower()
+    if value not in _TRUE:
+        if value not in _FALSE:
+            logger.warning(
+                "OTELCHAIN_TRACING=%r is not a boolean (true/false, 1/0, yes/no, on/off); tracing stays off",
+                os.environ.get("OTELCHAIN_TRACING", "")[:64],
+            )
+        return False
+    if _disabled_by_otel():
+        logger.info("OTELCHAIN_TRACING: otelchain is in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS; not tracing")
         return False
     try:
         if _handler is None:
