@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import http.server
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +17,11 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
@@ -202,3 +209,267 @@ def test_collector_down_never_breaks_the_app_and_exit_is_bounded(caplog: pytest.
 def test_bad_settings_give_a_clear_error(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         configure(set_global=False, **kwargs)
+
+
+# --- the SDK's exporters, lists, a provider that is already global ---------------------------
+
+
+@pytest.fixture
+def fresh_global(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No global TracerProvider set yet (the API allows one per process: reset it around the test)."""
+    from opentelemetry.util._once import Once
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    yield
+
+
+def processors(provider: TracerProvider) -> list[Any]:
+    return list(provider._active_span_processor._span_processors)
+
+
+def exporter_types(provider: TracerProvider) -> list[str]:
+    return [type(p.span_exporter).__name__ for p in processors(provider) if hasattr(p, "span_exporter")]
+
+
+def quiet_log(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("name", ["otlp", "otlp_proto_http"])
+def test_otlp_names_export_over_http(
+    name: str, monkeypatch: pytest.MonkeyPatch, http_receiver: tuple[str, Received]
+) -> None:
+    endpoint, received = http_receiver
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", name)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)  # not port 4317: HTTP for "otlp"
+    provider = configure(set_global=False)
+    run_chain(OpenTelemetryCallbackHandler(provider))
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+
+
+def test_otlp_proto_grpc_name(monkeypatch: pytest.MonkeyPatch, grpc_receiver: tuple[str, Received]) -> None:
+    endpoint, received = grpc_receiver
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp_proto_grpc")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
+    provider = configure(set_global=False)
+    run_chain(OpenTelemetryCallbackHandler(provider))
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+
+
+def test_any_entry_point_exporter_zipkin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests._servers.otlp_receiver import OtlpReceiver
+
+    with OtlpReceiver() as backend:
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin_json")
+        monkeypatch.setenv("OTEL_EXPORTER_ZIPKIN_ENDPOINT", backend.zipkin_url)
+        provider = configure(service_name="zipkin-service", set_global=False)
+        run_chain(OpenTelemetryCallbackHandler(provider))
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+        backend.wait_for(2)
+    assert sorted(s["name"] for s in backend.zipkin) == ["llm_chain", "text_completion fake-list"]
+    assert {s["localEndpoint"]["serviceName"] for s in backend.zipkin} == {"zipkin-service"}
+
+
+def test_a_list_uses_every_exporter(
+    monkeypatch: pytest.MonkeyPatch, http_receiver: tuple[str, Received], capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint, received = http_receiver
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp, console")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    provider = configure(set_global=False)
+    assert exporter_types(provider) == ["OTLPSpanExporter", "ConsoleSpanTreeExporter"]
+    run_chain(OpenTelemetryCallbackHandler(provider))
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+    assert "└─ llm_chain" in capsys.readouterr().out
+    # The argument takes lists too, names and exporter objects mixed.
+    extra = InMemorySpanExporter()
+    both = configure(exporter=["console", extra], set_global=False)
+    assert exporter_types(both) == ["InMemorySpanExporter", "ConsoleSpanTreeExporter"]
+    both.shutdown()
+
+
+def test_a_global_sdk_provider_is_reused_adding_nothing_and_warning_never(
+    fresh_global: None, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO)
+    exporter = InMemorySpanExporter()
+    preset = TracerProvider(shutdown_on_exit=False)
+    preset.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(preset)
+    before = processors(preset)
+
+    assert configure(service_name="my-app") is preset
+    assert configure() is preset
+    assert processors(preset) == before  # nothing added, however often
+    assert quiet_log(caplog) == []
+    instrument(configure(service_name="my-app"))
+    try:
+        run_chain()
+    finally:
+        uninstrument()
+    assert sorted(s.name for s in exporter.get_finished_spans()) == ["llm_chain", "text_completion fake-list"]
+    assert capsys.readouterr().out == ""  # no console exporter slipped in
+    preset.shutdown()
+
+
+def test_configure_twice_builds_one_provider(fresh_global: None, caplog: pytest.LogCaptureFixture) -> None:
+    first = configure(exporter="none")
+    assert trace.get_tracer_provider() is first
+    assert configure() is first and configure(service_name="other") is first
+    assert processors(first) == []
+    assert quiet_log(caplog) == []
+    first.shutdown()
+
+
+def test_a_bare_global_provider_gets_the_default_exporter_once(fresh_global: None) -> None:
+    bare = TracerProvider(shutdown_on_exit=False)
+    trace.set_tracer_provider(bare)
+    assert configure() is bare
+    assert configure() is bare
+    assert exporter_types(bare) == ["ConsoleSpanTreeExporter"]  # the provider exported nowhere
+    # An exporter asked for in code is added to the global provider, once.
+    extra = InMemorySpanExporter()
+    configure(exporter=extra)
+    configure(exporter=extra)
+    assert exporter_types(bare) == ["ConsoleSpanTreeExporter", "InMemorySpanExporter"]
+    bare.shutdown()
+
+
+# --- configuration errors: one clear message, a safe fallback, never an error per call ------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("OTEL_TRACES_EXPORTER", "jaegerr", "not an installed trace exporter"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url", "not a valid OTLP endpoint"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:99999", "not a valid OTLP endpoint"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4317", "http:// or https://"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318", "http:// or https://"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift", "must be one of"),
+    ],
+)
+def test_bad_environment_is_reported_once_then_falls_back(
+    variable: str,
+    value: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    http_receiver: tuple[str, Received],
+) -> None:
+    from otelchain.tracing import _configure
+
+    monkeypatch.setattr(_configure, "_reported", set())
+    monkeypatch.setenv(variable, value)
+    if variable == "OTEL_EXPORTER_OTLP_PROTOCOL":  # falls back to HTTP, which the receiver speaks
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", http_receiver[0])
+    caplog.set_level(logging.DEBUG)
+    providers = [configure(set_global=False) for _ in range(3)]
+    handler = OpenTelemetryCallbackHandler(providers[0])
+    for _ in range(20):
+        run_chain(handler)  # never an error per call
+    for provider in providers:
+        provider.shutdown()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(errors) == 1, errors
+    assert variable in errors[0] and repr(value) in errors[0] and message in errors[0]
+    assert handler.error_counts == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"endpoint": "not a url"}, "not a valid OTLP endpoint"),
+        ({"endpoint": "http://127.0.0.1:99999"}, "not a valid OTLP endpoint"),
+        ({"endpoint": "ftp://collector:4317"}, "http:// or https://"),
+        ({"exporter": "otlp,bogus"}, "'bogus' is not an installed trace exporter"),
+    ],
+)
+def test_bad_arguments_are_rejected_at_configure(kwargs: dict[str, Any], message: str) -> None:
+    from otelchain.tracing import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=message):
+        configure(set_global=False, **kwargs)
+
+
+def test_endpoint_credentials_are_masked_in_errors() -> None:
+    from otelchain.tracing import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        configure(endpoint="ftp://user:hunter2@collector:4317", set_global=False)
+    assert "hunter2" not in str(caught.value) and "***@collector" in str(caught.value)
+
+
+def test_malformed_headers_are_never_printed_in_full(
+    monkeypatch: pytest.MonkeyPatch,
+    http_receiver: tuple[str, Received],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from otelchain.tracing import _configure
+
+    monkeypatch.setattr(_configure, "_reported", set())
+    endpoint, received = http_receiver
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=tracing,Authorization: Bearer sk-live-SECRET42")
+    caplog.set_level(logging.DEBUG)
+    provider = configure(set_global=False)
+    run_chain(OpenTelemetryCallbackHandler(provider))
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    # The SDK's parser, reached directly, masks too.
+    from opentelemetry.util.re import parse_env_headers
+
+    parse_env_headers("Authorization: Bearer sk-live-SECRET42", liberal=True)
+    captured = capsys.readouterr()
+    everything = caplog.text + captured.out + captured.err
+    assert "SECRET42" not in everything
+    problems = [r.getMessage() for r in caplog.records if "OTEL_EXPORTER_OTLP_HEADERS" in r.getMessage()]
+    assert len(problems) == 1 and "Authorization=***" in problems[0]
+    assert received.headers[0]["x-team"] == "tracing"  # the good entry still goes out
+
+
+def env_hook(value: str, **env: str) -> subprocess.CompletedProcess[str]:
+    script = (
+        "from otelchain.chains import LLMChain\n"
+        "from otelchain.llms import FakeListLLM\n"
+        "from otelchain.prompts import PromptTemplate\n"
+        "chain = LLMChain(llm=FakeListLLM(['3']), prompt=PromptTemplate.from_template('1 + {n} ='))\n"
+        "for _ in range(100):\n"
+        "    chain.call({'n': 2})\n"
+        "from otelchain.tracing import instrumented_handler\n"
+        "print('instrumented', instrumented_handler() is not None)\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL", "LANGCHAIN_"))}
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env=clean | {"OTELCHAIN_TRACING": value} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_otelchain_tracing_garbage_warns_once() -> None:
+    proc = env_hook("treu")
+    assert proc.returncode == 0, proc.stderr
+    assert "instrumented False" in proc.stdout
+    assert proc.stderr.count("OTELCHAIN_TRACING='treu' is not a boolean") == 1, proc.stderr
+
+
+def test_otelchain_tracing_with_a_bad_exporter_says_so_once_and_runs_cleanly() -> None:
+    proc = env_hook("true", OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT="ftp://collector:4317")
+    assert proc.returncode == 0, proc.stderr
+    assert "instrumented True" in proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr  # one message for 100 runs
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT='ftp://collector:4317'" in lines[0]

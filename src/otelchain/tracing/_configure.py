@@ -384,7 +384,7 @@ def _tracer_provider(
     it exports nowhere yet, each once), else a new one, made global when ``set_global``."""
     with _lock:
         if set_global and (current := _global_sdk_provider()) is not None:
-            if explicit or (not _has_span_processors(current) and not _added.get(current)):
+            if explicit or (not _has_span_processors(current) and current not in _added):
                 _attach(current, exporters(), batch_options)
             return current
         provider = TracerProvider(resource=resource, span_limits=span_limits, shutdown_on_exit=False)
