@@ -53,7 +53,7 @@ def _env(*names: str) -> tuple[str, str] | None:
     return None
 
 
-def mask(value: str) -> str:
+def _mask(value: str) -> str:
     """A value safe to print: URL user info and secret-looking header or query values replaced."""
     text = re.sub(r"(?<=://)[^/@\s]*@", "***@", value)
     return re.sub(
@@ -71,7 +71,7 @@ _reported_lock = threading.Lock()
 
 def _report(variable: str, value: str, problem: str, fallback: str) -> None:
     """Log one clear error per (variable, value), however often configure() runs."""
-    shown = mask(value)
+    shown = _mask(value)
     with _reported_lock:
         if (variable, shown) in _reported:
             return
@@ -89,7 +89,7 @@ class _Setting:
     def fail(self, problem: str, fallback: str) -> None:
         """Raise for an argument; log once and let the caller fall back for a variable."""
         if self.env is None:
-            raise ConfigurationError(f"{mask(self.value)!r} {problem}")
+            raise ConfigurationError(f"{_mask(self.value)!r} {problem}")
         _report(self.env, self.value, problem, fallback)
 
 
@@ -190,7 +190,7 @@ _building: contextvars.ContextVar[bool] = contextvars.ContextVar("otelchain_buil
 _mask_filter = _MaskSdkHeaderWarnings()
 
 
-def install_header_mask() -> None:
+def _install_header_mask() -> None:
     """Make the SDK's OTLP header parser mask values (idempotent)."""
     sdk_logger = logging.getLogger("opentelemetry.util.re")
     if _mask_filter not in sdk_logger.filters:
@@ -428,9 +428,9 @@ def configure(
     ``OTEL_SERVICE_NAME``. A bad argument raises `ConfigurationError` (a ValueError); a bad
     variable is logged once, masked, and that exporter skipped.
     """
-    install_header_mask()
+    _install_header_mask()
     if endpoint is not None and (problem := _endpoint_problem(endpoint)) is not None:
-        raise ConfigurationError(f"endpoint {mask(endpoint)!r} {problem}")
+        raise ConfigurationError(f"endpoint {_mask(endpoint)!r} {problem}")
     if protocol is not None:
         _protocol(protocol, endpoint)  # raises for an unknown protocol argument
     options = _OtlpOptions(endpoint, protocol, headers, timeout)
