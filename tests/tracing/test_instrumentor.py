@@ -237,3 +237,45 @@ def test_disabled_instrumentations_turns_otelchain_off(echo_server: tuple[str, l
         )
         spans = backend.wait_for(1)
     assert [s.kind for s in spans] == ["CLIENT"]  # httpx is still traced; otelchain is not
+
+
+def test_a_handler_of_the_same_provider_in_callbacks_gives_one_tree(
+    instrumentor: OtelchainInstrumentor,
+) -> None:
+    from otelchain.tracing import OpenTelemetryCallbackHandler
+
+    t = make_traced()
+    instrumentor.instrument(tracer_provider=t.provider)
+    chain().call({"n": 2}, callbacks=[OpenTelemetryCallbackHandler(t.provider)])
+    assert tree(t.spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
+
+
+LANGCHAIN_APP = """
+import httpx
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tools import tool
+
+@tool
+def weather(city: str) -> str:
+    \"\"\"The forecast for a city.\"\"\"
+    return httpx.get(URL).text
+
+chain = RunnableLambda(lambda q: q["city"], name="pick_city") | weather
+print(chain.invoke({"city": "Paris"}))
+"""
+
+
+def test_opentelemetry_instrument_covers_langchain_core(
+    echo_server: tuple[str, list[dict[str, str]]],
+) -> None:
+    pytest.importorskip("langchain_core")
+    url, _ = echo_server
+    with OtlpReceiver() as backend:
+        proc = run_instrumented(LANGCHAIN_APP, backend, url)
+        spans = backend.wait_for(4)
+    assert proc.stdout.strip() == "sunny"
+    names = _by_name(spans)
+    assert {"execute_tool weather", "pick_city"} <= set(names), [s.name for s in spans]
+    assert len({s.trace_id for s in spans}) == 1 and {s.service for s in spans} == {"zero-code-app"}
+    [client] = [s for s in spans if s.kind == "CLIENT"]
+    assert client.parent_id == names["execute_tool weather"].span_id
