@@ -279,3 +279,40 @@ def test_opentelemetry_instrument_covers_langchain_core(
     assert len({s.trace_id for s in spans}) == 1 and {s.service for s in spans} == {"zero-code-app"}
     [client] = [s for s in spans if s.kind == "CLIENT"]
     assert client.parent_id == names["execute_tool weather"].span_id
+
+
+def test_propagation_covers_async_httpx_and_requests(
+    echo_server: tuple[str, list[dict[str, str]]],
+) -> None:
+    import asyncio
+
+    import requests
+
+    from otelchain.tracing import disable_http_propagation, enable_http_propagation
+
+    url, seen = echo_server
+    t = make_traced()
+
+    async def fetch_async(city: str) -> str:
+        async with httpx.AsyncClient() as client:
+            return (await client.get(url)).text
+
+    tools = [
+        Tool(name="async_httpx", description="forecast", func=None, coroutine=fetch_async),
+        Tool(name="requests", description="forecast", func=lambda city: requests.get(url, timeout=10).text),
+    ]
+    enable_http_propagation()
+    try:
+        assert asyncio.run(tools[0].arun("Paris", callbacks=[t.handler])) == "sunny"
+        assert tools[1].run("Paris", callbacks=[t.handler]) == "sunny"
+        own = {"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"}
+        keeps = Tool(name="own", description="forecast", func=lambda c: requests.get(url, headers=own).text)
+        assert keeps.run("Paris", callbacks=[t.handler]) == "sunny"  # inside a run: a span is current
+    finally:
+        disable_http_propagation()
+    for headers, name in zip(seen, ["execute_tool async_httpx", "execute_tool requests"], strict=False):
+        context = t.by_name(name).context
+        assert context is not None
+        assert headers["traceparent"].startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
+    assert seen[2]["traceparent"] == "00-" + "1" * 32 + "-" + "2" * 16 + "-01"  # a header already set is kept
+    assert getattr(requests.Session.send, "__otelchain_original__", None) is None
