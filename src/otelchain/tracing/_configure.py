@@ -37,7 +37,7 @@ _PROTOCOLS = ("grpc", "http/protobuf")
 _ENTRY_POINT_GROUP = "opentelemetry_traces_exporter"
 _OTLP_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _OTLP_NAMES = frozenset({"otlp", *_OTLP_BY_PROTOCOL.values()})
-_SECRET_WORDS = re.compile(r"(?i)auth|key|token|secret|password|passwd|cookie|credential|signature")
+_SECRET_WORDS = "auth|key|token|secret|password|passwd|cookie|credential|signature"
 
 
 class ConfigurationError(ValueError):
@@ -57,7 +57,7 @@ def _mask(value: str) -> str:
     """A value safe to print: URL user info and secret-looking header or query values replaced."""
     text = re.sub(r"(?<=://)[^/@\s]*@", "***@", value)
     return re.sub(
-        r"(?P<key>[\w.\-]*(?:auth|key|token|secret|password|passwd|cookie|credential|signature)[\w.\-]*)"
+        rf"(?P<key>[\w.\-]*(?:{_SECRET_WORDS})[\w.\-]*)"
         r"(?P<sep>\s*[=:]\s*)[^,&;\s]+(?:\s+[^,&;\s=]+)?",
         lambda m: f"{m.group('key')}{m.group('sep')}***",
         text,
