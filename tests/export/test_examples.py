@@ -16,7 +16,9 @@ import pytest
 from tests.export.backends import Phoenix, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-TREE_LINE = re.compile(r"^(?P<indent>[│ ]*)[└├]─ (?P<name>.+?)  \d+(?:\.\d+)?m?s\b(?P<rest>.*)$")
+TREE_LINE = re.compile(
+    r"^(?P<indent>[│ ]*)[└├]── (?:\d+:)?(?P<name>.+?)  (?:\d+(?:\.\d+)?m?s|\d+m\d\ds)  (?P<rest>.*)$"
+)
 
 
 @dataclass
@@ -29,7 +31,8 @@ class Node:
 
 
 def parse_trees(out: str) -> dict[str, Node]:
-    """trace id -> root node, from the `trace <id>` blocks of the console span tree."""
+    """trace id -> root node, from the `trace <id>` blocks of the console span tree (run spans
+    named ``type:name`` without their execution order)."""
     trees: dict[str, Node] = {}
     stack: list[Node] = []
     trace_id = None
@@ -40,7 +43,7 @@ def parse_trees(out: str) -> dict[str, Node]:
         match = TREE_LINE.match(line)
         if not match or trace_id is None:
             continue
-        depth = len(match.group("indent")) // 3
+        depth = len(match.group("indent")) // 4
         node = Node(match.group("name"), match.group("rest"))
         del stack[depth:]
         if stack:
@@ -77,11 +80,11 @@ def printed_trace_id(out: str) -> str:
 
 
 SEED_TREE = (
-    "invoke_agent agent_executor",
+    "chain:agent_executor",
     [
-        ("llm_chain", [("chat fake-chat", [])]),
-        ("execute_tool calculator", []),
-        ("llm_chain", [("chat fake-chat", [])]),
+        ("chain:llm_chain", [("llm:fake-chat", [])]),
+        ("tool:calculator", []),
+        ("chain:llm_chain", [("llm:fake-chat", [])]),
     ],
 )
 
@@ -91,16 +94,16 @@ def test_console_spans() -> None:
     assert "answer: Paris is the capital of France." in out
     trees = parse_trees(out)
     root = trees[printed_trace_id(out)]
-    assert shape(root) == ("llm_chain", [("chat fake-chat", [])])
+    assert shape(root) == ("chain:llm_chain", [("llm:fake-chat", [])])
     chat = root.children[0]
-    assert "token events=6" in chat.rest and "out=6" in chat.rest
+    assert "streamed 6" in chat.rest and "/ 6 out" in chat.rest
 
 
 def test_existing_app_constructor_vs_request_scoping() -> None:
     out = run_example("existing_app.py").stdout
     constructor, request, untraced = out.split("== ")[1:]
-    assert [shape(t) for t in parse_trees(constructor).values()] == [("chat fake-chat", [])]
-    assert [shape(t) for t in parse_trees(request).values()] == [("llm_chain", [("chat fake-chat", [])])]
+    assert [shape(t) for t in parse_trees(constructor).values()] == [("llm:fake-chat", [])]
+    assert [shape(t) for t in parse_trees(request).values()] == [("chain:llm_chain", [("llm:fake-chat", [])])]
     assert parse_trees(untraced) == {} and "trace " not in untraced
     assert "reply: Try turning it off and on again." in constructor
     assert "reply: Your order ships tomorrow." in untraced
@@ -113,9 +116,9 @@ def test_agent_spans_keeps_the_seed_output_and_adds_the_tree() -> None:
     root = parse_trees(out)[printed_trace_id(out)]
     assert shape(root) == SEED_TREE
     # the scripted replies stream two empty chunks each (as the seed's do): they carry no text, so
-    # they are no token events (23 and 11 chunks, 21 and 9 tokens)
-    assert "token events=21" in root.children[0].children[0].rest
-    assert "token events=9" in root.children[2].children[0].rest
+    # they are not counted as streamed tokens (23 and 11 chunks, 21 and 9 tokens)
+    assert "streamed 21" in root.children[0].children[0].rest
+    assert "streamed 9" in root.children[2].children[0].rest
 
 
 def test_otlp_export_without_endpoint_prints_the_tree() -> None:
@@ -169,7 +172,7 @@ def test_web_request_server_span_parents_the_runs() -> None:
     trace_id = re.search(r"'trace_id': '([0-9a-f]{32})'", body)
     assert trace_id, body
     root = parse_trees(out)[trace_id.group(1)]
-    assert shape(root) == ("GET /ask", [("llm_chain", [("chat fake-chat", [])])])
+    assert shape(root) == ("GET /ask", [("chain:llm_chain", [("llm:fake-chat", [])])])
 
 
 def test_web_request_trace_in_phoenix(phoenix: Phoenix) -> None:

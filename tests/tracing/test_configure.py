@@ -163,7 +163,7 @@ def test_console_tree_is_the_default_without_endpoint(capsys: pytest.CaptureFixt
     provider.force_flush(5_000)
     provider.shutdown()
     out = capsys.readouterr().out
-    assert "└─ llm_chain" in out and "   └─ text_completion fake-list" in out
+    assert "└── 1:chain:llm_chain" in out and "    └── 2:llm:fake-list" in out
 
 
 def test_exporter_none_exports_nothing(

@@ -32,7 +32,7 @@ def test_env_var_alone_traces_every_run_to_the_console_tree() -> None:
     trace_id = proc.stdout.split("trace_id ")[1].split()[0]
     assert len(trace_id) == 32 and trace_id != "None"
     assert f"trace {trace_id}" in proc.stdout  # printed by the span tree exporter at exit
-    assert "└─ llm_chain" in proc.stdout and "text_completion fake-list" in proc.stdout
+    assert "└── 1:chain:llm_chain" in proc.stdout and "2:llm:fake-list" in proc.stdout
 
 
 @pytest.mark.parametrize(

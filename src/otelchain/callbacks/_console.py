@@ -1,103 +1,258 @@
-"""Verbose mode: LangChain's console format, rendered from OpenTelemetry spans.
+"""Verbose mode: LangChain's console format, straight from the runs.
 
 [chain/start] [1:chain:agent_executor > 2:chain:llm_chain] Entering Chain run with input:
 { ...json... }
-[llm/end] [1:chain:agent_executor > 2:chain:llm_chain > 3:llm:openai] [1.20s] Exiting LLM run with output:
+[llm/end] [1:chain:agent_executor > 2:chain:llm_chain > 3:llm:gpt-4o] [1.20s] Exiting LLM run with output:
 
-`ConsoleCallbackHandler` is the OpenTelemetry handler wired to its own tracer provider, whose
-console span processor prints a line when a span starts and ends, so the console shows exactly
-what an exporter would send.
+`ConsoleCallbackHandler` renders each run's inputs and outputs from the Python objects
+themselves (no JSON text in between), names runs as the span tree does (``3:llm:<model>``,
+``4:tool:<tool>``), and times them with the runs' shared clock, so the verbose log and the span
+tree show the same durations.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
-from uuid import UUID
 
-from otelchain.callbacks._runs import Run
-from otelchain.tracing._attributes import MIME_JSON, OTELCHAIN_RUN_NAME, OUTPUT_MIME_TYPE, OUTPUT_VALUE
-from otelchain.tracing._handler import OpenTelemetryCallbackHandler
-from otelchain.tracing._values import json_text
+from otelchain._json import to_jsonable
+from otelchain.callbacks._runs import Run, RunTreeHandler
 
 if TYPE_CHECKING:
-    from opentelemetry import context as otel_context
+    from rich.console import RenderableType
 
     from otelchain.schema import AgentAction, AgentFinish
-    from otelchain.tracing._console import ConsoleSpanProcessor
+    from otelchain.tracing._console import Message, Printer
 
 __all__ = ["ConsoleCallbackHandler", "default_console_handler"]
 
 
-class ConsoleCallbackHandler(OpenTelemetryCallbackHandler):
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
+
+def _first(mapping: Any, keys: tuple[str, ...]) -> Any:
+    if not isinstance(mapping, Mapping):
+        return None
+    for key in keys:
+        value = mapping.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+class ConsoleCallbackHandler(RunTreeHandler):
     """Prints every run's start, end, error and agent action to a stream (stdout by default).
 
-    Runs become spans of a private tracer provider (always sampled, content always captured,
-    nothing exported) whose console processor prints the lines. Colours are used only when the
-    stream is a terminal and ``NO_COLOR`` is unset.
-
-    Its spans are never made current (``otelchain_run_context`` returns None): they belong to a
-    provider nothing exports, so as ambient parents they would orphan the spans of the app's
-    real tracing (httpx, a user's spans, the OTel handler) and leak unexported trace ids to
-    downstream services through propagation. Verbose output needs no current span.
+    ``color``: None follows ``NO_COLOR`` / ``FORCE_COLOR`` / ``TERM=dumb`` and whether the stream
+    is a terminal; ``width``: None fits the terminal. Printing never raises into the run; an
+    output failure is counted (``printer.failures``) and logged.
     """
 
     name = "console_callback_handler"
 
-    def __init__(self, stream: IO[str] | None = None, *, color: bool | None = None) -> None:
-        from opentelemetry.sdk.trace import SpanLimits, TracerProvider
-        from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+    def __init__(
+        self, stream: IO[str] | None = None, *, color: bool | None = None, width: int | None = None
+    ) -> None:
+        super().__init__()
+        from otelchain.tracing._console import Printer
 
-        from otelchain.tracing._console import ConsoleSpanProcessor
-
-        self.processor: ConsoleSpanProcessor = ConsoleSpanProcessor(stream, color=color)
-        limits = SpanLimits(max_attributes=10_000, max_events=10_000, max_attribute_length=10_000_000)
-        provider = TracerProvider(sampler=ALWAYS_ON, span_limits=limits, shutdown_on_exit=False)
-        provider.add_span_processor(self.processor)
-        super().__init__(tracer_provider=provider, capture_content=True, max_attribute_length=None)
-
-    @staticmethod
-    def _extra_attributes(run: Run, attrs: dict[str, Any]) -> None:
-        """The run name, for the breadcrumbs (``1:chain:llm_chain``)."""
-        attrs[OTELCHAIN_RUN_NAME] = run.name
-
-    def _llm_input(self, inputs: Any, attrs: dict[str, Any]) -> None:
-        """Always the JSON of the run's inputs (``{"prompts": [...]}``), as LangChain prints."""
-        self._input_json(inputs, attrs)
-
-    def _llm_output(self, response: Any, generations: list[Any], attrs: dict[str, Any]) -> None:
-        """Always the JSON of the whole ``LLMResult`` (generations and token usage)."""
-        attrs[OUTPUT_VALUE] = json_text(response, None)
-        attrs[OUTPUT_MIME_TYPE] = MIME_JSON
+        self.printer: Printer = Printer(stream, color, width)
 
     @property
     def stream(self) -> IO[str]:
-        return self.processor.stream
+        return self.printer.stream
 
-    def otelchain_run_context(self, run_id: UUID) -> otel_context.Context | None:
-        """None: console spans never become the current span (see the class docstring)."""
-        return None
+    @property
+    def color(self) -> bool | None:
+        return self.printer.color
 
-    def _on_token(self, run: Run, token: str, chunk: Any) -> None:
-        """Tokens are not printed in verbose mode (the LLM end line has the whole output)."""
+    # --- names --------------------------------------------------------------------------------
+    @staticmethod
+    def _name(run: Run) -> str:
+        """The run's name as the span tree shows it: the model for model runs, else the run name."""
+        if run.run_type == "llm":
+            from otelchain.tracing._handler import llm_model, llm_params
+
+            return llm_model(run, llm_params(run))
+        return run.name
+
+    def _crumbs(self, run: Run) -> str:
+        from otelchain.tracing._console import crumb
+
+        own = crumb(run.execution_order, run.run_type, self._name(run))
+        parent = run.parent.data if run.parent is not None else None
+        return f"{parent} > {own}" if isinstance(parent, str) else own
+
+    def _print(self, kind: str, tag: str, run: Run, message: str, took: int | None, body: Any) -> None:
+        from otelchain.tracing._console import verbose_renderables
+
+        try:
+            renderables = verbose_renderables(kind, tag, str(run.data), message, took, body)
+        except Exception:  # a value that cannot be shown costs its body, never the line
+            renderables = verbose_renderables(kind, tag, str(run.data), message, took, None)
+        self.printer.print(*renderables)
+
+    # --- hooks --------------------------------------------------------------------------------
+    def _on_run_start(self, run: Run) -> None:
+        from otelchain.tracing._console import shown_type, title
+
+        run.data = self._crumbs(run)
+        self._print(
+            "start",
+            f"{shown_type(run.run_type)}/start",
+            run,
+            f"Entering {title(run.run_type)} run with input:",
+            None,
+            self._body(lambda: self._input(run)),
+        )
+
+    def _on_run_end(self, run: Run) -> None:
+        from otelchain.tracing._console import error_text, shown_type, title
+
+        tag = shown_type(run.run_type)
+        took = (run.end_ns or run.start_ns) - run.start_ns
+        if run.error is not None:
+            from rich.text import Text
+
+            error = run.error
+            self._print(
+                "error",
+                f"{tag}/error",
+                run,
+                f"{title(run.run_type)} run errored with error:",
+                took,
+                self._body(lambda: Text(error_text(error), style="red")),
+            )
+            return
+        self._print(
+            "end",
+            f"{tag}/end",
+            run,
+            f"Exiting {title(run.run_type)} run with output:",
+            took,
+            self._body(lambda: self._output(run)),
+        )
 
     def _on_agent_action(self, run: Run, action: AgentAction) -> None:
-        super()._on_agent_action(run, action)
-        state = run.data
-        if state is not None:
-            try:
-                self.processor.print_agent_action(state.span, state.actions - 1)
-            except Exception as error:
-                self._failed("console agent action", error)
+        from otelchain.tracing._console import json_text
+
+        data = {
+            "tool": _get(action, "tool"),
+            "tool_input": _get(action, "tool_input"),
+            "log": _get(action, "log"),
+        }
+        self._print(
+            "action",
+            "agent/action",
+            run,
+            "Agent selected action:",
+            None,
+            self._body(lambda: json_text(to_jsonable(data))),
+        )
 
     def _on_agent_finish(self, run: Run, finish: AgentFinish) -> None:
-        super()._on_agent_finish(run, finish)
-        state = run.data
-        if state is not None:
-            try:
-                self.processor.print_agent_finish(state.span)
-            except Exception as error:
-                self._failed("console agent finish", error)
+        from otelchain.tracing._console import json_text
+
+        data = {"return_values": _get(finish, "return_values"), "log": _get(finish, "log")}
+        self._print(
+            "action",
+            "agent/finish",
+            run,
+            "Agent finished with:",
+            None,
+            self._body(lambda: json_text(to_jsonable(data))),
+        )
+
+    # --- bodies -------------------------------------------------------------------------------
+    @staticmethod
+    def _body(build: Any) -> RenderableType | None:
+        try:
+            body: RenderableType | None = build()
+            return body
+        except Exception as error:
+            from rich.text import Text
+
+            return Text(f"<not shown: {type(error).__name__}>", style="dim italic")
+
+    @staticmethod
+    def _input(run: Run) -> RenderableType | None:
+        from otelchain.tracing._console import VERBOSE_LIMITS, messages_renderable, value_renderable
+
+        inputs = run.inputs
+        if run.run_type == "llm" and isinstance(inputs, Mapping):
+            messages = inputs.get("messages")
+            if isinstance(messages, list):
+                flat = [
+                    _message(m) for batch in messages for m in (batch if isinstance(batch, list) else [batch])
+                ]
+                return messages_renderable(flat, VERBOSE_LIMITS)
+            prompts = inputs.get("prompts")
+            if isinstance(prompts, list):
+                return messages_renderable([("prompt", str(p), []) for p in prompts], VERBOSE_LIMITS)
+        if run.run_type == "tool" and isinstance(inputs, Mapping) and set(inputs) == {"input"}:
+            inputs = inputs["input"]
+        return value_renderable(to_jsonable(inputs), VERBOSE_LIMITS)
+
+    @staticmethod
+    def _output(run: Run) -> RenderableType | None:
+        from otelchain.tracing._console import VERBOSE_LIMITS, group, value_renderable
+
+        outputs = run.outputs
+        if run.run_type == "llm" and outputs is not None and hasattr(outputs, "generations"):
+            return group(*_llm_result(outputs))
+        if run.run_type == "tool" and isinstance(outputs, Mapping) and set(outputs) == {"output"}:
+            outputs = outputs["output"]
+        return value_renderable(to_jsonable(outputs), VERBOSE_LIMITS)
+
+
+def _message(message: Any) -> Message:
+    """(role, content, tool calls) of a message, with the roles the spans use."""
+    from otelchain.tracing._handler import _role
+
+    if isinstance(message, tuple) and len(message) == 2:
+        return str(message[0]), message[1], []
+    content = getattr(message, "content", message)
+    if not isinstance(content, str):
+        content = to_jsonable(content)
+    calls = [
+        (str(_get(call, "name")), to_jsonable(_get(call, "args")))
+        for call in (getattr(message, "tool_calls", None) or [])
+    ]
+    return _role(message), content, calls
+
+
+def _llm_result(response: Any) -> list[RenderableType]:
+    """The generations by role, then ``tokens 124 in / 23 out · model gpt-4o · finish stop``."""
+    from otelchain.tracing._console import VERBOSE_LIMITS, llm_summary, messages_renderable
+
+    llm_output = getattr(response, "llm_output", None)
+    llm_output = llm_output if isinstance(llm_output, Mapping) else {}
+    usage = llm_output.get("token_usage") or llm_output.get("usage")
+    tokens_in = _first(usage, ("prompt_tokens", "input_tokens"))
+    tokens_out = _first(usage, ("completion_tokens", "output_tokens"))
+    model = _first(llm_output, ("model_name", "model"))
+    messages: list[Message] = []
+    finish: list[str] = []
+    for batch in getattr(response, "generations", None) or []:
+        for gen in batch:
+            info = getattr(gen, "generation_info", None)
+            reason = _first(info, ("finish_reason",))
+            message = getattr(gen, "message", None)
+            if message is None:
+                messages.append(("assistant", str(getattr(gen, "text", "")), []))
+            else:
+                messages.append(_message(message))
+                meta = getattr(message, "response_metadata", None)
+                reason = reason or _first(meta, ("finish_reason",))
+                model = model or _first(meta, ("model_name", "model"))
+                um = getattr(message, "usage_metadata", None)
+                if isinstance(um, Mapping) and tokens_in is None and tokens_out is None:
+                    tokens_in, tokens_out = um.get("input_tokens"), um.get("output_tokens")
+            if isinstance(reason, str):
+                finish.append(reason)
+    return [messages_renderable(messages, VERBOSE_LIMITS), llm_summary(model, tokens_in, tokens_out, finish)]
 
 
 _default: ConsoleCallbackHandler | None = None

@@ -8,7 +8,9 @@ handler are both built on it, so they see the same tree.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -18,7 +20,35 @@ from otelchain.callbacks._base import BaseCallbackHandler
 if TYPE_CHECKING:
     from otelchain.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
 
-__all__ = ["Run", "RunTreeHandler"]
+__all__ = ["Run", "RunTreeHandler", "now_ns", "run_stamp_ns"]
+
+_STAMPS_KEPT = 4096
+_stamps: OrderedDict[UUID, tuple[bool, int]] = OrderedDict()
+_stamps_lock = threading.Lock()
+
+
+def now_ns() -> int:
+    """The clock every run time comes from (wall time in ns; tests replace it with a fake)."""
+    return time.time_ns()
+
+
+def run_stamp_ns(run_id: UUID, end: bool) -> int:
+    """One timestamp per run start (``end=False``) or end, shared by every handler of the run.
+
+    The first handler to see the event stamps it; the others, called right after for the same
+    event, read the same stamp, so the verbose log and the span tree show the same durations.
+    Only the latest event per run id is kept (a reused run id starts afresh), at most 4096 ids.
+    """
+    with _stamps_lock:
+        entry = _stamps.get(run_id)
+        if entry is not None and entry[0] is end:
+            return entry[1]
+        stamp = now_ns()
+        _stamps[run_id] = (end, stamp)
+        _stamps.move_to_end(run_id)
+        if len(_stamps) > _STAMPS_KEPT:
+            _stamps.popitem(last=False)
+        return stamp
 
 
 class Run:
@@ -69,7 +99,7 @@ class Run:
         self.tags = tags
         self.metadata = metadata
         self.extra = extra
-        self.start_ns = time.time_ns()
+        self.start_ns = run_stamp_ns(run_id, False)
         self.end_ns: int | None = None
         # Execution order counts runs in start order within one tree (1 = root).
         if parent is None:
@@ -82,7 +112,7 @@ class Run:
 
     @property
     def duration_s(self) -> float:
-        end = self.end_ns if self.end_ns is not None else time.time_ns()
+        end = self.end_ns if self.end_ns is not None else now_ns()
         return (end - self.start_ns) / 1e9
 
     def lineage(self) -> list[Run]:
@@ -173,7 +203,7 @@ class RunTreeHandler(BaseCallbackHandler):
         run = self.runs.pop(run_id, None)
         if run is None:
             return
-        run.end_ns = time.time_ns()
+        run.end_ns = run_stamp_ns(run_id, True)
         run.outputs = outputs
         run.error = error
         self._on_run_end(run)

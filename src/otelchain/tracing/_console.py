@@ -1,20 +1,26 @@
-"""Console output rendered from spans: verbose start/end lines and finished-trace trees.
+"""Console output a person reads: LangChain's verbose lines, and each trace as a tree.
 
-`ConsoleSpanProcessor` prints LangChain's verbose lines as otelchain spans start and end, so
-verbose mode shows exactly what an exporter would send. `ConsoleSpanTreeExporter` prints each
-finished trace as an indented tree.
+`ConsoleSpanTreeExporter` prints a trace's tree when its local root span ends (never on a
+timer, so a long run is never split), in time order, bounded for huge traces, with totals.
+`ConsoleSpanProcessor` prints the verbose lines from spans as they start and end; the verbose
+handler (``otelchain.callbacks.ConsoleCallbackHandler``) prints the same lines straight from its
+runs. Both render with rich; colours follow ``NO_COLOR``, ``FORCE_COLOR``, ``TERM=dumb`` and
+whether the stream is a terminal; text is fitted to the terminal's width.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import logging
 import os
+import re
 import sys
 import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from typing import IO, Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -23,34 +29,365 @@ from opentelemetry.trace import StatusCode
 
 from otelchain.tracing import _attributes as A
 
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.text import Text
+    from rich.tree import Tree
+
 __all__ = ["ConsoleSpanProcessor", "ConsoleSpanTreeExporter"]
 
-_COLORS = {"start": "32", "end": "34", "error": "31", "action": "35"}  # green, blue, red, magenta
+logger = logging.getLogger("otelchain.tracing")
+
+_FALSY = frozenset({"0", "false", "no", "off"})
+_TAG_STYLES = {"start": "bold green", "end": "bold blue", "error": "bold red", "action": "bold magenta"}
 _TITLES = {"llm": "LLM", "chain": "Chain", "tool": "Tool", "retriever": "Retriever", "agent": "Agent"}
+_ROLE_STYLES = {"system": "magenta", "user": "green", "assistant": "cyan", "tool": "yellow"}
+_KEY, _STR, _NUM, _LIT, _PUNCT = "bold blue", "green", "cyan", "italic magenta", "bold"
+_MARK = "dim italic"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_TRAILING = re.compile(r"(?:[ ]|\x1b\[[0-9;]*m)+$", re.M)  # padding rich leaves at line ends
+_CODE = re.compile(r"\x1b\[[0-9;]*m")
+_DEFAULT_WIDTH = 120  # off a terminal (a pipe, a file, CI logs), unless COLUMNS says otherwise
+
+# --- terminal conventions ----------------------------------------------------------------------
 
 
-def _use_color(stream: IO[str], forced: bool | None) -> bool:
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return bool(stream.isatty())
+    except Exception:  # closed, or not a real file
+        return False
+
+
+def use_color(stream: IO[str], forced: bool | None = None) -> bool:
+    """Whether to colour ``stream``: ``forced`` if given; else ``NO_COLOR`` (set, non-empty) turns
+    colours off, ``FORCE_COLOR`` turns them on even when piped (``0``/``false`` off), ``TERM=dumb``
+    off; otherwise only on a terminal (the order pytest and most CLI tools use)."""
     if forced is not None:
         return forced
-    if os.environ.get("NO_COLOR"):
+    env = os.environ
+    if env.get("NO_COLOR"):
         return False
-    isatty = getattr(stream, "isatty", None)
+    force = env.get("FORCE_COLOR")
+    if force is not None and force.strip():
+        return force.strip().lower() not in _FALSY
+    if env.get("TERM", "").strip().lower() == "dumb":
+        return False
+    return _isatty(stream)
+
+
+def console_width(stream: IO[str], width: int | None = None) -> int:
+    """Columns to fit: ``width`` if given, else ``COLUMNS``, else the terminal's, else 120."""
+    if width is not None:
+        return max(int(width), 20)
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), 20)
+    if _isatty(stream):
+        try:
+            return max(os.get_terminal_size(stream.fileno()).columns, 20)
+        except (AttributeError, OSError, ValueError):
+            pass
+    return _DEFAULT_WIDTH
+
+
+def clean(text: str) -> str:
+    """Lone surrogates (invalid UTF-16, unprintable) shown as ``\\udXXX`` escapes."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _Capture(io.StringIO):
+    """Where rich renders; carries the real stream's encoding (ASCII guides on an ASCII stream)."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._encoding
+
+
+_write_lock = threading.Lock()  # one lock for every console writer: lines never interleave
+
+
+class Printer:
+    """Renders rich renderables for one stream and writes each print in one piece.
+
+    Never raises: an output failure (closed stream, encoding) is counted in :attr:`failures`
+    and logged (the 1st, 10th, 100th... time), so nothing is dropped silently.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, color: bool | None = None, width: int | None = None):
+        self._stream = stream
+        self.color = color
+        self.width = width
+        self.failures = 0
+        self._consoles: dict[tuple[bool, int, str], Console] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def stream(self) -> IO[str]:
+        """The stream given, else the current ``sys.stdout`` (looked up at each print)."""
+        return self._stream if self._stream is not None else sys.stdout
+
+    def _console(self, color: bool, width: int, encoding: str) -> Console:
+        key = (color, width, encoding)
+        console = self._consoles.get(key)
+        if console is None:
+            from rich.console import Console
+
+            console = Console(
+                file=_Capture(encoding),
+                width=width,
+                color_system="standard" if color else None,
+                force_terminal=color,
+                force_jupyter=False,
+                force_interactive=False,
+                no_color=False,
+                markup=False,
+                emoji=False,
+                highlight=False,
+                legacy_windows=False,
+                tab_size=4,
+            )
+            if len(self._consoles) > 8:  # terminal resizes: keep a few
+                self._consoles.clear()
+            self._consoles[key] = console
+        return console
+
+    def render(self, *renderables: RenderableType, color: bool | None = None) -> str:
+        """The text (with ANSI codes when colour is on) these renderables print as."""
+        stream = self.stream
+        on = use_color(stream, self.color) if color is None else color
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower()
+        with self._lock:
+            console = self._console(on, console_width(stream, self.width), encoding)
+            with console.capture() as capture:
+                for renderable in renderables:
+                    console.print(renderable, crop=False)
+        return _encodable(_TRAILING.sub(_keep_codes, clean(capture.get())), encoding)
+
+    def print(self, *renderables: RenderableType) -> None:
+        try:
+            text = self.render(*renderables)
+            stream = self.stream
+            with _write_lock:
+                stream.write(text)
+                stream.flush()
+        except Exception as error:
+            self.failures += 1
+            if str(self.failures).strip("0") == "1":  # 1, 10, 100, ...
+                logger.warning(
+                    "otelchain console: output failed (%d so far): %s: %s",
+                    self.failures,
+                    type(error).__name__,
+                    clean(str(error))[:200],
+                )
+
+
+def _keep_codes(match: re.Match[str]) -> str:
+    """Trailing padding dropped, the colour codes in it kept."""
+    return "".join(_CODE.findall(match.group()))
+
+
+def _encodable(text: str, encoding: str) -> str:
+    """What the stream can encode; anything else as backslash escapes (never a lost line)."""
     try:
-        return bool(isatty and isatty())
-    except Exception:
-        return False
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text
 
 
-def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+# --- values --------------------------------------------------------------------------------------
 
 
-def _value(attrs: Mapping[str, Any], key: str, mime_key: str) -> Any:
+@dataclass(frozen=True)
+class Limits:
+    """How much of a value is shown: characters per string, lines per block, items per list."""
+
+    chars: int = 20_000
+    lines: int | None = None
+    items: int = 100
+    inline: int = 0  # a dict or list of one-line scalars fitting this many characters on one line
+
+
+VERBOSE_LIMITS = Limits()
+TREE_LIMITS = Limits(chars=400, lines=6, items=20, inline=100)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def elapsed(ns: int | float) -> str:
+    """``0.4ms``, ``12ms``, ``1.25s``, ``2m05s``: one format for every view."""
+    seconds = max(ns, 0) / 1e9
+    if seconds < 0.01:
+        return f"{seconds * 1000:.1f}ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def text_block(text: str, limits: Limits, style: str = "") -> Text:
+    """Text with its real newlines, cut to the limits with a visible marker: the first and last
+    lines when there are too many, the first characters when there are too many."""
+    from rich.text import Text
+
+    lines = clean(text).split("\n")
+    hidden_lines = 0
+    head = len(lines)
+    if limits.lines is not None and len(lines) > limits.lines + 1:
+        head = (limits.lines + 1) // 2
+        tail = limits.lines - head
+        hidden_lines = len(lines) - head - tail
+        lines = [*lines[:head], *(lines[-tail:] if tail else [])]
+    out = Text(style=style)
+    left = limits.chars
+    for i, line in enumerate(lines):
+        if i:
+            out.append("\n")
+        if hidden_lines and i == head:
+            out.append(f"… {_n(hidden_lines)} more lines …\n", _MARK)  # always 2 or more
+        if len(line) > left:
+            out.append(line[:left])
+            rest = len(line) - left + sum(len(x) + 1 for x in lines[i + 1 :])
+            out.append(f" … {_n(rest)} more characters", _MARK)
+            break
+        out.append(line)
+        left -= len(line) + 1
+    else:
+        if hidden_lines and head == len(lines):
+            out.append(f"\n… {_n(hidden_lines)} more lines", _MARK)
+    return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (dict, list, str)) and not value)
+
+
+def _multiline(text: str) -> bool:
+    return sum(1 for line in text.split("\n") if line.strip()) >= 2
+
+
+def _inline_fits(values: Sequence[Any], width: int) -> bool:
+    """Whether these are one-line scalars short enough to print on one line."""
+    total = 0
+    for v in values:
+        if isinstance(v, str):
+            if "\n" in v.strip():
+                return False
+            total += len(v) + 4
+        elif v is None or isinstance(v, (int, float, bool)):
+            total += len(str(v)) + 2
+        else:
+            return False
+    return total <= width
+
+
+def json_text(value: Any, limits: Limits = VERBOSE_LIMITS) -> Text:
+    """Plain JSON data, indented and highlighted; empty fields dropped; a multi-line string as a
+    ``\"\"\"`` block with its real newlines; long strings and lists cut with a marker."""
+    from rich.text import Text
+
+    out = Text()
+    _json_into(out, value, 0, limits)
+    return out
+
+
+def _json_into(out: Text, value: Any, depth: int, limits: Limits) -> None:
+    pad = "  " * (depth + 1)
+    if isinstance(value, dict):
+        items = [(k, v) for k, v in value.items() if not _empty(v)]
+        if not items:
+            out.append("{}", _PUNCT)
+            return
+        if limits.inline and _inline_fits([k for k, _ in items] + [v for _, v in items], limits.inline):
+            out.append("{", _PUNCT)
+            for i, (key, item) in enumerate(items):
+                if i:
+                    out.append(", ")
+                out.append(json.dumps(clean(str(key)), ensure_ascii=False), _KEY)
+                out.append(": ")
+                _json_into(out, item, depth + 1, limits)
+            out.append("}", _PUNCT)
+            return
+        out.append("{", _PUNCT)
+        shown = items[: limits.items]
+        for i, (key, item) in enumerate(shown):
+            out.append("\n" + pad)
+            out.append(json.dumps(clean(str(key)), ensure_ascii=False), _KEY)
+            out.append(": ")
+            _json_into(out, item, depth + 1, limits)
+            if i < len(shown) - 1 or len(items) > len(shown):
+                out.append(",")
+        if len(items) > len(shown):
+            out.append(f"\n{pad}… {_n(len(items) - len(shown))} more keys", _MARK)
+        out.append("\n" + "  " * depth + "}", _PUNCT)
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]", _PUNCT)
+            return
+        shown_list = list(value[: limits.items])
+        if _inline_fits(shown_list, max(limits.inline, 60)):
+            out.append("[", _PUNCT)
+            for i, item in enumerate(shown_list):
+                if i:
+                    out.append(", ")
+                _json_into(out, item, depth + 1, limits)
+            if len(value) > len(shown_list):
+                out.append(f", … {_n(len(value) - len(shown_list))} more", _MARK)
+            out.append("]", _PUNCT)
+            return
+        out.append("[", _PUNCT)
+        for i, item in enumerate(shown_list):
+            out.append("\n" + pad)
+            _json_into(out, item, depth + 1, limits)
+            if i < len(shown_list) - 1 or len(value) > len(shown_list):
+                out.append(",")
+        if len(value) > len(shown_list):
+            out.append(f"\n{pad}… {_n(len(value) - len(shown_list))} more items", _MARK)
+        out.append("\n" + "  " * depth + "]", _PUNCT)
+    elif isinstance(value, str):
+        if _multiline(value):
+            block = text_block(value, limits, _STR)
+            out.append('"""', _STR)
+            for line in block.split("\n"):
+                out.append("\n" + pad)
+                out.append_text(line)
+            out.append('"""', _STR)
+        else:
+            cut = value if len(value) <= limits.chars else value[: limits.chars]
+            out.append(json.dumps(clean(cut), ensure_ascii=False), _STR)
+            if len(value) > len(cut):
+                out.append(f" … {_n(len(value) - len(cut))} more characters", _MARK)
+    elif isinstance(value, bool) or value is None:
+        out.append(json.dumps(value), _LIT)
+    elif isinstance(value, (int, float)):
+        out.append(json.dumps(value), _NUM)
+    else:
+        out.append(clean(repr(value)))
+
+
+def value_renderable(value: Any, limits: Limits = VERBOSE_LIMITS) -> Text:
+    """A run's input or output: a string as itself (quoted when on one line), data as JSON."""
+    if isinstance(value, str) and _multiline(value):
+        return text_block(value, limits)
+    return json_text(value, limits)
+
+
+def parsed(value: Any, mime: Any) -> Any:
     """An attribute value as the data it encodes (JSON parsed back when its mime type says so)."""
-    value = attrs.get(key)
-    if value is None:
-        return None
-    if attrs.get(mime_key) == A.MIME_JSON and isinstance(value, str):
+    if mime == A.MIME_JSON and isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError:
@@ -58,90 +395,279 @@ def _value(attrs: Mapping[str, Any], key: str, mime_key: str) -> Any:
     return value
 
 
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+# A message: (role, content, tool calls as (name, arguments)).
+Message = tuple[str, Any, list[tuple[str, Any]]]
 
 
-def _elapsed(seconds: float) -> str:
-    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
+def messages_renderable(messages: Sequence[Message], limits: Limits) -> RenderableType:
+    """Messages by role: the role on the left, the content with its real newlines beside it."""
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for role, content, calls in messages:
+        role_text = Text(clean(str(role)), style=f"bold {_ROLE_STYLES.get(str(role), 'white')}")
+        body = Text()
+        if isinstance(content, str):
+            if content:
+                body.append_text(text_block(content, limits))
+        elif not _empty(content):
+            body.append_text(json_text(content, limits))
+        for name, arguments in calls:
+            if body:
+                body.append("\n")
+            body.append("→ ", _MARK)
+            body.append(clean(str(name)), "bold")
+            body.append(" ")
+            body.append_text(json_text(arguments, limits))
+        grid.add_row(role_text, body)
+    return grid
 
 
-def _error_text(span: ReadableSpan) -> str:
-    """``ValueError('boom')``, rebuilt from the span's exception event."""
+def labelled(rows: Iterable[tuple[str, RenderableType]], style: str = "dim") -> RenderableType:
+    """``label  value`` rows, values aligned and wrapped beside their labels."""
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        grid.add_row(Text(label, style=style), value)
+    return grid
+
+
+def llm_summary(
+    model: Any = None,
+    tokens_in: Any = None,
+    tokens_out: Any = None,
+    finish: Any = None,
+    streamed: Any = None,
+    first_token_s: Any = None,
+) -> Text:
+    """``tokens 124 in / 23 out · streamed 23 · first token 12ms · model gpt-4o · finish stop``."""
+    from rich.text import Text
+
+    parts: list[Text] = []
+    if isinstance(tokens_in, int) or isinstance(tokens_out, int):
+        shown_in = _n(tokens_in) if isinstance(tokens_in, int) else "?"
+        shown_out = _n(tokens_out) if isinstance(tokens_out, int) else "?"
+        parts.append(Text.assemble("tokens ", (shown_in, "bold"), " in / ", (shown_out, "bold"), " out"))
+    if isinstance(streamed, int) and streamed:
+        parts.append(Text.assemble("streamed ", (_n(streamed), "bold")))
+    if isinstance(first_token_s, (int, float)) and not isinstance(first_token_s, bool):
+        parts.append(Text.assemble("first token ", (elapsed(first_token_s * 1e9), "bold")))
+    if model:
+        parts.append(Text.assemble("model ", (clean(str(model)), "bold")))
+    if finish:
+        shown = ", ".join(map(str, finish)) if isinstance(finish, (list, tuple)) else str(finish)
+        parts.append(Text(f"finish {clean(shown)}"))
+    return Text(" · ", style="dim").join(parts)
+
+
+def shown_type(run_type: Any) -> str:
+    """LangChain prints an agent executor's run as a chain run (``[chain/start] [1:chain:...]``)."""
+    return "chain" if run_type == "agent" else str(run_type)
+
+
+def crumb(order: int, run_type: Any, name: Any) -> str:
+    """``3:llm:gpt-4o``: how both views name a run (execution order, type, name)."""
+    return f"{order}:{shown_type(run_type)}:{name}"
+
+
+def verbose_renderables(
+    kind: str, tag: str, crumbs: str, message: str, took_ns: int | None, body: RenderableType | None
+) -> list[RenderableType]:
+    """``[llm/end] [1:chain:llm_chain > 2:llm:fake] [12ms] Exiting LLM run with output:`` + body."""
+    from rich.text import Text
+
+    head = Text.assemble((f"[{tag}]", _TAG_STYLES[kind]), " ", (f"[{clean(crumbs)}]", "bold"))
+    if took_ns is not None:
+        head.append(f" [{elapsed(took_ns)}]")
+    head.append(" " + message)
+    return [head] if body is None else [head, body]
+
+
+def title(run_type: Any) -> str:
+    shown = shown_type(run_type)
+    return _TITLES.get(shown, shown.title())
+
+
+# --- verbose lines from spans -------------------------------------------------------------------
+
+
+def _attr_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
+    """``llm.input_messages.N.message.*`` attributes back as (role, content, tool calls)."""
+    messages: list[Message] = []
+    for i in itertools.count():
+        base = f"{prefix}.{i}."
+        role = attrs.get(base + A.MESSAGE_ROLE)
+        content = attrs.get(base + A.MESSAGE_CONTENT)
+        if role is None and content is None:
+            break
+        calls: list[tuple[str, Any]] = []
+        for j in itertools.count():
+            call = f"{base}{A.MESSAGE_TOOL_CALLS}.{j}."
+            name = attrs.get(call + A.TOOL_CALL_FUNCTION_NAME)
+            if name is None:
+                break
+            calls.append((str(name), parsed(attrs.get(call + A.TOOL_CALL_FUNCTION_ARGUMENTS), A.MIME_JSON)))
+        messages.append((str(role or "?"), content if content is not None else "", calls))
+    return messages
+
+
+def span_run_name(span: ReadableSpan) -> str:
+    """The name both views give a run span: the model, the tool, the agent, else the run name."""
+    attrs = span.attributes or {}
+    run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
+    if run_type == "llm":
+        name = attrs.get(A.GEN_AI_REQUEST_MODEL)
+    elif run_type == "tool":
+        name = attrs.get(A.GEN_AI_TOOL_NAME)
+    else:
+        name = (
+            attrs.get(A.GEN_AI_AGENT_NAME)
+            if attrs.get(A.GEN_AI_OPERATION_NAME) == A.OP_INVOKE_AGENT
+            else None
+        )
+    return str(name or attrs.get(A.OTELCHAIN_RUN_NAME) or span.name)
+
+
+def _span_input(span: ReadableSpan, limits: Limits) -> RenderableType | None:
+    attrs = span.attributes or {}
+    if attrs.get(A.OTELCHAIN_RUN_TYPE) == "llm":
+        messages = _attr_messages(attrs, A.LLM_INPUT_MESSAGES)
+        if messages:
+            return messages_renderable(messages, limits)
+        if attrs.get(A.INPUT_MIME_TYPE) != A.MIME_JSON and isinstance(attrs.get(A.INPUT_VALUE), str):
+            return messages_renderable([("prompt", attrs[A.INPUT_VALUE], [])], limits)
+    if A.INPUT_VALUE not in attrs:
+        return None
+    return value_renderable(parsed(attrs[A.INPUT_VALUE], attrs.get(A.INPUT_MIME_TYPE)), limits)
+
+
+def _span_output(span: ReadableSpan, limits: Limits) -> RenderableType | None:
+    attrs = span.attributes or {}
+    if attrs.get(A.OTELCHAIN_RUN_TYPE) == "llm":
+        messages = _attr_messages(attrs, A.LLM_OUTPUT_MESSAGES)
+        if messages:
+            return messages_renderable(messages, limits)
+    if A.OUTPUT_VALUE not in attrs:
+        return None
+    return value_renderable(parsed(attrs[A.OUTPUT_VALUE], attrs.get(A.OUTPUT_MIME_TYPE)), limits)
+
+
+def _span_error(span: ReadableSpan) -> str:
+    """``ValueError: boom``, from the span's exception event (else its status)."""
     for event in span.events:
         if event.name == "exception" and event.attributes:
             etype = str(event.attributes.get("exception.type", "Exception")).rsplit(".", 1)[-1]
-            return f"{etype}({str(event.attributes.get('exception.message', ''))!r})"
+            message = str(event.attributes.get("exception.message", "") or "")
+            return f"{etype}: {message}" if message else etype
     return str(span.status.description or "error")
 
 
-def _shown_type(run_type: Any) -> Any:
-    """LangChain prints an agent executor's run as a chain run (``[chain/start] [1:chain:...]``)."""
-    return "chain" if run_type == "agent" else run_type
+def error_text(error: BaseException) -> str:
+    """``ValueError: boom`` (a message whose ``__str__`` fails shows only the type)."""
+    try:
+        message = str(error)
+    except Exception:
+        message = ""
+    name = type(error).__name__
+    return f"{name}: {message}" if message else name
+
+
+def _streamed(span: ReadableSpan) -> int:
+    attrs = span.attributes or {}
+    count = attrs.get(A.OTELCHAIN_STREAMED_TOKENS)
+    if isinstance(count, int):
+        return count
+    total = 0
+    for event in span.events:
+        if event.name == A.EVENT_NEW_TOKEN:
+            n = (event.attributes or {}).get(A.TOKEN_COUNT, 1)
+            total += n if isinstance(n, int) else 1
+    return total
+
+
+def _span_llm_summary(span: ReadableSpan, *, with_model: bool) -> Text:
+    attrs = span.attributes or {}
+    model = attrs.get(A.GEN_AI_RESPONSE_MODEL)
+    if not with_model and model == attrs.get(A.GEN_AI_REQUEST_MODEL):
+        model = None
+    return llm_summary(
+        model,
+        attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS),
+        attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS),
+        attrs.get(A.GEN_AI_RESPONSE_FINISH_REASONS) if with_model else None,
+        _streamed(span),
+        attrs.get(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK),
+    )
+
+
+def group(*parts: RenderableType | None) -> RenderableType | None:
+    from rich.console import Group
+    from rich.text import Text
+
+    shown = [p for p in parts if p is not None and not (isinstance(p, Text) and not p)]
+    if not shown:
+        return None
+    return shown[0] if len(shown) == 1 else Group(*shown)
 
 
 class ConsoleSpanProcessor(SpanProcessor):
-    """Prints ``[chain/start] [1:chain:llm_chain] Entering Chain run with input:`` lines.
+    """Prints ``[chain/start] [1:chain:llm_chain] Entering Chain run with input:`` lines as
+    otelchain spans start and end, for any tracer provider it is added to.
 
-    The breadcrumb (execution order, run type, run name) is rebuilt from the spans' parents;
-    colours only on a terminal unless ``color`` forces them (``NO_COLOR`` turns them off).
+    The breadcrumb (execution order, run type, run name) is rebuilt from the spans' parents,
+    naming runs as the span tree does. ``color``: None follows the terminal conventions;
+    ``width``: None fits the terminal.
     """
 
-    def __init__(self, stream: IO[str] | None = None, *, color: bool | None = None) -> None:
-        self._stream = stream
-        self.color = color
-        self._lock = threading.Lock()
+    def __init__(
+        self, stream: IO[str] | None = None, *, color: bool | None = None, width: int | None = None
+    ) -> None:
+        self.printer = Printer(stream, color, width)
         self._live: dict[int, tuple[str, Iterator[int]]] = {}
 
     @property
     def stream(self) -> IO[str]:
-        return self._stream if self._stream is not None else sys.stdout
+        return self.printer.stream
 
-    def _print(
-        self, kind: str, tag: str, crumbs: str, message: str, body: str | None, took: str | None
-    ) -> None:
-        head, crumb_text = f"[{tag}]", f"[{crumbs}]"
-        stream = self.stream
-        if _use_color(stream, self.color):
-            head = f"\x1b[{_COLORS[kind]};1m{head}\x1b[0m"
-            crumb_text = f"\x1b[1m{crumb_text}\x1b[0m"
-        parts = [head, crumb_text]
-        if took is not None:
-            parts.append(f"[{took}]")
-        parts.append(message)
-        text = " ".join(parts)
-        if body is not None:
-            text += "\n" + body
-        with self._lock:
-            print(text, file=stream, flush=True)
+    @property
+    def color(self) -> bool | None:
+        return self.printer.color
+
+    @color.setter
+    def color(self, value: bool | None) -> None:
+        self.printer.color = value
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
             attrs = span.attributes or {}
-            run_type = _shown_type(attrs.get(A.OTELCHAIN_RUN_TYPE))
+            run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
             if run_type is None or span.context is None:
                 return
-            name = attrs.get(A.OTELCHAIN_RUN_NAME, span.name)
             parent = self._live.get(span.parent.span_id) if span.parent is not None else None
             counter: Iterator[int]
             if parent is None:
-                crumbs, counter = f"1:{run_type}:{name}", itertools.count(2)
+                counter = itertools.count(2)
+                crumbs = crumb(1, run_type, span_run_name(span))
             else:
                 counter = parent[1]
-                crumbs = f"{parent[0]} > {next(counter)}:{run_type}:{name}"
+                crumbs = f"{parent[0]} > {crumb(next(counter), run_type, span_run_name(span))}"
             self._live[span.context.span_id] = (crumbs, counter)
-            if run_type == "tool" and attrs.get(A.INPUT_MIME_TYPE) != A.MIME_JSON:
-                body: Any = attrs.get(A.INPUT_VALUE)
-            else:
-                body = _value(attrs, A.INPUT_VALUE, A.INPUT_MIME_TYPE)
-            title = _TITLES.get(str(run_type), str(run_type).title())
-            self._print(
-                "start", f"{run_type}/start", crumbs, f"Entering {title} run with input:", _pretty(body), None
+            self.printer.print(
+                *verbose_renderables(
+                    "start",
+                    f"{shown_type(run_type)}/start",
+                    crumbs,
+                    f"Entering {title(run_type)} run with input:",
+                    None,
+                    _span_input(span, VERBOSE_LIMITS),
+                )
             )
         except Exception:  # printing must never break a run
             return
@@ -154,22 +680,29 @@ class ConsoleSpanProcessor(SpanProcessor):
             if entry is None:
                 return
             attrs = span.attributes or {}
-            run_type = str(_shown_type(attrs.get(A.OTELCHAIN_RUN_TYPE)))
-            title = _TITLES.get(run_type, run_type.title())
-            took = _elapsed(((span.end_time or 0) - (span.start_time or 0)) / 1e9)
+            run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
+            took = (span.end_time or 0) - (span.start_time or 0)
+            tag = shown_type(run_type)
             if span.status.status_code is StatusCode.ERROR:
-                self._print(
-                    "error",
-                    f"{run_type}/error",
-                    entry[0],
-                    f"{title} run errored with error:",
-                    _pretty(_error_text(span)),
-                    took,
+                body: RenderableType | None = _error_renderable(_span_error(span))
+                self.printer.print(
+                    *verbose_renderables(
+                        "error",
+                        f"{tag}/error",
+                        entry[0],
+                        f"{title(run_type)} run errored with error:",
+                        took,
+                        body,
+                    )
                 )
                 return
-            body = _value(attrs, A.OUTPUT_VALUE, A.OUTPUT_MIME_TYPE)
-            self._print(
-                "end", f"{run_type}/end", entry[0], f"Exiting {title} run with output:", _pretty(body), took
+            body = _span_output(span, VERBOSE_LIMITS)
+            if run_type == "llm":
+                body = group(body, _span_llm_summary(span, with_model=True))
+            self.printer.print(
+                *verbose_renderables(
+                    "end", f"{tag}/end", entry[0], f"Exiting {title(run_type)} run with output:", took, body
+                )
             )
         except Exception:
             return
@@ -185,7 +718,11 @@ class ConsoleSpanProcessor(SpanProcessor):
             "tool_input": _maybe_json(attrs.get(A.agent_action_attr(index, "tool_input"))),
             "log": attrs.get(A.agent_action_attr(index, "log")),
         }
-        self._print("action", "agent/action", entry[0], "Agent selected action:", _pretty(action), None)
+        self.printer.print(
+            *verbose_renderables(
+                "action", "agent/action", entry[0], "Agent selected action:", None, json_text(action)
+            )
+        )
 
     def print_agent_finish(self, span: ReadableSpan) -> None:
         """``[agent/finish] [...] Agent finished with:`` from the span's finish attributes."""
@@ -197,7 +734,11 @@ class ConsoleSpanProcessor(SpanProcessor):
             "return_values": {"output": _maybe_json(attrs.get(A.AGENT_FINISH_OUTPUT))},
             "log": attrs.get(A.AGENT_FINISH_LOG),
         }
-        self._print("action", "agent/finish", entry[0], "Agent finished with:", _pretty(finish), None)
+        self.printer.print(
+            *verbose_renderables(
+                "action", "agent/finish", entry[0], "Agent finished with:", None, json_text(finish)
+            )
+        )
 
     def shutdown(self) -> None:
         self._live.clear()
@@ -206,157 +747,543 @@ class ConsoleSpanProcessor(SpanProcessor):
         return True
 
 
+def _error_renderable(message: str) -> Text:
+    from rich.text import Text
+
+    return Text(clean(message), style="red")
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 # --- finished traces as trees ----------------------------------------------------------------
 
 
-def _short(value: Any, width: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= width else text[: width - 1] + "…"
+@dataclass
+class _Counts:
+    """What the totals add up: spans, errors, time and tokens by kind and model."""
+
+    spans: int = 0
+    errors: int = 0
+    streamed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [count, ns]
+    by_model: dict[str, list[int]] = field(default_factory=dict)  # model -> [calls, in, out]
+
+    def add(self, span: ReadableSpan) -> None:
+        attrs = span.attributes or {}
+        self.spans += 1
+        if span.status.status_code is StatusCode.ERROR:
+            self.errors += 1
+        run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
+        kind = str(run_type) if run_type is not None else "other"
+        entry = self.by_kind.setdefault(kind, [0, 0])
+        entry[0] += 1
+        entry[1] += (span.end_time or 0) - (span.start_time or 0)
+        if run_type != "llm":
+            return
+        self.streamed += _streamed(span)
+        tin, tout = attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS), attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS)
+        tin = tin if isinstance(tin, int) else 0
+        tout = tout if isinstance(tout, int) else 0
+        self.tokens_in += tin
+        self.tokens_out += tout
+        model = str(attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL) or "?")
+        usage = self.by_model.setdefault(model, [0, 0, 0])
+        usage[0] += 1
+        usage[1] += tin
+        usage[2] += tout
+
+
+@dataclass
+class _Trace:
+    """A trace's spans held until its local root ends (up to a cap; the rest only counted)."""
+
+    spans: dict[int, ReadableSpan] = field(default_factory=dict)
+    unheld: _Counts = field(default_factory=_Counts)
+
+
+@dataclass
+class _Node:
+    span: ReadableSpan
+    children: list[_Node] = field(default_factory=list)
+    label: str = ""
+
+    def size(self) -> int:
+        return 1 + sum(child.size() for child in self.children)
+
+
+@dataclass
+class _Budget:
+    """Nodes left to print, and spans accounted for (printed or summarized)."""
+
+    left: int
+    accounted: int = 0
+
+
+_KIND_ORDER = ("llm", "tool", "retriever", "chain", "agent", "other")
 
 
 class ConsoleSpanTreeExporter(SpanExporter):
-    """Prints each finished trace as an indented tree, readable at a glance in a terminal.
+    """Prints each trace as a tree when its local root span ends, readable at a glance.
 
-    One line per span: name, duration, status, and what matters for its kind (model and
-    tokens in/out, tool input/output, agent actions, number of token events). Spans are held
-    until their trace's local root ends; plain text when the stream is not a terminal.
+    One node per span in time order: ``3:llm:gpt-4o`` (named as in the verbose log), duration,
+    status, tokens in/out, streamed tokens, time to first token; messages by role, tool input and
+    output, agent actions as children in order; then the trace's totals. Output is bounded:
+    runs of more than ``collapse_after`` similar successful siblings are collapsed,
+    at most ``max_spans`` nodes per tree and ``max_held_spans`` spans held per trace, every value
+    cut to ``max_value_lines`` lines, each with a visible marker. ``color``: None follows the
+    terminal conventions; ``width``: None fits the terminal. ``orphan_timeout`` is accepted for
+    compatibility and ignored: a trace is never printed before its root ends (a trace whose root
+    never ended is printed, marked incomplete, at shutdown).
     """
 
     def __init__(
-        self, stream: IO[str] | None = None, *, color: bool | None = None, orphan_timeout: float = 30.0
+        self,
+        stream: IO[str] | None = None,
+        *,
+        color: bool | None = None,
+        orphan_timeout: float | None = None,
+        width: int | None = None,
+        max_spans: int = 400,
+        max_held_spans: int = 20_000,
+        collapse_after: int = 3,
+        max_value_lines: int = 6,
+        show_content: bool = True,
     ) -> None:
-        self._stream = stream
-        self.color = color
+        self.printer = Printer(stream, color, width)
         self.orphan_timeout = orphan_timeout
+        self.max_spans = max_spans
+        self.max_held_spans = max_held_spans
+        self.collapse_after = max(collapse_after, 1)
+        self.limits = Limits(TREE_LIMITS.chars, max_value_lines, TREE_LIMITS.items, TREE_LIMITS.inline)
+        self.show_content = show_content
         self._lock = threading.Lock()
-        self._pending: dict[int, list[ReadableSpan]] = {}
-        self._first_seen: dict[int, float] = {}
+        self._traces: dict[int, _Trace] = {}
         self._shutdown = False
 
     @property
     def stream(self) -> IO[str]:
-        return self._stream if self._stream is not None else sys.stdout
+        return self.printer.stream
+
+    @property
+    def color(self) -> bool | None:
+        return self.printer.color
+
+    @color.setter
+    def color(self, value: bool | None) -> None:
+        self.printer.color = value
+
+    @property
+    def pending_spans(self) -> int:
+        """Spans held for traces whose root has not ended yet."""
+        with self._lock:
+            return sum(len(t.spans) for t in self._traces.values())
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
             return SpanExportResult.FAILURE
-        ready: list[list[ReadableSpan]] = []
-        now = time.monotonic()
+        ready: list[tuple[int, list[ReadableSpan], _Counts]] = []
         with self._lock:
-            roots: set[int] = set()
+            roots: list[tuple[int, int]] = []
             for span in spans:
                 if span.context is None:
                     continue
-                tid = span.context.trace_id
-                self._pending.setdefault(tid, []).append(span)
-                self._first_seen.setdefault(tid, now)
+                trace = self._traces.setdefault(span.context.trace_id, _Trace())
+                if len(trace.spans) < self.max_held_spans:
+                    trace.spans[span.context.span_id] = span
+                else:
+                    trace.unheld.add(span)
                 if span.parent is None or span.parent.is_remote:
-                    roots.add(tid)
-            for tid in list(self._pending):
-                if tid in roots or now - self._first_seen[tid] > self.orphan_timeout:
-                    ready.append(self._take(tid))
-        for trace_spans in ready:
-            self._print_trace(trace_spans)
+                    roots.append((span.context.trace_id, span.context.span_id))
+            for trace_id, root_id in roots:
+                ready.append(self._take(trace_id, root_id))
+        for trace_id, tree_spans, unheld in ready:
+            self._print(trace_id, tree_spans, unheld, complete=True)
         return SpanExportResult.SUCCESS
 
-    def _take(self, tid: int) -> list[ReadableSpan]:
-        self._first_seen.pop(tid, None)
-        return self._pending.pop(tid)
+    def _take(self, trace_id: int, root_id: int) -> tuple[int, list[ReadableSpan], _Counts]:
+        """The root's spans (it and its descendants), no longer held."""
+        trace = self._traces[trace_id]
+        children: dict[int, list[int]] = {}
+        for sid, span in trace.spans.items():
+            if span.parent is not None and not span.parent.is_remote:
+                children.setdefault(span.parent.span_id, []).append(sid)
+        taken: list[ReadableSpan] = []
+        stack = [root_id]
+        while stack:
+            sid = stack.pop()
+            found = trace.spans.pop(sid, None)
+            if found is not None:
+                taken.append(found)
+            stack.extend(children.get(sid, ()))
+        unheld = trace.unheld
+        trace.unheld = _Counts()
+        if not trace.spans:
+            del self._traces[trace_id]
+        return trace_id, taken, unheld
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        with self._lock:
-            ready = [self._take(tid) for tid in list(self._pending)]
-        for trace_spans in ready:
-            self._print_trace(trace_spans)
+        """Nothing to flush: finished traces are printed as their roots end (an open trace is not
+        printed early, which would split it)."""
         return True
 
     def shutdown(self) -> None:
-        self.force_flush()
-        self._shutdown = True
+        """Prints what is still held (traces whose root never ended), marked incomplete."""
+        if self._shutdown:
+            return
+        with self._lock:
+            leftovers = [(tid, list(t.spans.values()), t.unheld) for tid, t in self._traces.items()]
+            self._traces.clear()
+            self._shutdown = True
+        for trace_id, spans, unheld in leftovers:
+            self._print(trace_id, spans, unheld, complete=False)
 
     # rendering -----------------------------------------------------------------------------
-    def render(self, spans: Sequence[ReadableSpan]) -> str:
-        """The tree text of one trace's spans (no colour)."""
-        return "\n".join(self._lines(spans, color=False))
+    def render(self, spans: Sequence[ReadableSpan], *, color: bool = False) -> str:
+        """The printed text of one trace's spans (no colour unless asked)."""
+        trace_id = next((s.context.trace_id for s in spans if s.context is not None), 0)
+        return self.printer.render(*self.renderables(trace_id, spans, _Counts(), True), color=color)
 
-    def _print_trace(self, spans: Sequence[ReadableSpan]) -> None:
+    def _print(self, trace_id: int, spans: Sequence[ReadableSpan], unheld: _Counts, complete: bool) -> None:
         try:
-            stream = self.stream
-            text = "\n".join(self._lines(spans, color=_use_color(stream, self.color)))
-            with self._lock:
-                print(text, file=stream, flush=True)
-        except Exception:  # an exporter must never break the app
-            return
-
-    def _lines(self, spans: Sequence[ReadableSpan], *, color: bool) -> list[str]:
-        by_id = {s.context.span_id: s for s in spans if s.context is not None}
-        children: dict[int | None, list[ReadableSpan]] = {}
-        for s in spans:
-            parent = s.parent.span_id if s.parent is not None and s.parent.span_id in by_id else None
-            children.setdefault(parent, []).append(s)
-        for group in children.values():
-            group.sort(key=lambda s: s.start_time or 0)
-        roots = children.get(None, [])
-        tid = roots[0].context.trace_id if roots and roots[0].context is not None else 0
-        lines = [f"trace {tid:032x}"]
-
-        def walk(span: ReadableSpan, prefix: str, last: bool) -> None:
-            branch = "└─ " if last else "├─ "
-            lines.append(prefix + branch + self._describe(span, color))
-            inner = prefix + ("   " if last else "│  ")
-            for extra in self._details(span):
-                lines.append(inner + "· " + extra)
-            kids = children.get(span.context.span_id if span.context is not None else None, [])
-            for i, kid in enumerate(kids):
-                walk(kid, inner, i == len(kids) - 1)
-
-        for i, root in enumerate(roots):
-            walk(root, "", i == len(roots) - 1)
-        return lines
-
-    @staticmethod
-    def _describe(span: ReadableSpan, color: bool) -> str:
-        attrs = span.attributes or {}
-        took = _elapsed(((span.end_time or 0) - (span.start_time or 0)) / 1e9)
-        failed = span.status.status_code is StatusCode.ERROR
-        status = f"ERROR {span.status.description or ''}".rstrip() if failed else "OK"
-        name = span.name
-        if color:
-            name = f"\x1b[1m{name}\x1b[0m"
-            status = f"\x1b[{'31' if failed else '32'}m{status}\x1b[0m"
-        parts = [name, took, status]
-        model = attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL)
-        if model:
-            parts.append(f"model={model}")
-        tin, tout = attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS), attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS)
-        if tin is not None or tout is not None:
-            parts.append(
-                f"tokens in={tin if tin is not None else '?'} out={tout if tout is not None else '?'}"
+            self.printer.print(*self.renderables(trace_id, spans, unheld, complete))
+        except Exception as error:  # an exporter must never break the app
+            self.printer.failures += 1
+            logger.warning(
+                "otelchain console: a trace could not be printed: %s: %s", type(error).__name__, error
             )
-        token_events = sum(1 for e in span.events if e.name == A.EVENT_NEW_TOKEN)
-        if token_events:
-            parts.append(f"token events={token_events}")
-        return "  ".join(parts)
 
-    @staticmethod
-    def _details(span: ReadableSpan) -> list[str]:
-        attrs = span.attributes or {}
-        out: list[str] = []
-        if attrs.get(A.GEN_AI_OPERATION_NAME) == A.OP_EXECUTE_TOOL:
-            if A.INPUT_VALUE in attrs:
-                out.append(f"input: {_short(attrs[A.INPUT_VALUE])}")
-            if A.OUTPUT_VALUE in attrs:
-                out.append(f"output: {_short(attrs[A.OUTPUT_VALUE])}")
+    def renderables(
+        self, trace_id: int, spans: Sequence[ReadableSpan], unheld: _Counts, complete: bool
+    ) -> list[RenderableType]:
+        from rich.text import Text
+        from rich.tree import Tree
+
+        roots = self._build(spans)
+        header = Text.assemble(("trace ", "bold"), (f"{trace_id:032x}", "bold"))
+        if not complete:
+            header.append("  (incomplete: its root span had not ended at shutdown)", "yellow")
+        tree = Tree(header, guide_style="dim")
+        budget = _Budget(self.max_spans)
+        for node in roots:
+            self._add(tree, node, budget, 0)
+        rest = sum(node.size() for node in roots) - budget.accounted
+        counts = _Counts()
+        for span in spans:
+            counts.add(span)
+        if rest > 0:
+            tree.add(Text(f"… {_n(rest)} more spans not shown (max_spans={self.max_spans})", _MARK))
+        if unheld.spans:
+            tree.add(
+                Text(
+                    f"… {_n(unheld.spans)} more spans not held (max_held_spans={self.max_held_spans}); "
+                    "counted in the totals",
+                    _MARK,
+                )
+            )
+        return [tree, self._totals(counts, unheld, roots)]
+
+    def _build(self, spans: Sequence[ReadableSpan]) -> list[_Node]:
+        nodes = {s.context.span_id: _Node(s) for s in spans if s.context is not None}
+        roots: list[_Node] = []
+        for node in nodes.values():
+            parent = node.span.parent
+            owner = nodes.get(parent.span_id) if parent is not None and not parent.is_remote else None
+            (owner.children if owner is not None else roots).append(node)
+        order = {id(n): i for i, n in enumerate(nodes.values())}
+
+        def key(n: _Node) -> tuple[int, int, int]:
+            return (n.span.start_time or 0, n.span.end_time or 0, order[id(n)])
+
+        for node in nodes.values():
+            node.children.sort(key=key)
+        roots.sort(key=key)
+        # Execution order, as the verbose log counts it: runs in start order within each run tree.
+        for node in nodes.values():
+            if _run_type(node.span) is None:
+                node.label = clean(node.span.name)
+        for node in nodes.values():
+            if _run_type(node.span) is None:
+                continue
+            parent = node.span.parent
+            owner = nodes.get(parent.span_id) if parent is not None else None
+            if owner is not None and _run_type(owner.span) is not None:
+                continue  # numbered from its run tree's root
+            runs = sorted(_runs_under(node), key=lambda n: n.span.start_time or 0)  # stable: parents first
+            for i, run in enumerate(runs, 1):
+                run.label = clean(crumb(i, _run_type(run.span), span_run_name(run.span)))
+        return roots
+
+    def _add(self, tree: Tree, node: _Node, budget: _Budget, depth: int) -> None:
+        if budget.left <= 0:
+            return
+        budget.left -= 1
+        budget.accounted += 1
+        branch = tree.add(self._node_renderable(node))
+        if depth >= 48 and node.children:
+            hidden = node.size() - 1
+            branch.add(Text_(f"… {_n(hidden)} deeper spans not shown", _MARK))
+            budget.accounted += hidden
+            return
+        for item in self._collapsed(self._with_actions(node)):
+            if budget.left <= 0:
+                return
+            if isinstance(item, _Node):
+                self._add(branch, item, budget, depth + 1)
+            elif isinstance(item, list):
+                branch.add(self._collapse_renderable(item))
+                budget.left -= 1
+                budget.accounted += sum(n.size() for n in item)
+            else:
+                branch.add(item)
+
+    def _with_actions(self, node: _Node) -> list[Any]:
+        """The node's children in time order, with its agent actions placed before the tool run
+        each one chose (an action with no tool run: before the next step), and the finish last."""
+        attrs = node.span.attributes or {}
         count = attrs.get(A.AGENT_ACTION_COUNT)
-        if isinstance(count, int):
-            for i in range(count):
-                tool = attrs.get(A.agent_action_attr(i, "tool"))
-                if tool is None:
-                    continue
-                tool_input = attrs.get(A.agent_action_attr(i, "tool_input"))
-                shown = f"({_short(tool_input, 60)})" if tool_input is not None else ""
-                out.append(f"action {i}: {tool}{shown}")
+        pending = list(range(count)) if isinstance(count, int) and count > 0 else []
+        out: list[Any] = []
+        tools_left = sum(1 for c in node.children if _run_type(c.span) == "tool")
+        last_was_step = False
+        for child in node.children:
+            run_type = _run_type(child.span)
+            if pending and run_type == "tool":
+                tool = (child.span.attributes or {}).get(A.GEN_AI_TOOL_NAME)
+                names = [attrs.get(A.agent_action_attr(i, "tool")) for i in pending]
+                upto = names.index(tool) + 1 if tool in names else 1
+                out.extend(self._action_renderable(attrs, i) for i in pending[:upto])
+                pending = pending[upto:]
+            elif pending and run_type is not None and last_was_step and len(pending) > tools_left:
+                out.append(self._action_renderable(attrs, pending.pop(0)))
+            if run_type == "tool":
+                tools_left -= 1
+            last_was_step = run_type is not None and run_type != "tool"
+            out.append(child)
+        out.extend(self._action_renderable(attrs, i) for i in pending)
         if A.AGENT_FINISH_OUTPUT in attrs:
-            out.append(f"finish: {_short(attrs[A.AGENT_FINISH_OUTPUT])}")
+            out.append(self._finish_renderable(attrs))
         return out
+
+    def _collapsed(self, items: list[Any]) -> Iterator[Any]:
+        """Items, with runs of similar successful sibling spans beyond ``collapse_after`` as one
+        list (shown as a summary line); the first ``collapse_after`` and the last stay."""
+        i = 0
+        while i < len(items):
+            item = items[i]
+            if not isinstance(item, _Node) or not _collapsible(item):
+                yield item
+                i += 1
+                continue
+            j = i
+            sig = _signature(item)
+            while (
+                j < len(items)
+                and isinstance(items[j], _Node)
+                and _collapsible(items[j])
+                and _signature(items[j]) == sig
+            ):
+                j += 1
+            run = items[i:j]
+            if len(run) <= self.collapse_after + 2:
+                yield from run
+            else:
+                yield from run[: self.collapse_after]
+                yield run[self.collapse_after : -1]
+                yield run[-1]
+            i = j
+
+    # node text -----------------------------------------------------------------------------
+    def _node_renderable(self, node: _Node) -> RenderableType:
+        from rich.text import Text
+
+        span = node.span
+        attrs = span.attributes or {}
+        failed = span.status.status_code is StatusCode.ERROR
+        run_type = _run_type(span)
+        head = Text()
+        head.append(node.label, "bold" if run_type is not None else "")
+        head.append("  ")
+        head.append(elapsed((span.end_time or 0) - (span.start_time or 0)), "yellow")
+        head.append("  ")
+        head.append("ERROR" if failed else "OK", "bold red" if failed else "green")
+        if run_type == "llm":
+            summary = _span_llm_summary(span, with_model=False)
+            if summary:
+                head.append("  ")
+                head.append_text(summary)
+        retries = sum(1 for e in span.events if e.name == A.EVENT_RETRY)
+        if retries:
+            head.append(f"  {retries} retr{'y' if retries == 1 else 'ies'}", "yellow")
+        rows: list[tuple[str, RenderableType]] = []
+        if self.show_content:
+            is_root_run = run_type is not None and node.label.startswith("1:")
+            if run_type in ("llm", "tool", "retriever") or is_root_run:
+                value = _span_input(span, self.limits)
+                if value is not None:
+                    rows.append(("input", value))
+                if not failed:
+                    value = _span_output(span, self.limits)
+                    if value is not None:
+                        rows.append(("output", value))
+        if failed:
+            rows.append(("error", _error_renderable(_span_error(span))))
+        dropped = attrs.get(A.OTELCHAIN_EVENTS_DROPPED)
+        if isinstance(dropped, int) and dropped:
+            rows.append(("note", Text(f"{_n(dropped)} events dropped (span event limit)", _MARK)))
+        if not rows:
+            return head
+        return group(head, labelled(rows)) or head
+
+    def _action_renderable(self, attrs: Mapping[str, Any], index: int) -> RenderableType:
+        from rich.text import Text
+
+        head = Text.assemble((f"action {index + 1}", "bold magenta"), "  ")
+        head.append(clean(str(attrs.get(A.agent_action_attr(index, "tool"), "?"))), "bold")
+        return self._with_value(head, attrs.get(A.agent_action_attr(index, "tool_input")))
+
+    def _finish_renderable(self, attrs: Mapping[str, Any]) -> RenderableType:
+        from rich.text import Text
+
+        return self._with_value(Text("finish", style="bold magenta"), attrs.get(A.AGENT_FINISH_OUTPUT))
+
+    def _with_value(self, head: Text, value: Any) -> RenderableType:
+        """``head  value`` on one line when the value is short, else the value below."""
+        if value is None or not self.show_content:
+            return head
+        shown = value_renderable(_maybe_json(value), self.limits)
+        if "\n" not in shown.plain and len(shown.plain) <= 80:
+            head.append("  ")
+            head.append_text(shown)
+            return head
+        return group(head, labelled([("input", shown)])) or head
+
+    def _collapse_renderable(self, nodes: Sequence[_Node]) -> Text:
+        from rich.text import Text
+
+        counts = _Counts()
+        for node in nodes:
+            for span in _spans_under(node):
+                counts.add(span)
+        took = sum((n.span.end_time or 0) - (n.span.start_time or 0) for n in nodes)
+        name = _signature(nodes[0])[1]
+        text = Text(f"… {_n(len(nodes))} more {name} runs like these, all OK: {elapsed(took)} in all", _MARK)
+        if counts.tokens_in or counts.tokens_out:
+            text.append(f", tokens {_n(counts.tokens_in)} in / {_n(counts.tokens_out)} out", _MARK)
+        if counts.streamed:
+            text.append(f", streamed {_n(counts.streamed)}", _MARK)
+        hidden = counts.spans - len(nodes)
+        if hidden > 0:
+            text.append(f" ({_n(hidden)} child spans)", _MARK)
+        return text
+
+    def _totals(self, counts: _Counts, unheld: _Counts, roots: Sequence[_Node]) -> RenderableType:
+        from rich.text import Text
+
+        for kind, (n, ns) in unheld.by_kind.items():
+            entry = counts.by_kind.setdefault(kind, [0, 0])
+            entry[0] += n
+            entry[1] += ns
+        for model, (calls, tin, tout) in unheld.by_model.items():
+            usage = counts.by_model.setdefault(model, [0, 0, 0])
+            usage[0] += calls
+            usage[1] += tin
+            usage[2] += tout
+        spans = counts.spans + unheld.spans
+        errors = counts.errors + unheld.errors
+        start = min((n.span.start_time or 0 for n in roots), default=0)
+        end = max((n.span.end_time or 0 for n in roots), default=0)
+        sep = Text(" · ", style="dim")
+        first = [
+            Text.assemble((elapsed(end - start), "bold yellow"), " wall"),
+            Text(f"{_n(spans)} span{'s' if spans != 1 else ''}"),
+            Text(f"{_n(errors)} error{'s' if errors != 1 else ''}", style="bold red" if errors else ""),
+        ]
+        tokens_in, tokens_out = counts.tokens_in + unheld.tokens_in, counts.tokens_out + unheld.tokens_out
+        if tokens_in or tokens_out:
+            first.append(
+                Text.assemble("tokens ", (_n(tokens_in), "bold"), " in / ", (_n(tokens_out), "bold"), " out")
+            )
+        streamed = counts.streamed + unheld.streamed
+        if streamed:
+            first.append(Text.assemble("streamed ", (_n(streamed), "bold")))
+        rows: list[tuple[str, RenderableType]] = [("totals", sep.join(first))]
+        kinds = sorted(
+            counts.by_kind.items(), key=lambda kv: _KIND_ORDER.index(kv[0]) if kv[0] in _KIND_ORDER else 99
+        )
+        rows.append(
+            (
+                "time",
+                sep.join(
+                    Text.assemble((kind, "bold"), f" {_n(n)}x ", (elapsed(ns), "yellow"))
+                    for kind, (n, ns) in kinds
+                ),
+            )
+        )
+        models = [(m, u) for m, u in counts.by_model.items() if u[1] or u[2]]
+        if models:
+            rows.append(
+                (
+                    "models",
+                    sep.join(
+                        Text.assemble(
+                            (clean(model), "bold"),
+                            f" {_n(calls)} call{'s' if calls != 1 else ''}, {_n(tin)} in / {_n(tout)} out",
+                        )
+                        for model, (calls, tin, tout) in sorted(models, key=lambda mu: -(mu[1][1] + mu[1][2]))
+                    ),
+                )
+            )
+        return labelled(rows, style="bold")
+
+
+def Text_(text: str, style: str) -> Text:
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
+def _run_type(span: ReadableSpan) -> str | None:
+    value = (span.attributes or {}).get(A.OTELCHAIN_RUN_TYPE)
+    return str(value) if value is not None else None
+
+
+def _runs_under(node: _Node) -> list[_Node]:
+    """The node and the run spans below it through run spans only (one run tree), in preorder."""
+    out: list[_Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(reversed([c for c in current.children if _run_type(c.span) is not None]))
+    return out
+
+
+def _spans_under(node: _Node) -> list[ReadableSpan]:
+    out: list[ReadableSpan] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current.span)
+        stack.extend(current.children)
+    return out
+
+
+def _signature(node: _Node) -> tuple[str | None, str]:
+    run_type = _run_type(node.span)
+    if run_type is None:
+        return None, node.span.name
+    return shown_type(run_type), span_run_name(node.span)
+
+
+def _collapsible(node: _Node) -> bool:
+    """Only successful subtrees collapse: an error is always shown."""
+    return all(s.status.status_code is not StatusCode.ERROR for s in _spans_under(node))

@@ -13,7 +13,6 @@ import functools
 import logging
 import os
 import threading
-import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from otelchain.callbacks import _runs
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.schema import AgentAction, AgentFinish
 from otelchain.tracing import _attributes as A
@@ -194,6 +194,21 @@ _MESSAGE_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     )
     for prefix in (A.LLM_INPUT_MESSAGES, A.LLM_OUTPUT_MESSAGES)
 }
+
+
+def llm_params(run: Run) -> Mapping[str, Any]:
+    """A model run's invocation parameters (empty when there are none)."""
+    params = run.extra.get("invocation_params")
+    return params if type(params) is dict or isinstance(params, Mapping) else {}
+
+
+def llm_model(run: Run, params: Mapping[str, Any]) -> str:
+    """The model a model run asks for (its span is ``chat <model>``), else the run's name."""
+    kwargs = run.serialized.get("kwargs")
+    model = _first(params, ("model", "model_name", "deployment_name")) or _first(
+        kwargs if isinstance(kwargs, Mapping) else None, ("model", "model_name")
+    )
+    return str(model) if model is not None else run.name
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -437,7 +452,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         finally:
             state.ctx = None
             try:
-                span.end()
+                span.end(end_time=run.end_ns)  # the run's own clock: every view shows one duration
             except Exception as error:
                 self._failed("span end", error)
 
@@ -453,7 +468,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             index = state.tokens
             state.tokens = index + 1
             if index == 0:
-                state.first_token_ns = time.time_ns()
+                state.first_token_ns = _runs.now_ns()
             if state.pending is None and (state.singles is None or state.events < state.singles):
                 attrs: dict[str, AttributeValue] = {A.TOKEN_INDEX: index}
                 if self.capture_content:
@@ -664,7 +679,9 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 ctx = pstate.ctx = trace.set_span_in_context(pstate.span)
         elif run.parent_run_id is not None:  # a parent traced by another handler (or none)
             ctx = run_context(run.parent_run_id)
-        span = self._tracer.start_span(name, context=ctx, kind=kind, attributes=attrs)
+        span = self._tracer.start_span(
+            name, context=ctx, kind=kind, attributes=attrs, start_time=run.start_ns
+        )
         state = run.data = _SpanState(span, len(attrs), _budget(self._limits()))
         if agent:
             state.agent = agent
@@ -709,17 +726,9 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             attrs[A.GEN_AI_CONVERSATION_ID] = str(conversation)
 
     def _llm_start(self, run: Run, attrs: dict[str, AttributeValue]) -> str:
-        extra = run.extra
-        params = extra.get("invocation_params")
-        if type(params) is not dict and not isinstance(params, Mapping):
-            params = {}
-        kwargs = run.serialized.get("kwargs")
-        model = _first(params, ("model", "model_name", "deployment_name")) or _first(
-            kwargs if isinstance(kwargs, Mapping) else None, ("model", "model_name")
-        )
-        model = str(model) if model is not None else run.name
-        is_chat = bool(extra.get("is_chat_model"))
-        op = A.OP_CHAT if is_chat else A.OP_TEXT_COMPLETION
+        params = llm_params(run)
+        model = llm_model(run, params)
+        op = A.OP_CHAT if run.extra.get("is_chat_model") else A.OP_TEXT_COMPLETION
         attrs[A.GEN_AI_OPERATION_NAME] = op
         attrs[A.GEN_AI_REQUEST_MODEL] = model
         attrs[A.LLM_MODEL_NAME] = model
