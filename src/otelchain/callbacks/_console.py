@@ -98,7 +98,10 @@ class ConsoleCallbackHandler(RunTreeHandler):
     def _on_run_start(self, run: Run) -> None:
         from otelchain.tracing._console import shown_type, title
 
-        run.data = self._crumbs(run)
+        try:
+            run.data = self._crumbs(run)
+        except Exception:  # a name that cannot be worked out costs the name, never the line
+            run.data = f"{run.execution_order}:{shown_type(run.run_type)}:{run.name}"
         self._print(
             "start",
             f"{shown_type(run.run_type)}/start",

@@ -165,10 +165,8 @@ class Printer:
         encoding = (getattr(stream, "encoding", None) or "utf-8").lower()
         with self._lock:
             console = self._console(on, console_width(stream, self.width), encoding)
-            with console.capture() as capture:
-                for renderable in renderables:
-                    console.print(renderable, crop=False)
-        return _encodable(_TRAILING.sub(_keep_codes, clean(capture.get())), encoding)
+            text = "".join(_ansi(console, renderable, on) for renderable in renderables)
+        return _encodable(_TRAILING.sub(_keep_codes, clean(text)), encoding)
 
     def print(self, *renderables: RenderableType) -> None:
         try:
@@ -186,6 +184,33 @@ class Printer:
                     type(error).__name__,
                     clean(str(error))[:200],
                 )
+
+
+def _ansi(console: Console, renderable: RenderableType, color: bool) -> str:
+    """One renderable as text ending in a newline, with ANSI codes when colour is on.
+
+    Renders the segments and joins them (what ``Console.print`` does, minus its buffering and
+    hooks); a text whose lines already fit is not wrapped at all: the verbose hot path."""
+    from rich.color import ColorSystem
+    from rich.segment import Segment
+    from rich.text import Text
+
+    options = console.options
+    if isinstance(renderable, Text):
+        if fits(renderable, options.max_width):
+            segments: Iterable[Segment] = [*renderable.render(console), Segment.line()]
+        else:
+            segments = [*console.render(renderable, options)]
+    else:
+        segments = console.render(renderable, options)
+    if not color:
+        return "".join(segment.text for segment in segments if not segment.control)
+    system = ColorSystem.STANDARD
+    return "".join(
+        segment.style.render(segment.text, color_system=system) if segment.style else segment.text
+        for segment in segments
+        if not segment.control
+    )
 
 
 def _keep_codes(match: re.Match[str]) -> str:
@@ -401,12 +426,9 @@ Message = tuple[str, Any, list[tuple[str, Any]]]
 
 def messages_renderable(messages: Sequence[Message], limits: Limits) -> RenderableType:
     """Messages by role: the role on the left, the content with its real newlines beside it."""
-    from rich.table import Table
     from rich.text import Text
 
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
+    rows: list[tuple[Text, RenderableType]] = []
     for role, content, calls in messages:
         role_text = Text(clean(str(role)), style=f"bold {_ROLE_STYLES.get(str(role), 'white')}")
         body = Text()
@@ -422,21 +444,66 @@ def messages_renderable(messages: Sequence[Message], limits: Limits) -> Renderab
             body.append(clean(str(name)), "bold")
             body.append(" ")
             body.append_text(json_text(arguments, limits))
-        grid.add_row(role_text, body)
-    return grid
+        rows.append((role_text, body))
+    return Rows(rows)
 
 
 def labelled(rows: Iterable[tuple[str, RenderableType]], style: str = "dim") -> RenderableType:
     """``label  value`` rows, values aligned and wrapped beside their labels."""
-    from rich.table import Table
     from rich.text import Text
 
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    for label, value in rows:
-        grid.add_row(Text(label, style=style), value)
-    return grid
+    return Rows([(Text(label, style=style), value) for label, value in rows])
+
+
+class Rows:
+    """``label value`` rows: each value wrapped to the width left beside the widest label.
+
+    Cheaper than a rich table (no measuring pass), and text whose lines already fit is not
+    re-wrapped: the console's hot path in verbose mode.
+    """
+
+    def __init__(self, rows: Sequence[tuple[Text, RenderableType]]) -> None:
+        self.rows = [(label, value) for label, value in rows if not _blank(value)]
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
+        from rich.cells import cell_len
+        from rich.segment import Segment
+
+        if not self.rows:
+            return
+        label_width = max(cell_len(label.plain) for label, _ in self.rows) + 1
+        width = max(options.max_width - label_width, 8)
+        pad = Segment(" " * label_width)
+        for label, value in self.rows:
+            lines = _render_lines(console, options, value, width)
+            for i, line in enumerate(lines or [[]]):
+                if i == 0:
+                    yield from label.render(console)
+                    yield Segment(" " * (label_width - cell_len(label.plain)))
+                else:
+                    yield pad
+                yield from line
+                yield Segment.line()
+
+
+def _blank(value: Any) -> bool:
+    from rich.text import Text
+
+    return isinstance(value, Text) and not value.plain
+
+
+def fits(text: Text, width: int) -> bool:
+    """Whether every line of this (ASCII, tab-free) text fits in ``width`` as it is."""
+    plain = text.plain
+    return plain.isascii() and "\t" not in plain and all(len(line) <= width for line in plain.split("\n"))
+
+
+def _render_lines(console: Console, options: Any, value: RenderableType, width: int) -> list[list[Any]]:
+    from rich.text import Text
+
+    if isinstance(value, Text) and fits(value, width):
+        return [list(line.render(console)) for line in value.split("\n", allow_blank=True)]
+    return console.render_lines(value, options.update(width=width, height=None), pad=False)
 
 
 def llm_summary(
