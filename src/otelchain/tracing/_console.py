@@ -531,7 +531,19 @@ def llm_summary(
     if finish:
         shown = ", ".join(map(str, finish)) if isinstance(finish, (list, tuple)) else str(finish)
         parts.append(Text(f"finish {clean(shown)}"))
-    return Text(" · ", style="dim").join(parts)
+    return dotted(parts)
+
+
+def dotted(parts: Iterable[Text]) -> Text:
+    """``a · b · c`` with dim dots (each part keeps its own style)."""
+    from rich.text import Text
+
+    out = Text()
+    for i, part in enumerate(parts):
+        if i:
+            out.append(" · ", "dim")
+        out.append_text(part)
+    return out
 
 
 def shown_type(run_type: Any) -> str:
@@ -875,6 +887,9 @@ class _Trace:
 
     spans: dict[int, ReadableSpan] = field(default_factory=dict)
     unheld: _Counts = field(default_factory=_Counts)
+    first_start: int = 0  # the earliest start among its spans so far (ns)
+    last_note: int = 0  # trace time of the last progress line (ns)
+    finished: int = 0  # spans ended so far (held or not)
 
 
 @dataclass
@@ -906,7 +921,8 @@ class ConsoleSpanTreeExporter(SpanExporter):
     output, agent actions as children in order; then the trace's totals. Output is bounded:
     runs of more than ``collapse_after`` similar successful siblings are collapsed,
     at most ``max_spans`` nodes per tree and ``max_held_spans`` spans held per trace, every value
-    cut to ``max_value_lines`` lines, each with a visible marker. ``color``: None follows the
+    cut to ``max_value_lines`` lines, each with a visible marker. While a trace is open, a
+    one-line progress note every ``progress_every`` seconds (None: never). ``color``: None follows the
     terminal conventions; ``width``: None fits the terminal. ``orphan_timeout`` is accepted for
     compatibility and ignored: a trace is never printed before its root ends (a trace whose root
     never ended is printed, marked incomplete, at shutdown).
@@ -924,6 +940,7 @@ class ConsoleSpanTreeExporter(SpanExporter):
         collapse_after: int = 3,
         max_value_lines: int = 6,
         show_content: bool = True,
+        progress_every: float | None = 30.0,
     ) -> None:
         self.printer = Printer(stream, color, width)
         self.orphan_timeout = orphan_timeout
@@ -932,6 +949,7 @@ class ConsoleSpanTreeExporter(SpanExporter):
         self.collapse_after = max(collapse_after, 1)
         self.limits = Limits(TREE_LIMITS.chars, max_value_lines, TREE_LIMITS.items, TREE_LIMITS.inline)
         self.show_content = show_content
+        self.progress_every = progress_every
         self._lock = threading.Lock()
         self._traces: dict[int, _Trace] = {}
         self._shutdown = False
@@ -964,6 +982,10 @@ class ConsoleSpanTreeExporter(SpanExporter):
                 if span.context is None:
                     continue
                 trace = self._traces.setdefault(span.context.trace_id, _Trace())
+                trace.finished += 1
+                start = span.start_time or 0
+                if not trace.first_start or start < trace.first_start:
+                    trace.first_start = start
                 if len(trace.spans) < self.max_held_spans:
                     trace.spans[span.context.span_id] = span
                 else:
@@ -972,9 +994,48 @@ class ConsoleSpanTreeExporter(SpanExporter):
                     roots.append((span.context.trace_id, span.context.span_id))
             for trace_id, root_id in roots:
                 ready.append(self._take(trace_id, root_id))
+            notes = self._progress(spans)
+        for note in notes:
+            self.printer.print(note)
         for trace_id, tree_spans, unheld in ready:
             self._print(trace_id, tree_spans, unheld, complete=True)
         return SpanExportResult.SUCCESS
+
+    def _progress(self, spans: Sequence[ReadableSpan]) -> list[Text]:
+        """A one-line note for each open trace every ``progress_every`` seconds of its time (the
+        spans' own clock), so a long run shows life before its tree prints."""
+        from rich.text import Text
+
+        if not self.progress_every:
+            return []
+        every = int(self.progress_every * 1e9)
+        latest: dict[int, ReadableSpan] = {}
+        for span in spans:
+            if span.context is not None and span.context.trace_id in self._traces:
+                current = latest.get(span.context.trace_id)
+                if current is None or (span.end_time or 0) >= (current.end_time or 0):
+                    latest[span.context.trace_id] = span
+        notes: list[Text] = []
+        for trace_id, span in latest.items():
+            trace = self._traces[trace_id]
+            now = span.end_time or 0
+            since = trace.last_note or trace.first_start
+            if now - since < every:
+                continue
+            trace.last_note = now
+            run_type = _run_type(span)
+            last = f"{shown_type(run_type)}:{span_run_name(span)}" if run_type else span.name
+            notes.append(
+                Text.assemble(
+                    ("… ", _MARK),
+                    (f"trace {trace_id:032x}", "bold"),
+                    " running ",
+                    (elapsed(now - trace.first_start), "yellow"),
+                    f": {_n(trace.finished)} span{'s' if trace.finished != 1 else ''} finished, last ",
+                    (clean(last), "bold"),
+                )
+            )
+        return notes
 
     def _take(self, trace_id: int, root_id: int) -> tuple[int, list[ReadableSpan], _Counts]:
         """The root's spans (it and its descendants), no longer held."""
@@ -1268,7 +1329,6 @@ class ConsoleSpanTreeExporter(SpanExporter):
         errors = counts.errors + unheld.errors
         start = min((n.span.start_time or 0 for n in roots), default=0)
         end = max((n.span.end_time or 0 for n in roots), default=0)
-        sep = Text(" · ", style="dim")
         first = [
             Text.assemble((elapsed(end - start), "bold yellow"), " wall"),
             Text(f"{_n(spans)} span{'s' if spans != 1 else ''}"),
@@ -1282,14 +1342,14 @@ class ConsoleSpanTreeExporter(SpanExporter):
         streamed = counts.streamed + unheld.streamed
         if streamed:
             first.append(Text.assemble("streamed ", (_n(streamed), "bold")))
-        rows: list[tuple[str, RenderableType]] = [("totals", sep.join(first))]
+        rows: list[tuple[str, RenderableType]] = [("totals", dotted(first))]
         kinds = sorted(
             counts.by_kind.items(), key=lambda kv: _KIND_ORDER.index(kv[0]) if kv[0] in _KIND_ORDER else 99
         )
         rows.append(
             (
                 "time",
-                sep.join(
+                dotted(
                     Text.assemble((kind, "bold"), f" {_n(n)}x ", (elapsed(ns), "yellow"))
                     for kind, (n, ns) in kinds
                 ),
@@ -1300,7 +1360,7 @@ class ConsoleSpanTreeExporter(SpanExporter):
             rows.append(
                 (
                     "models",
-                    sep.join(
+                    dotted(
                         Text.assemble(
                             (clean(model), "bold"),
                             f" {_n(calls)} call{'s' if calls != 1 else ''}, {_n(tin)} in / {_n(tout)} out",
