@@ -35,10 +35,10 @@ def demo_output() -> str:
 
 
 def save(ansi: str, path: Path, title: str) -> None:
-    console = Console(record=True, width=WIDTH, force_terminal=True, color_system="standard", file=open(os.devnull, "w"))  # noqa: SIM115
-    console.print(Text.from_ansi(ansi.rstrip("\n")), crop=False, soft_wrap=True)
-    console.save_svg(str(path), title=title)
-    console.file.close()
+    with open(os.devnull, "w") as sink:
+        console = Console(record=True, width=WIDTH, force_terminal=True, color_system="standard", file=sink)
+        console.print(Text.from_ansi(ansi.rstrip("\n")), crop=False, soft_wrap=True)
+        console.save_svg(str(path), title=title)
 
 
 def main() -> None:
@@ -52,7 +52,11 @@ def main() -> None:
     docs.mkdir(exist_ok=True)
     verbose = "\n".join([*lines[: tool_end + 2], "\x1b[2m… (the second step and the finish follow)\x1b[0m"])
     save(verbose, docs / "console-verbose.svg", "verbose=True: the agent's run as it happens")
-    save("\n".join(lines[tree_at : tree_end + 1]), docs / "console-tree.svg", "the trace, printed when its root ends")
+    save(
+        "\n".join(lines[tree_at : tree_end + 1]),
+        docs / "console-tree.svg",
+        "the trace, printed when its root ends",
+    )
     print(f"wrote {docs / 'console-verbose.svg'} and {docs / 'console-tree.svg'}")
 
 
