@@ -1158,7 +1158,7 @@ class ConsoleSpanTreeExporter(SpanExporter):
         branch = tree.add(self._node_renderable(node))
         if depth >= 48 and node.children:
             hidden = node.size() - 1
-            branch.add(Text_(f"… {_n(hidden)} deeper spans not shown", _MARK))
+            branch.add(_styled(f"… {_n(hidden)} deeper spans not shown", _MARK))
             budget.accounted += hidden
             return
         for item in self._collapsed(self._with_actions(node)):
@@ -1372,7 +1372,7 @@ class ConsoleSpanTreeExporter(SpanExporter):
         return labelled(rows, style="bold")
 
 
-def Text_(text: str, style: str) -> Text:
+def _styled(text: str, style: str) -> Text:
     from rich.text import Text
 
     return Text(text, style=style)
