@@ -25,11 +25,12 @@ def test_langchain_app_example_prints_nested_trees() -> None:
     assert "chain: Bonjour" in out and "agent: It is sunny in Paris" in out
     assert out.count("\ntrace ") + out.startswith("trace ") == 2  # two traces, one tree each
     lines = out.splitlines()
-    agent = next(i for i, line in enumerate(lines) if "invoke_agent weather_assistant" in line)
-    tool = next(i for i, line in enumerate(lines) if "execute_tool weather" in line)
+    agent = next(i for i, line in enumerate(lines) if "── 1:chain:weather_assistant  " in line)
+    tool = next(i for i, line in enumerate(lines) if ":tool:weather  " in line)
     http = next(i for i, line in enumerate(lines) if line.lstrip(" │├└─").startswith("GET "))
     assert agent < tool < http
-    indent = lines[tool].index("execute_tool")
+    indent = lines[tool].index(":tool:weather")
     assert lines[http].index("GET") > indent  # the HTTP call nests under the tool
-    assert "action 0: weather" in out
+    assert "action 1  weather" in out
     assert '"sunny"' in lines[tool + 2]  # the tool output is the service's answer, not a message dump
+    assert "console: a trace could not be printed" not in proc.stderr

@@ -503,3 +503,36 @@ def _run_tree(stream: Any, run: Callable[[list[Any]], Any]) -> None:
     provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanTreeExporter(stream, color=False)))
     run([OpenTelemetryCallbackHandler(provider)])
     provider.shutdown()
+
+
+def test_spans_beyond_max_held_are_counted_not_held(clock: FakeClock) -> None:
+    def run(handlers: list[Any]) -> None:
+        from otelchain.callbacks import CallbackManager
+
+        root = CallbackManager.configure(handlers, None).on_chain_start({"name": "fan"}, {})
+        for i in range(20):
+            FakeListLLM([f"answer {i}"]).call(f"question {i}", callbacks=root.get_child())
+        root.on_chain_end({})
+
+    _, tree = traced(run, max_held_spans=5)
+    assert "… 15 more spans not held (max_held_spans=5); counted in the totals" in tree
+    assert "21 spans · 0 errors · tokens 40 in / 40 out" in tree  # the unheld ones still count
+
+
+def test_a_very_deep_trace_prints_bounded() -> None:
+    stream = io.StringIO()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanTreeExporter(stream, color=False, width=80)))
+    tracer = provider.get_tracer("t")
+    from opentelemetry import trace
+
+    spans = [tracer.start_span("level 0")]
+    for depth in range(1, 2000):
+        spans.append(tracer.start_span(f"level {depth}", context=trace.set_span_in_context(spans[-1])))
+    for span in reversed(spans):
+        span.end()
+    provider.shutdown()
+    out = stream.getvalue()
+    assert "└── level 11  " in out and "level 12 " not in out  # (80 columns - 36) / 4 levels
+    assert "└── … 1,988 deeper spans\n" in out and "2,000 spans" in out
+    assert max(cell_len(line) for line in out.splitlines()) <= 80

@@ -403,16 +403,51 @@ def _json_into(out: Text, value: Any, depth: int, limits: Limits) -> None:
         out.append(clean(repr(value)))
 
 
-def value_renderable(value: Any, limits: Limits = VERBOSE_LIMITS) -> Text:
-    """A run's input or output: a string as itself (quoted when on one line), data as JSON."""
+def value_renderable(value: Any, limits: Limits = VERBOSE_LIMITS) -> RenderableType:
+    """A run's input or output: a string as itself (quoted when on one line), data as JSON, and
+    a conversation (``{"messages": [...]}``, as LangGraph agents carry) by role."""
     if isinstance(value, str) and _multiline(value):
         return text_block(value, limits)
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        messages = _as_messages(value["messages"])
+        if messages is not None:
+            rest = {k: v for k, v in value.items() if k != "messages" and not _empty(v)}
+            shown = messages_renderable(messages, limits)
+            return (group(shown, json_text(rest, limits)) or shown) if rest else shown
     return json_text(value, limits)
 
 
+_ROLE_OF_TYPE = {"human": "user", "ai": "assistant", "AIMessageChunk": "assistant", "system": "system"}
+
+
+def _as_messages(items: list[Any]) -> list[Message] | None:
+    """Serialized messages (``{"type": "ai", "content": ...}`` or ``["user", "hi"]``) by role, or
+    None when these are not all messages."""
+    out: list[Message] = []
+    for item in items:
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
+            out.append((item[0], item[1], []))
+        elif (
+            isinstance(item, dict)
+            and "content" in item
+            and isinstance(item.get("type", item.get("role")), str)
+        ):
+            kind = str(item.get("role") or item.get("type"))
+            calls = [
+                (str(call.get("name")), call.get("args"))
+                for call in item.get("tool_calls") or []
+                if isinstance(call, dict)
+            ]
+            out.append((_ROLE_OF_TYPE.get(kind, kind), item["content"], calls))
+        else:
+            return None
+    return out
+
+
 def parsed(value: Any, mime: Any) -> Any:
-    """An attribute value as the data it encodes (JSON parsed back when its mime type says so)."""
-    if mime == A.MIME_JSON and isinstance(value, str):
+    """An attribute value as the data it encodes: JSON parsed back when its mime type says so,
+    or when a text is a JSON object or array (a tool answering with JSON)."""
+    if isinstance(value, str) and (mime == A.MIME_JSON or value.lstrip()[:1] in ("{", "[")):
         try:
             return json.loads(value)
         except ValueError:
@@ -622,9 +657,8 @@ def _span_input(span: ReadableSpan, limits: Limits) -> RenderableType | None:
             return messages_renderable(messages, limits)
         if attrs.get(A.INPUT_MIME_TYPE) != A.MIME_JSON and isinstance(attrs.get(A.INPUT_VALUE), str):
             return messages_renderable([("prompt", attrs[A.INPUT_VALUE], [])], limits)
-    if A.INPUT_VALUE not in attrs:
-        return None
-    return value_renderable(parsed(attrs[A.INPUT_VALUE], attrs.get(A.INPUT_MIME_TYPE)), limits)
+    value = parsed(attrs.get(A.INPUT_VALUE), attrs.get(A.INPUT_MIME_TYPE))
+    return None if _empty(value) else value_renderable(value, limits)
 
 
 def _span_output(span: ReadableSpan, limits: Limits) -> RenderableType | None:
@@ -633,9 +667,8 @@ def _span_output(span: ReadableSpan, limits: Limits) -> RenderableType | None:
         messages = _attr_messages(attrs, A.LLM_OUTPUT_MESSAGES)
         if messages:
             return messages_renderable(messages, limits)
-    if A.OUTPUT_VALUE not in attrs:
-        return None
-    return value_renderable(parsed(attrs[A.OUTPUT_VALUE], attrs.get(A.OUTPUT_MIME_TYPE)), limits)
+    value = parsed(attrs.get(A.OUTPUT_VALUE), attrs.get(A.OUTPUT_MIME_TYPE))
+    return None if _empty(value) else value_renderable(value, limits)
 
 
 def _span_error(span: ReadableSpan) -> str:
@@ -899,7 +932,8 @@ class _Node:
     label: str = ""
 
     def size(self) -> int:
-        return 1 + sum(child.size() for child in self.children)
+        """Spans in this subtree (iterative: a trace may be deeper than Python's recursion)."""
+        return len(_spans_under(self))
 
 
 @dataclass
@@ -908,6 +942,7 @@ class _Budget:
 
     left: int
     accounted: int = 0
+    max_depth: int = 48
 
 
 _KIND_ORDER = ("llm", "tool", "retriever", "chain", "agent", "other")
@@ -986,11 +1021,12 @@ class ConsoleSpanTreeExporter(SpanExporter):
                 start = span.start_time or 0
                 if not trace.first_start or start < trace.first_start:
                     trace.first_start = start
-                if len(trace.spans) < self.max_held_spans:
+                is_root = span.parent is None or span.parent.is_remote
+                if len(trace.spans) < self.max_held_spans or is_root:  # a root is always held
                     trace.spans[span.context.span_id] = span
                 else:
                     trace.unheld.add(span)
-                if span.parent is None or span.parent.is_remote:
+                if is_root:
                     roots.append((span.context.trace_id, span.context.span_id))
             for trace_id, root_id in roots:
                 ready.append(self._take(trace_id, root_id))
@@ -1100,7 +1136,10 @@ class ConsoleSpanTreeExporter(SpanExporter):
         if not complete:
             header.append("  (incomplete: its root span had not ended at shutdown)", "yellow")
         tree = Tree(header, guide_style="dim")
-        budget = _Budget(self.max_spans)
+        # Deeper than the width allows, guides would leave no room for the spans' names.
+        budget = _Budget(
+            self.max_spans, max_depth=max((console_width(self.stream, self.printer.width) - 36) // 4, 2)
+        )
         for node in roots:
             self._add(tree, node, budget, 0)
         rest = sum(node.size() for node in roots) - budget.accounted
@@ -1156,9 +1195,9 @@ class ConsoleSpanTreeExporter(SpanExporter):
         budget.left -= 1
         budget.accounted += 1
         branch = tree.add(self._node_renderable(node))
-        if depth >= 48 and node.children:
+        if depth >= budget.max_depth and node.children:
             hidden = node.size() - 1
-            branch.add(_styled(f"… {_n(hidden)} deeper spans not shown", _MARK))
+            branch.add(_styled(f"… {_n(hidden)} deeper spans", _MARK))
             budget.accounted += hidden
             return
         for item in self._collapsed(self._with_actions(node)):
@@ -1248,6 +1287,10 @@ class ConsoleSpanTreeExporter(SpanExporter):
             if summary:
                 head.append("  ")
                 head.append_text(summary)
+        if run_type is None:  # an HTTP call under a run: its status code (never its URL: keys hide there)
+            code = attrs.get("http.response.status_code", attrs.get("http.status_code"))
+            if isinstance(code, int):
+                head.append(f"  HTTP {code}", "red" if code >= 400 else "dim")
         retries = sum(1 for e in span.events if e.name == A.EVENT_RETRY)
         if retries:
             head.append(f"  {retries} retr{'y' if retries == 1 else 'ies'}", "yellow")
@@ -1285,10 +1328,12 @@ class ConsoleSpanTreeExporter(SpanExporter):
 
     def _with_value(self, head: Text, value: Any) -> RenderableType:
         """``head  value`` on one line when the value is short, else the value below."""
+        from rich.text import Text
+
         if value is None or not self.show_content:
             return head
         shown = value_renderable(_maybe_json(value), self.limits)
-        if "\n" not in shown.plain and len(shown.plain) <= 80:
+        if isinstance(shown, Text) and "\n" not in shown.plain and len(shown.plain) <= 80:
             head.append("  ")
             head.append_text(shown)
             return head
