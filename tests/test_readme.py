@@ -129,4 +129,4 @@ def test_spans_quickstart_prints_one_tree_with_the_trace_id(tmp_path: Path) -> N
     out = run_block(spans, tmp_path).stdout
     trace_id = out.splitlines()[0].strip()
     assert re.fullmatch(r"[0-9a-f]{32}", trace_id)
-    assert out.count(f"trace {trace_id}") == 1 and out.count("└─ llm_chain") == 1
+    assert out.count(f"trace {trace_id}") == 1 and out.count("└── 1:chain:llm_chain") == 1

@@ -34,6 +34,6 @@ def test_without_a_backend_the_ids_still_show_the_nesting() -> None:
     trace_id = printed_trace_id(proc.stdout)
     # Two trees with the same trace id: the agent's, and the service's printed by its own process.
     assert proc.stdout.count(f"trace {trace_id}") == 2
-    assert "└─ invoke_agent agent_executor" in proc.stdout and "└─ GET /weather" in proc.stdout
+    assert "└── 1:chain:agent_executor" in proc.stdout and "└── GET /weather" in proc.stdout
     sent = re.search(r"traceparent=00-([0-9a-f]{32})-[0-9a-f]{16}-", proc.stdout)
     assert sent and sent.group(1) == trace_id

@@ -289,7 +289,7 @@ def test_a_list_uses_every_exporter(
     assert provider.force_flush(10_000)
     provider.shutdown()
     assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
-    assert "└─ llm_chain" in capsys.readouterr().out
+    assert "└── 1:chain:llm_chain" in capsys.readouterr().out
     # The argument takes lists too, names and exporter objects mixed.
     extra = InMemorySpanExporter()
     both = configure(exporter=["console", extra], set_global=False)
