@@ -1,0 +1,133 @@
+"""OTel GenAI semantic conventions: messages, system instructions and tool definitions as JSON.
+
+Builds the values of ``gen_ai.input.messages``, ``gen_ai.output.messages``,
+``gen_ai.system_instructions`` and ``gen_ai.tool.definitions`` in the spec's JSON schemas
+(a message is ``{"role", "parts": [...], "name"?, "finish_reason"?}``; a part is ``text``,
+``tool_call``, ``tool_call_response``, ``uri`` or ``blob``), from LangChain-shaped messages,
+generations and tool lists. Recorded on spans as JSON strings (the SDK has no structured
+attribute values).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeGuard
+
+from otelchain.tracing._openinference import (
+    image_url,
+    message_content,
+    message_role,
+    tool_calls,
+)
+
+__all__ = ["input_messages", "output_message", "parse_arguments", "tool_definitions"]
+
+
+def _is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(obj) is dict or isinstance(obj, Mapping)
+
+
+def parse_arguments(args: Any) -> Any:
+    """Tool-call arguments as an object: a JSON string is decoded (best effort, as the spec asks)."""
+    if isinstance(args, str):
+        try:
+            return json.loads(args)
+        except ValueError:
+            return args
+    return args
+
+
+def _parts(message: Any) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    content = message_content(message)
+    role = message_role(message)
+    call_id = message.get("tool_call_id") if _is_mapping(message) else getattr(message, "tool_call_id", None)
+    if role == "tool" and call_id:
+        result = content if not isinstance(content, list) else [_part(p) for p in content]
+        return [{"type": "tool_call_response", "id": str(call_id), "result": result}]
+    if isinstance(content, str):
+        if content:
+            parts.append({"type": "text", "content": content})
+    elif isinstance(content, list):
+        parts.extend(p for p in (_part(item) for item in content) if p)
+    for tool_id, name, args in tool_calls(message):
+        call: dict[str, Any] = {"type": "tool_call", "name": name or ""}
+        if tool_id:
+            call["id"] = tool_id
+        if args is not None:
+            call["arguments"] = parse_arguments(args)
+        parts.append(call)
+    return parts
+
+
+def _part(item: Any) -> dict[str, Any]:
+    if isinstance(item, str):
+        return {"type": "text", "content": item}
+    if not _is_mapping(item):
+        return {}
+    kind = item.get("type")
+    if kind == "text":
+        return {"type": "text", "content": item.get("text", "")}
+    if kind in ("image_url", "image"):
+        url = image_url(item)
+        if url and url.startswith("data:") and ";base64," in url:
+            head, data = url.split(",", 1)
+            return {
+                "type": "blob",
+                "modality": "image",
+                "mime_type": head[5:].split(";", 1)[0],
+                "content": data,
+            }
+        return {"type": "uri", "modality": "image", "uri": url or ""}
+    if kind in ("reasoning", "thinking"):
+        text = item.get("reasoning") or item.get("thinking") or item.get("text") or ""
+        return {"type": "reasoning", "content": text}
+    return {"type": str(kind or "unknown"), **{k: v for k, v in item.items() if k != "type"}}
+
+
+def _message(message: Any) -> dict[str, Any]:
+    role = message_role(message) or "user"
+    out: dict[str, Any] = {"role": role, "parts": _parts(message)}
+    name = message.get("name") if _is_mapping(message) else getattr(message, "name", None)
+    if isinstance(name, str) and name:
+        out["name"] = name
+    return out
+
+
+def input_messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(system instructions, chat history): the leading system messages become
+    ``gen_ai.system_instructions`` parts; the rest are ``gen_ai.input.messages``."""
+    system: list[dict[str, Any]] = []
+    index = 0
+    while index < len(messages) and message_role(messages[index]) == "system":
+        system.extend(_parts(messages[index]))
+        index += 1
+    return system, [_message(m) for m in messages[index:]]
+
+
+def output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:
+    """One generation as an output message (finish_reason is required by the schema)."""
+    out = _message(message)
+    out["finish_reason"] = finish_reason or ""
+    return out
+
+
+def tool_definitions(tools: Any) -> list[dict[str, Any]]:
+    """The tools a model was offered (OpenAI / LangChain shapes) as ``gen_ai.tool.definitions``:
+    type, name and description (parameters are optional in the schema and left out: large)."""
+    out: list[dict[str, Any]] = []
+    for tool in tools if isinstance(tools, (list, tuple)) else ():
+        if not _is_mapping(tool):
+            continue
+        function = tool.get("function")
+        spec = function if _is_mapping(function) else tool
+        name = spec.get("name")
+        if not name:
+            continue
+        entry: dict[str, Any] = {"type": str(tool.get("type") or "function"), "name": str(name)}
+        description = spec.get("description")
+        if isinstance(description, str) and description:
+            entry["description"] = description
+        out.append(entry)
+    return out
