@@ -398,6 +398,32 @@ def _tracer_provider(
         return provider
 
 
+def _configure_metrics(
+    resource: Resource,
+    endpoint: str | None,
+    protocol: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: float | None,
+    set_global: bool,
+    flush_timeout: float,
+) -> None:
+    """The MeterProvider beside the TracerProvider (GenAI metrics); failures are logged only."""
+    from otelchain.tracing._metrics import configure_metrics
+
+    try:
+        configure_metrics(
+            resource=resource,
+            endpoint=endpoint,
+            protocol=protocol,
+            headers=headers,
+            timeout=timeout,
+            set_global=set_global,
+            flush_timeout=flush_timeout,
+        )
+    except Exception as error:  # a bad OTEL_METRICS_* variable: logged, metrics off, tracing on
+        logger.warning("otelchain metrics: not configured: %s: %s", type(error).__name__, error)
+
+
 def configure(
     *,
     service_name: str | None = None,
@@ -427,6 +453,11 @@ def configure(
     ``headers``, ``timeout`` default to ``OTEL_EXPORTER_OTLP_*``; ``service_name`` to
     ``OTEL_SERVICE_NAME``. A bad argument raises `ConfigurationError` (a ValueError); a bad
     variable is logged once, masked, and that exporter skipped.
+
+    A MeterProvider for the GenAI metrics is set up beside the TracerProvider
+    (`otelchain.tracing._metrics.configure_metrics`: OTLP when an endpoint is set,
+    ``OTEL_METRICS_EXPORTER`` honoured, off with ``none``; an SDK MeterProvider already global is
+    kept).
     """
     _install_header_mask()
     if endpoint is not None and (problem := _endpoint_problem(endpoint)) is not None:
@@ -448,4 +479,5 @@ def configure(
     logger.debug("otelchain tracing: provider=%s headers=%s", type(provider).__name__,
                  "set" if headers or _env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
                  else "none")  # fmt: skip
+    _configure_metrics(resource, endpoint, protocol, headers, timeout, set_global, flush_timeout)
     return provider

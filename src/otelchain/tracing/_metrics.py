@@ -1,0 +1,223 @@
+"""GenAI client metrics from the same callbacks as the spans, through the OTel metrics API.
+
+`GenAIMetrics` holds the four instruments of the GenAI semantic conventions with the spec's
+units and explicit bucket boundaries (given as advisory, so any SDK view can still override
+them) and records them with low-cardinality attributes only: operation, provider, request and
+response model, server address and port, error type, token type. No run ids, no content.
+`configure_metrics()` builds the MeterProvider `configure()` sets up beside its TracerProvider.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry import metrics
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.util.types import AttributeValue
+
+from otelchain.tracing import _attributes as A
+
+__all__ = [
+    "DURATION_BUCKETS",
+    "TOKEN_BUCKETS",
+    "GenAIMetrics",
+    "configure_metrics",
+    "metric_attributes",
+]
+
+logger = logging.getLogger("otelchain.tracing")
+
+# The spec's ExplicitBucketBoundaries (gen-ai-metrics.md).
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+TOKEN_BUCKETS: tuple[float, ...] = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+
+# Span attributes that may become metric attributes (all low cardinality).
+_METRIC_KEYS = (
+    A.GEN_AI_OPERATION_NAME,
+    A.GEN_AI_PROVIDER_NAME,
+    A.GEN_AI_REQUEST_MODEL,
+    A.SERVER_ADDRESS,
+    A.SERVER_PORT,
+)
+
+
+def metric_attributes(span_attributes: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
+    """The metric attributes of an operation, picked from its span attributes."""
+    return {key: span_attributes[key] for key in _METRIC_KEYS if key in span_attributes}
+
+
+class GenAIMetrics:
+    """The GenAI client instruments of one meter (the global MeterProvider's by default)."""
+
+    def __init__(self, meter_provider: MeterProvider | None = None) -> None:
+        from otelchain import __version__
+
+        if meter_provider is None:
+            meter = metrics.get_meter("otelchain", __version__)  # a proxy: follows a provider set later
+        else:
+            meter = meter_provider.get_meter("otelchain", __version__)
+        self.duration = meter.create_histogram(
+            A.METRIC_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self.token_usage = meter.create_histogram(
+            A.METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            A.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk of a streaming response, from the request.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self.time_per_output_chunk = meter.create_histogram(
+            A.METRIC_TIME_PER_OUTPUT_CHUNK,
+            unit="s",
+            description="Time between consecutive output chunks of a streaming response.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+
+    def record_operation(
+        self,
+        attributes: dict[str, AttributeValue],
+        seconds: float,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+    ) -> None:
+        """One finished operation: its duration and, for model calls, the tokens it used."""
+        self.duration.record(seconds, attributes)
+        if input_tokens is not None:
+            self.token_usage.record(input_tokens, {**attributes, A.GEN_AI_TOKEN_TYPE: A.TOKEN_TYPE_INPUT})
+        if output_tokens is not None:
+            self.token_usage.record(output_tokens, {**attributes, A.GEN_AI_TOKEN_TYPE: A.TOKEN_TYPE_OUTPUT})
+
+
+# --- configure() support -----------------------------------------------------------------------
+_EXPORTERS = ("otlp", "console", "none")
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def _exporter_name(exporter: str | None, endpoint: str | None) -> str:
+    name = exporter or _env("OTEL_METRICS_EXPORTER")
+    if name is None:
+        has_endpoint = endpoint or _env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        return "otlp" if has_endpoint else "none"
+    name = name.split(",")[0].strip().lower()
+    if name not in _EXPORTERS:
+        raise ValueError(f"OTEL_METRICS_EXPORTER must be one of {list(_EXPORTERS)}, got {name!r}")
+    return name
+
+
+def _protocol(protocol: str | None, endpoint: str | None) -> str:
+    value = protocol or _env("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    if value is None:
+        url = endpoint or _env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        try:
+            port = urlsplit(url).port if url else None
+        except ValueError:
+            port = None
+        value = "grpc" if port == 4317 else "http/protobuf"
+    value = value.lower()
+    if value not in ("grpc", "http/protobuf"):
+        raise ValueError(f"OTLP protocol must be grpc or http/protobuf, got {value!r}")
+    return value
+
+
+def _otlp_exporter(
+    endpoint: str | None, protocol: str, headers: Mapping[str, str] | None, timeout: float | None
+) -> Any:
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
+
+        insecure = None if endpoint is None else endpoint.startswith("http://")
+        return Grpc(
+            endpoint=endpoint, insecure=insecure, headers=dict(headers) if headers else None, timeout=timeout
+        )
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
+
+    if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/metrics"):
+        endpoint = endpoint.rstrip("/") + "/v1/metrics"  # a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
+    return Http(endpoint=endpoint, headers=dict(headers) if headers else None, timeout=timeout)
+
+
+def _shutdown_within(provider: Any, seconds: float) -> None:
+    """Flush and shut down, giving up after ``seconds`` (a dead collector must not hold exit)."""
+
+    def run() -> None:
+        try:
+            provider.shutdown(timeout_millis=seconds * 1000)
+        except Exception as error:
+            logger.warning("otelchain metrics: shutdown failed: %s: %s", type(error).__name__, error)
+
+    worker = threading.Thread(target=run, name="otelchain-metrics-shutdown", daemon=True)
+    worker.start()
+    worker.join(seconds)
+
+
+def configure_metrics(
+    *,
+    resource: Any = None,
+    exporter: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    set_global: bool = True,
+    flush_timeout: float = 5.0,
+) -> Any:
+    """A MeterProvider for the GenAI metrics, or None when metrics are off.
+
+    ``exporter`` defaults to ``OTEL_METRICS_EXPORTER``, else ``otlp`` when an OTLP endpoint is
+    set and off otherwise; ``none`` turns metrics off; ``console`` prints them. Endpoint,
+    protocol and headers are the trace exporter's (``OTEL_EXPORTER_OTLP_*``, with the
+    ``_METRICS_`` variants). A periodic reader exports (``OTEL_METRIC_EXPORT_INTERVAL``); at exit
+    the provider flushes within ``flush_timeout`` seconds. ``set_global`` makes it the global
+    MeterProvider, which `instrument()` and the handler use by default; an SDK MeterProvider that
+    is already global is returned as is (calling it again adds nothing).
+    """
+    kind = _exporter_name(exporter, endpoint)
+    if kind == "none":
+        return None
+    from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+    from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+
+    if set_global:
+        current = metrics.get_meter_provider()
+        if isinstance(current, SdkMeterProvider):  # the app's, opentelemetry-instrument's, or ours
+            return current
+
+    if kind == "otlp":
+        metric_exporter = _otlp_exporter(endpoint, _protocol(protocol, endpoint), headers, timeout)
+    else:
+        metric_exporter = ConsoleMetricExporter()
+    reader = PeriodicExportingMetricReader(metric_exporter)
+    options: dict[str, Any] = {"metric_readers": [reader], "shutdown_on_exit": False}
+    if resource is not None:
+        options["resource"] = resource
+    provider = SdkMeterProvider(**options)
+    atexit.register(_shutdown_within, provider, flush_timeout)
+    if set_global:
+        metrics.set_meter_provider(provider)
+    return provider
