@@ -10,18 +10,20 @@ span current itself: the code executing a run does, in its own frame, through
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
@@ -29,7 +31,10 @@ from otelchain.callbacks import _runs
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.schema import AgentAction, AgentFinish
 from otelchain.tracing import _attributes as A
+from otelchain.tracing import _genai
+from otelchain.tracing import _openinference as _oi
 from otelchain.tracing._context import Claim, current_claim, live_handlers, register, run_context
+from otelchain.tracing._metrics import GenAIMetrics
 from otelchain.tracing._values import as_text, error_type, json_text, truncate
 
 __all__ = ["DEFAULT_MAX_ATTRIBUTE_LENGTH", "OpenTelemetryCallbackHandler", "capture_content_from_env"]
@@ -47,7 +52,7 @@ _AGENT_NAMES = frozenset({"agent_executor", "AgentExecutor"})
 _LC_RUN_ID_PREFIX = "lc_run-"  # langchain-core's own message ids: never a provider's response id
 _LEGACY_AGENT, _TOOL_CALL_AGENT = 1, 2  # how an agent span gets its actions (events / model tool calls)
 
-_SESSION_KEYS = ("session_id", "session.id", "session", "thread_id")
+_SESSION_KEYS = ("session_id", "session.id", "conversation_id", "thread_id")
 _USER_KEYS = ("user_id", "user.id", "user")
 _CONVERSATION_KEYS = ("conversation_id", "gen_ai.conversation.id", "thread_id", "session_id")
 
@@ -65,14 +70,10 @@ _REQUEST_PARAMS: tuple[tuple[str, str], ...] = (
 )
 _REQUEST_ATTRS = dict(_REQUEST_PARAMS)
 _REQUEST_KEYS = frozenset(_REQUEST_ATTRS)
-_ROLE_BY_TYPE = {
-    "human": "user",
-    "ai": "assistant",
-    "AIMessageChunk": "assistant",
-    "system": "system",
-    "tool": "tool",
-    "function": "function",
-}
+_FINISH_KEYS = ("finish_reason", "stop_reason")  # OpenAI-style, Anthropic
+_OWN_EVENTS = frozenset({"text", A.EVENT_RETRY})  # otelchain's run events (off without "otelchain")
+_CONVENTIONS_ENV = "OTELCHAIN_CONVENTIONS"
+CONVENTIONS = frozenset({"gen_ai", "openinference", "otelchain"})
 _KIND_BY_TYPE = {
     "llm": A.KIND_LLM,
     "chain": A.KIND_CHAIN,
@@ -88,6 +89,63 @@ def capture_content_from_env(default: bool = True) -> bool:
     if value is None or not value.strip():
         return default
     return value.strip().lower() not in _FALSE
+
+
+def _conventions(value: str | Iterable[str] | None) -> frozenset[str]:
+    """The naming schemes to emit: ``conventions=`` or ``OTELCHAIN_CONVENTIONS`` (comma list),
+    default all of gen_ai, openinference, otelchain."""
+    if value is None:
+        value = os.environ.get(_CONVENTIONS_ENV, "").strip() or None
+    if value is None:
+        return CONVENTIONS
+    names = [v.strip().lower() for v in (value.split(",") if isinstance(value, str) else value)]
+    chosen = frozenset(n for n in names if n)
+    unknown = chosen - CONVENTIONS
+    if unknown or not chosen:
+        raise ValueError(
+            f"conventions must be a non-empty subset of {sorted(CONVENTIONS)}, got {sorted(chosen)}"
+        )
+    return chosen
+
+
+def _strip_userinfo(url: str) -> str:
+    """A URL without the ``user:password@`` part (credentials never reach a span)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "[REDACTED]"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _safe_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Invocation parameters for ``llm.invocation_parameters``: URL credentials removed (keys
+    that look like secrets are redacted by the JSON encoder)."""
+    return {
+        key: _strip_userinfo(value) if isinstance(value, str) and "://" in value and "@" in value else value
+        for key, value in params.items()
+    }
+
+
+def _lc_json(message: Any) -> Any:
+    """A langchain-core message as LangChain serializes it (what OpenInference records)."""
+    to_json = getattr(message, "to_json", None)
+    if callable(to_json):
+        try:
+            return to_json()
+        except Exception:  # an unusual message: fall back to the generic encoder
+            return message
+    return message
+
+
+def _genai_json(value: Any, handler: OpenTelemetryCallbackHandler) -> str:
+    """A tool argument or result as the spec's attribute value: a JSON string, a string as is."""
+    if isinstance(value, str):
+        return truncate(value, handler.max_attribute_length)
+    return json_text(value, handler.max_attribute_length)
 
 
 # (event cap, single-token events, max attributes) per span; None: no limit.
@@ -120,7 +178,11 @@ class _SpanState:
         "events",
         "events_dropped",
         "first_token_ns",
+        "input_tokens",
+        "last_token_ns",
         "max_attrs",
+        "metric_attrs",
+        "output_tokens",
         "pending",
         "pending_index",
         "provider",
@@ -145,6 +207,10 @@ class _SpanState:
         self.actions = 0
         self.agent = 0  # _LEGACY_AGENT or _TOOL_CALL_AGENT on agent spans
         self.provider: str | None = None  # gen_ai.provider.name put on an agent span
+        self.metric_attrs: dict[str, AttributeValue] | None = None  # GenAI metric attributes
+        self.last_token_ns = 0
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
 
 
 def _limits(tracer: Any) -> tuple[int | None, int | None]:
@@ -180,20 +246,12 @@ def _scalar(value: Any) -> AttributeValue | None:
 
 
 def _role(message: Any) -> str:
-    role = getattr(message, "role", None)
-    if isinstance(role, str):
+    """A message's role (``user``, ``assistant``, ...), as OpenInference names it; else its type."""
+    role = _oi.message_role(message)
+    if role:
         return role
     kind = getattr(message, "type", None)
-    return _ROLE_BY_TYPE.get(kind, kind) if isinstance(kind, str) else "user"
-
-
-# Per message prefix: the (role, content) attribute names of message 0.._MAX_MESSAGES-1.
-_MESSAGE_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
-    prefix: tuple(
-        (f"{prefix}.{i}.{A.MESSAGE_ROLE}", f"{prefix}.{i}.{A.MESSAGE_CONTENT}") for i in range(_MAX_MESSAGES)
-    )
-    for prefix in (A.LLM_INPUT_MESSAGES, A.LLM_OUTPUT_MESSAGES)
-}
+    return kind if isinstance(kind, str) else "user"
 
 
 def llm_params(run: Run) -> Mapping[str, Any]:
@@ -208,6 +266,8 @@ def llm_model(run: Run, params: Mapping[str, Any]) -> str:
     model = _first(params, ("model", "model_name", "deployment_name")) or _first(
         kwargs if isinstance(kwargs, Mapping) else None, ("model", "model_name")
     )
+    if model is None:
+        model = _first(run.metadata, ("ls_model_name",))
     return str(model) if model is not None else run.name
 
 
@@ -218,7 +278,7 @@ def _get(obj: Any, key: str) -> Any:
 def _provider(run: Run, params: Mapping[str, Any]) -> str | None:
     explicit = _first(params, ("provider", "ls_provider")) or _first(run.metadata, ("ls_provider",))
     if explicit:
-        return str(explicit)
+        return _GENAI_PROVIDERS.get(str(explicit).lower(), str(explicit))
     ids = run.serialized.get("id")
     kind = str(params.get("_type") or "")
     if not isinstance(ids, list):
@@ -235,8 +295,26 @@ def _provider_from(kind: str, ids: tuple[Any, ...]) -> str | None:
     text = f"{kind} {' '.join(map(str, ids))}".lower()
     for known in ("azure", "openai", "anthropic", "bedrock", "vertexai", "mistral", "ollama", "groq"):
         if known in text:
-            return "azure.ai.openai" if known == "azure" else known
+            return _GENAI_PROVIDERS.get(known, known)
     return kind or None
+
+
+# LangChain's ls_provider / class-path names -> the spec's gen_ai.provider.name values.
+_GENAI_PROVIDERS = {
+    "azure": "azure.ai.openai",
+    "azure_openai": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock",
+    "vertexai": "gcp.vertex_ai",
+    "google_vertexai": "gcp.vertex_ai",
+    "google_genai": "gcp.gen_ai",
+    "google": "gcp.gen_ai",
+    "mistral": "mistral_ai",
+    "mistralai": "mistral_ai",
+    "xai": "x_ai",
+    "ibm": "ibm.watsonx.ai",
+}
 
 
 _SERVER_KEYS = frozenset(
@@ -330,6 +408,9 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     """
 
     name = "opentelemetry_callback_handler"
+    # Subclasses that print LangChain's verbose format want every value as the JSON of the whole
+    # input / output instead of OpenInference's unwrapped single values.
+    _json_values = False
     _extra_attributes: Callable[[Run, dict[str, AttributeValue]], None] | None = None
 
     def __init__(
@@ -339,6 +420,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         max_attribute_length: int | None = DEFAULT_MAX_ATTRIBUTE_LENGTH,
         *,
         tracer_name: str = "otelchain",
+        meter_provider: MeterProvider | None = None,
+        conventions: str | Iterable[str] | None = None,
     ) -> None:
         super().__init__()
         from otelchain import __version__
@@ -354,6 +437,15 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             capture_content_from_env() if capture_content is None else bool(capture_content)
         )
         self.max_attribute_length = max_attribute_length
+        self.conventions = _conventions(conventions)
+        self._gen_ai = "gen_ai" in self.conventions
+        self._oi = "openinference" in self.conventions
+        self._own = "otelchain" in self.conventions
+        # OTel: instrumentation leaves a successful span's status UNSET; OpenInference sets OK.
+        # OK only when OpenInference is the naming scheme and the GenAI conventions are off.
+        self._status_ok = not self._gen_ai
+        self._masking = _oi.Masking.from_env()
+        self._metrics = GenAIMetrics(meter_provider)
         self._limits_cache: tuple[int | None, int | None] | None = None
         self._errors: Counter[str] = Counter()
         self._errors_lock = threading.Lock()
@@ -432,16 +524,26 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             if state.pending:
                 self._flush_tokens(state)
             if state.tokens:
-                attrs[A.OTELCHAIN_STREAMED_TOKENS] = state.tokens
-                attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (state.first_token_ns - run.start_ns) / 1e9
+                if self._own:
+                    attrs[A.OTELCHAIN_STREAMED_TOKENS] = state.tokens
+                if self._gen_ai:
+                    attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (state.first_token_ns - run.start_ns) / 1e9
+                    if run.run_type == "llm":
+                        attrs[A.GEN_AI_REQUEST_STREAM] = True
             if state.events_dropped:
                 attrs[A.OTELCHAIN_EVENTS_DROPPED] = state.events_dropped
             if run.error is not None:
                 self._error_attrs(span, run.error, attrs)
+                if not self._gen_ai:  # error.type is an OTel attribute; OpenInference has none
+                    attrs.pop(A.ERROR_TYPE, None)
             else:
                 self._end_attrs(run, attrs)
                 if run.run_type == "llm":
                     self._tool_call_actions(run)
+                if self._status_ok:
+                    span.set_status(Status(StatusCode.OK))
+            if state.metric_attrs is not None:
+                self._record_metrics(run, state, attrs)
             if len(attrs) > 2:
                 span.set_attributes(attrs)
             else:  # cheaper than set_attributes for one or two values
@@ -468,7 +570,17 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             index = state.tokens
             state.tokens = index + 1
             if index == 0:
-                state.first_token_ns = _runs.now_ns()
+                state.first_token_ns = state.last_token_ns = _runs.now_ns()
+                if state.metric_attrs is not None:
+                    self._metrics.time_to_first_chunk.record(
+                        (state.first_token_ns - run.start_ns) / 1e9, state.metric_attrs
+                    )
+            elif state.metric_attrs is not None:
+                now = _runs.now_ns()
+                self._metrics.time_per_output_chunk.record(
+                    (now - state.last_token_ns) / 1e9, state.metric_attrs
+                )
+                state.last_token_ns = now
             if state.pending is None and (state.singles is None or state.events < state.singles):
                 attrs: dict[str, AttributeValue] = {A.TOKEN_INDEX: index}
                 if self.capture_content:
@@ -486,6 +598,21 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 state.chunk *= 2
         except Exception as error:
             self._failed("token", error)
+
+    def _record_metrics(self, run: Run, state: _SpanState, attrs: Mapping[str, AttributeValue]) -> None:
+        """The GenAI client metrics of a finished operation (low-cardinality attributes only)."""
+        metric_attrs = state.metric_attrs
+        if metric_attrs is None:
+            return
+        if run.error is not None:
+            metric_attrs = {**metric_attrs, A.ERROR_TYPE: error_type(run.error)}
+        end = run.end_ns if run.end_ns is not None else _runs.now_ns()
+        self._metrics.record_operation(
+            metric_attrs,
+            (end - run.start_ns) / 1e9,
+            input_tokens=state.input_tokens,
+            output_tokens=state.output_tokens,
+        )
 
     def _flush_tokens(self, state: _SpanState) -> None:
         """Emit the buffered tokens as one ``new_token`` event with ``token.count``."""
@@ -559,7 +686,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     def _on_run_event(self, run: Run, name: str, payload: dict[str, Any]) -> None:
         state: _SpanState | None = run.data
-        if state is None:
+        if state is None or (not self._own and name in _OWN_EVENTS):
             return
         try:
             if state.singles is not None and state.events >= state.singles:
@@ -636,38 +763,55 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         claim = current_claim()
         if claim is not None and not claim.take(run_type, run.run_id):
             claim = None
-        attrs: dict[str, AttributeValue] = {
-            A.OTELCHAIN_RUN_ID: str(run.run_id),
-            A.OTELCHAIN_RUN_TYPE: run_type,
-        }
-        if run.parent_run_id is not None:
-            attrs[A.OTELCHAIN_PARENT_RUN_ID] = str(run.parent_run_id)
-        if run.tags:
-            attrs[A.OTELCHAIN_TAGS] = [str(t) for t in run.tags]
-        if run.metadata:
-            self._metadata_attrs(run.metadata, attrs)
+        attrs: dict[str, AttributeValue] = {}
+        if self._own:
+            attrs[A.OTELCHAIN_RUN_ID] = str(run.run_id)
+            attrs[A.OTELCHAIN_RUN_TYPE] = run_type
+            if run.parent_run_id is not None:
+                attrs[A.OTELCHAIN_PARENT_RUN_ID] = str(run.parent_run_id)
+            if run.tags:
+                attrs[A.OTELCHAIN_TAGS] = [str(t) for t in run.tags]
+        self._identity_attrs(run, attrs)
         kind = SpanKind.INTERNAL
+        metric_attrs: dict[str, AttributeValue] | None = None
         agent = 0
         if run_type == "llm":
-            name = self._llm_start(run, attrs)
+            name, metric_attrs = self._llm_start(run, attrs)
             kind = SpanKind.CLIENT
         elif run_type == "tool":
             name = self._tool_start(run, attrs)
+            metric_attrs = {A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL}
         elif run_type == "agent" or (run_type == "chain" and run.name in _AGENT_NAMES):
             name = self._agent_start(run.name, run, attrs)
             agent = _LEGACY_AGENT
+            metric_attrs = {A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT}
         elif run_type == "chain" and (agent_name := _tool_call_agent_name(run, claim)):
             name = self._agent_start(agent_name, run, attrs)
             agent = _TOOL_CALL_AGENT
+            metric_attrs = {A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT}
         else:
             name = run.name
-            attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
+            template = _oi.prompt_template(run.inputs, run.serialized)
+            if self._oi:
+                is_prompt = run_type == "prompt"
+                attrs[A.OPENINFERENCE_SPAN_KIND] = (
+                    A.KIND_PROMPT if is_prompt else _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
+                )
+                if template is not None and self.capture_content and not self._masking.hide_inputs:
+                    attrs[A.LLM_PROMPT_TEMPLATE] = truncate(template[0], self.max_attribute_length)
+                    if template[1]:
+                        attrs[A.LLM_PROMPT_TEMPLATE_VARIABLES] = json_text(
+                            template[1], self.max_attribute_length
+                        )
             if run_type == "retriever" and isinstance(run.inputs, Mapping):
-                if self.capture_content:
+                if not (self._oi or self._json_values):
+                    pass
+                elif self.capture_content and not self._masking.hide_inputs:
                     attrs[A.INPUT_VALUE] = truncate(str(run.inputs.get("query")), self.max_attribute_length)
-                    attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
+                elif self.capture_content:
+                    attrs[A.INPUT_VALUE] = _oi.REDACTED
             else:
-                self._input_json(run.inputs, attrs)
+                self._input_value(run.inputs, attrs)
         if self._extra_attributes is not None:
             self._extra_attributes(run, attrs)
         parent = run.parent
@@ -683,10 +827,11 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             name, context=ctx, kind=kind, attributes=attrs, start_time=run.start_ns
         )
         state = run.data = _SpanState(span, len(attrs), _budget(self._limits()))
+        state.metric_attrs = metric_attrs
         if agent:
             state.agent = agent
-        elif run_type == "llm" and A.GEN_AI_PROVIDER_NAME in attrs:
-            self._agent_provider(run, str(attrs[A.GEN_AI_PROVIDER_NAME]))
+        elif run_type == "llm" and metric_attrs is not None and A.GEN_AI_PROVIDER_NAME in metric_attrs:
+            self._agent_provider(run, str(metric_attrs[A.GEN_AI_PROVIDER_NAME]))
         if claim is not None and claim.activate:
             claim.token = otel_context.attach(state.ctx or self._context_of(state))
 
@@ -696,125 +841,270 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         return ctx
 
     def _agent_start(self, agent_name: str, run: Run, attrs: dict[str, AttributeValue]) -> str:
-        attrs[A.GEN_AI_OPERATION_NAME] = A.OP_INVOKE_AGENT
-        attrs[A.GEN_AI_AGENT_NAME] = agent_name
-        attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_AGENT
-        self._input_json(run.inputs, attrs)
-        return f"{A.OP_INVOKE_AGENT} {agent_name}"
+        if self._gen_ai:
+            attrs[A.GEN_AI_OPERATION_NAME] = A.OP_INVOKE_AGENT
+            attrs[A.GEN_AI_AGENT_NAME] = agent_name
+        if self._oi:
+            attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_AGENT
+        self._input_value(run.inputs, attrs)
+        return f"{A.OP_INVOKE_AGENT} {agent_name}" if self._gen_ai else run.name
 
     def _agent_provider(self, run: Run, provider: str) -> None:
-        """Put a model run's provider on its agent's span, once (the agent span needs one)."""
-        agent = _agent_of(run)
-        if agent is not None and agent.provider is None:
-            agent.provider = provider
-            agent.span.set_attribute(A.GEN_AI_PROVIDER_NAME, provider)
-            agent.attrs += 1
+        """Put a model run's provider on its agent's span, once (``gen_ai.provider.name`` is
+        required on ``invoke_agent`` spans), and on the agent's metrics."""
+        parent = run.parent
+        while parent is not None and parent.run_type != "tool":
+            agent: _SpanState | None = parent.data
+            if agent is not None and agent.agent:
+                if agent.provider is None:
+                    agent.provider = provider
+                    if agent.metric_attrs is not None:
+                        agent.metric_attrs[A.GEN_AI_PROVIDER_NAME] = provider
+                    if self._gen_ai:
+                        agent.span.set_attribute(A.GEN_AI_PROVIDER_NAME, provider)
+                        agent.attrs += 1
+                return
+            parent = parent.parent
 
     def _input_json(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
+        """``input.value`` as the JSON of the whole input (what verbose mode prints)."""
         if self.capture_content and inputs is not None:
             attrs[A.INPUT_VALUE] = json_text(inputs, self.max_attribute_length)
             attrs[A.INPUT_MIME_TYPE] = A.MIME_JSON
 
-    def _metadata_attrs(self, metadata: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
-        attrs[A.OI_METADATA] = json_text(metadata, self.max_attribute_length)
+    def _input_value(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
+        """``input.value`` as OpenInference writes it (a single-key input unwrapped)."""
+        if not self.capture_content or not (self._oi or self._json_values):
+            return
+        if self._json_values:
+            self._input_json(inputs, attrs)
+            return
+        if self._masking.hide_inputs:
+            if inputs:
+                attrs[A.INPUT_VALUE] = _oi.REDACTED
+            return
+        value = _oi.convert_io(inputs, self.max_attribute_length)
+        if value is not None:
+            attrs[A.INPUT_VALUE] = value[0]
+            if value[1] is not None:
+                attrs[A.INPUT_MIME_TYPE] = value[1]
+
+    def _output_value(self, outputs: Any, attrs: dict[str, AttributeValue]) -> None:
+        if not (self._oi or self._json_values):
+            return
+        if self._json_values:
+            attrs[A.OUTPUT_VALUE] = json_text(outputs, self.max_attribute_length)
+            attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
+            return
+        if self._masking.hide_outputs:
+            if outputs:
+                attrs[A.OUTPUT_VALUE] = _oi.REDACTED
+            return
+        value = _oi.convert_io(outputs, self.max_attribute_length)
+        if value is not None:
+            attrs[A.OUTPUT_VALUE] = value[0]
+            if value[1] is not None:
+                attrs[A.OUTPUT_MIME_TYPE] = value[1]
+
+    def _identity_attrs(self, run: Run, attrs: dict[str, AttributeValue]) -> None:
+        """Session, user, metadata, tags and (OpenInference) context attributes of a run."""
+        context = _oi.context_attributes() if self._oi else {}
+        metadata: Mapping[str, Any] = run.metadata or {}
+        if context:
+            for key in (A.SESSION_ID, A.USER_ID, A.LLM_PROMPT_TEMPLATE_VERSION):
+                if key in context:
+                    attrs[key] = context[key]
+            if self.capture_content:
+                for key in (A.LLM_PROMPT_TEMPLATE, A.LLM_PROMPT_TEMPLATE_VARIABLES):
+                    if key in context:
+                        attrs[key] = context[key]
+            context_metadata = context.get(A.OI_METADATA)
+            if isinstance(context_metadata, str):
+                try:
+                    parsed = json.loads(context_metadata)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    metadata = {**parsed, **metadata}
+        if self._oi:
+            if metadata:
+                attrs[A.OI_METADATA] = json_text(metadata, self.max_attribute_length)
+            tags = [str(t) for t in context.get(A.OI_TAGS) or ()]  # type: ignore[union-attr]
+            tags.extend(str(t) for t in run.tags or () if str(t) not in tags)
+            if tags:
+                attrs[A.OI_TAGS] = tags
+        if not metadata:
+            return
         for key, keys in ((A.SESSION_ID, _SESSION_KEYS), (A.USER_ID, _USER_KEYS)):
             value = _first(metadata, keys)
             if value is not None:
                 attrs[key] = str(value)
-        conversation = _first(metadata, _CONVERSATION_KEYS)
-        if conversation is not None:
-            attrs[A.GEN_AI_CONVERSATION_ID] = str(conversation)
+        if self._gen_ai:
+            conversation = _first(metadata, _CONVERSATION_KEYS)
+            if conversation is not None:
+                attrs[A.GEN_AI_CONVERSATION_ID] = str(conversation)
 
-    def _llm_start(self, run: Run, attrs: dict[str, AttributeValue]) -> str:
+    def _llm_start(self, run: Run, attrs: dict[str, AttributeValue]) -> tuple[str, dict[str, AttributeValue]]:
         params = llm_params(run)
         model = llm_model(run, params)
         op = A.OP_CHAT if run.extra.get("is_chat_model") else A.OP_TEXT_COMPLETION
-        attrs[A.GEN_AI_OPERATION_NAME] = op
-        attrs[A.GEN_AI_REQUEST_MODEL] = model
-        attrs[A.LLM_MODEL_NAME] = model
-        attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_LLM
         provider = _provider(run, params)
+        metric_attrs: dict[str, AttributeValue] = {A.GEN_AI_OPERATION_NAME: op, A.GEN_AI_REQUEST_MODEL: model}
         if provider:
-            attrs[A.GEN_AI_PROVIDER_NAME] = provider
-        for key in _REQUEST_KEYS.intersection(params):
-            attr = _REQUEST_ATTRS[key]
-            value = params[key]
-            if value is not None and attr not in attrs:
-                scalar = _scalar(value)
-                if scalar is not None:
-                    attrs[attr] = scalar
-        stop = params.get("stop")
-        if isinstance(stop, str):
-            stop = [stop]
-        if isinstance(stop, (list, tuple)) and stop and all(isinstance(s, str) for s in stop):
-            attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+            metric_attrs[A.GEN_AI_PROVIDER_NAME] = provider
         if params:
-            _server(params, attrs)
+            _server(params, metric_attrs)
+        if self._gen_ai:
+            attrs.update(metric_attrs)
+            for key in _REQUEST_KEYS.intersection(params):
+                attr = _REQUEST_ATTRS[key]
+                value = params[key]
+                if value is not None and attr not in attrs:
+                    scalar = _scalar(value)
+                    if scalar is not None:
+                        attrs[attr] = scalar
+            stop = params.get("stop")
+            if isinstance(stop, str):
+                stop = [stop]
+            if isinstance(stop, (list, tuple)) and stop and all(isinstance(s, str) for s in stop):
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+            stream = params.get("stream", params.get("streaming"))
+            if isinstance(stream, bool):
+                attrs[A.GEN_AI_REQUEST_STREAM] = stream
+        if self._oi:
+            attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_LLM
+            attrs[A.LLM_MODEL_NAME] = model
+            ls_provider = _first(run.metadata, ("ls_provider",)) or provider
+            if isinstance(ls_provider, str) and ls_provider:
+                llm_provider, llm_system = _oi.provider_and_system(ls_provider)
+                attrs[A.LLM_PROVIDER] = llm_provider
+                if llm_system:
+                    attrs[A.LLM_SYSTEM] = llm_system
+            if params and not self._masking.hide_invocation_parameters:
+                attrs[A.LLM_INVOCATION_PARAMETERS] = json_text(
+                    _safe_params(params), self.max_attribute_length
+                )
         if self.capture_content:
-            self._llm_input(run.inputs, attrs)
-        return f"{op} {model}"
+            self._llm_content(run.inputs, params, attrs)
+        return (f"{op} {model}" if self._gen_ai else run.name), metric_attrs
 
     def _llm_input(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
-        """A single prompt as text; messages as ``llm.input_messages`` plus JSON."""
-        prompts = inputs.get("prompts") if (type(inputs) is dict or isinstance(inputs, Mapping)) else None
-        if isinstance(prompts, list) and len(prompts) == 1 and isinstance(prompts[0], str):
-            attrs[A.INPUT_VALUE] = truncate(prompts[0], self.max_attribute_length)
-            attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
+        """``input.value`` of a model run: the JSON of its prompts or messages (langchain-core
+        messages as LangChain serializes them, as OpenInference records them)."""
+        if self._masking.hide_inputs:
+            attrs[A.INPUT_VALUE] = _oi.REDACTED
             return
+        mapping = inputs if (type(inputs) is dict or isinstance(inputs, Mapping)) else None
+        batches = mapping.get("messages") if mapping is not None else None
+        if isinstance(batches, list) and batches and isinstance(batches[0], list):
+            inputs = {
+                "messages": [[_lc_json(m) for m in batch] for batch in batches if isinstance(batch, list)]
+            }
         self._input_json(inputs, attrs)
-        messages = inputs.get("messages") if (type(inputs) is dict or isinstance(inputs, Mapping)) else None
-        if isinstance(messages, list) and messages and isinstance(messages[0], list):
-            self._messages(A.LLM_INPUT_MESSAGES, messages[0], attrs)
 
-    def _messages(self, prefix: str, messages: list[Any], attrs: dict[str, AttributeValue]) -> None:
+    def _llm_output(self, response: Any, generations: list[Any], attrs: dict[str, AttributeValue]) -> None:
+        """``output.value`` of a model run: the JSON of the whole result, as OpenInference has it."""
+        attrs[A.OUTPUT_VALUE] = json_text(response, self.max_attribute_length)
+        attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
+
+    def _llm_content(self, inputs: Any, params: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
+        """Prompts or messages: ``input.value``, ``llm.input_messages`` / ``llm.prompts``,
+        ``gen_ai.input.messages`` / ``gen_ai.system_instructions``; and the tools offered."""
         limit = self.max_attribute_length
-        keys = _MESSAGE_KEYS[prefix]
+        masking = self._masking
+        mapping = inputs if (type(inputs) is dict or isinstance(inputs, Mapping)) else {}
+        prompts = mapping.get("prompts")
+        batches = mapping.get("messages")
+        messages: list[Any] = []
+        if isinstance(batches, list) and batches and isinstance(batches[0], list):
+            messages = batches[0]
+        if self._oi or self._json_values:
+            self._llm_input(inputs, attrs)
+        if self._oi:
+            if isinstance(prompts, list) and prompts and all(isinstance(p, str) for p in prompts):
+                attrs[A.LLM_PROMPTS] = (
+                    [_oi.REDACTED] * len(prompts)
+                    if masking.hide_inputs
+                    else [truncate(p, limit) for p in prompts]
+                )
+            if messages and masking.input_messages():
+                self._oi_messages(A.LLM_INPUT_MESSAGES, messages, attrs, input_side=True)
+            tools = params.get("tools")
+            if isinstance(tools, list) and not (masking.hide_inputs or masking.hide_llm_tools):
+                for i, tool in enumerate(tools[:_MAX_MESSAGES]):
+                    attrs[f"{A.LLM_TOOLS}.{i}.{A.TOOL_JSON_SCHEMA}"] = json_text(tool, limit)
+        if self._gen_ai and not masking.hide_inputs:
+            if not messages and isinstance(prompts, list) and prompts:
+                messages = [("user", p) for p in prompts[:1]]
+            if messages and not masking.hide_input_messages:
+                system, history = _genai.input_messages(messages)
+                if system:
+                    attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, limit)
+                attrs[A.GEN_AI_INPUT_MESSAGES] = json_text(history, limit)
+            definitions = _genai.tool_definitions(params.get("tools"))
+            if definitions and not masking.hide_llm_tools:
+                attrs[A.GEN_AI_TOOL_DEFINITIONS] = json_text(definitions, limit)
+
+    def _oi_messages(
+        self, prefix: str, messages: list[Any], attrs: dict[str, AttributeValue], *, input_side: bool
+    ) -> None:
+        masking = self._masking
+        hide_text = masking.hide_input_text if input_side else masking.hide_output_text
         for i, message in enumerate(messages[:_MAX_MESSAGES]):
-            if isinstance(message, tuple):
-                role, content = message
-            else:
-                role, content = _role(message), getattr(message, "content", message)
-            role_key, content_key = keys[i]
-            attrs[role_key] = role if type(role) is str else str(role)
-            attrs[content_key] = truncate(content, limit) if type(content) is str else as_text(content, limit)
-            for j, call in enumerate((getattr(message, "tool_calls", None) or [])[:_MAX_MESSAGES]):
-                base = f"{prefix}.{i}.{A.MESSAGE_TOOL_CALLS}.{j}."
-                attrs[base + A.TOOL_CALL_FUNCTION_NAME] = str(_get(call, "name"))
-                attrs[base + A.TOOL_CALL_FUNCTION_ARGUMENTS] = json_text(_get(call, "args"), limit)
-                call_id = _get(call, "id")
-                if call_id:
-                    attrs[base + A.TOOL_CALL_ID] = str(call_id)
+            for key, value in _oi.message_attributes(
+                prefix,
+                i,
+                message,
+                self.max_attribute_length,
+                hide_text=hide_text,
+                hide_images=input_side and masking.hide_input_images,
+                image_max_length=masking.base64_image_max_length,
+                max_items=_MAX_MESSAGES,
+            ):
+                attrs[key] = value
 
     def _tool_start(self, run: Run, attrs: dict[str, AttributeValue]) -> str:
-        attrs[A.GEN_AI_OPERATION_NAME] = A.OP_EXECUTE_TOOL
-        attrs[A.GEN_AI_TOOL_NAME] = run.name
-        attrs[A.TOOL_NAME] = run.name
-        attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_TOOL
         description = run.serialized.get("description")
-        if isinstance(description, str) and description:
-            attrs[A.GEN_AI_TOOL_DESCRIPTION] = truncate(description, self.max_attribute_length)
-            attrs[A.TOOL_DESCRIPTION] = attrs[A.GEN_AI_TOOL_DESCRIPTION]
-        call_id = run.extra.get("tool_call_id")
-        if call_id:
-            attrs[A.GEN_AI_TOOL_CALL_ID] = str(call_id)
-        if self.capture_content:
-            inputs = run.inputs
-            if (
-                (type(inputs) is dict or isinstance(inputs, Mapping))
-                and set(inputs) == {"input"}
-                and isinstance(inputs["input"], str)
-            ):
-                attrs[A.INPUT_VALUE] = truncate(inputs["input"], self.max_attribute_length)
-                attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
-            else:
-                self._input_json(inputs, attrs)
-        return f"{A.OP_EXECUTE_TOOL} {run.name}"
+        if not (isinstance(description, str) and description):
+            description = None
+        if self._gen_ai:
+            attrs[A.GEN_AI_OPERATION_NAME] = A.OP_EXECUTE_TOOL
+            attrs[A.GEN_AI_TOOL_NAME] = run.name
+            attrs[A.GEN_AI_TOOL_TYPE] = A.TOOL_TYPE_FUNCTION
+            if description:
+                attrs[A.GEN_AI_TOOL_DESCRIPTION] = truncate(description, self.max_attribute_length)
+            call_id = run.extra.get("tool_call_id")
+            if call_id:
+                attrs[A.GEN_AI_TOOL_CALL_ID] = str(call_id)
+            if self.capture_content and not self._masking.hide_inputs:
+                inputs = run.inputs
+                if (type(inputs) is dict or isinstance(inputs, Mapping)) and set(inputs) == {"input"}:
+                    inputs = inputs["input"]
+                attrs[A.GEN_AI_TOOL_CALL_ARGUMENTS] = _genai_json(_genai.parse_arguments(inputs), self)
+        if self._oi:
+            attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_TOOL
+            attrs[A.TOOL_NAME] = run.name
+            if description:
+                attrs[A.TOOL_DESCRIPTION] = truncate(description, self.max_attribute_length)
+        inputs = run.inputs
+        if (
+            self._json_values
+            and self.capture_content
+            and (type(inputs) is dict or isinstance(inputs, Mapping))
+            and set(inputs) == {"input"}
+            and isinstance(inputs["input"], str)
+        ):
+            attrs[A.INPUT_VALUE] = truncate(inputs["input"], self.max_attribute_length)
+            attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
+        else:
+            self._input_value(inputs, attrs)
+        return f"{A.OP_EXECUTE_TOOL} {run.name}" if self._gen_ai else run.name
 
     # --- span end ---------------------------------------------------------------------------
     def _end_attrs(self, run: Run, attrs: dict[str, AttributeValue]) -> None:
         outputs = run.outputs
         if run.run_type == "llm":
-            self._llm_end(outputs, attrs)
+            self._llm_end(run, outputs, attrs)
             return
         if not self.capture_content or outputs is None:
             return
@@ -824,92 +1114,112 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             )
             if getattr(out, "type", None) == "tool":  # langchain-core's ToolMessage: its content
                 out = getattr(out, "content", out)  # is the tool's output
-            attrs[A.OUTPUT_VALUE] = as_text(out, self.max_attribute_length)
-            attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT if isinstance(out, str) else A.MIME_JSON
+            if self._gen_ai and not self._masking.hide_outputs:
+                attrs[A.GEN_AI_TOOL_CALL_RESULT] = _genai_json(_genai.parse_arguments(out), self)
+            if self._json_values:
+                attrs[A.OUTPUT_VALUE] = as_text(out, self.max_attribute_length)
+                attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT if isinstance(out, str) else A.MIME_JSON
+            else:
+                self._output_value({"output": out}, attrs)
         elif run.run_type == "retriever" and isinstance(outputs, Mapping):
-            for i, doc in enumerate(list(outputs.get("documents") or [])[:_MAX_MESSAGES]):
-                base = f"{A.RETRIEVAL_DOCUMENTS}.{i}."
-                attrs[base + A.DOCUMENT_CONTENT] = as_text(
-                    _get(doc, "page_content") or "", self.max_attribute_length
-                )
-                meta = _get(doc, "metadata")
-                if meta:
-                    attrs[base + A.DOCUMENT_METADATA] = json_text(meta, self.max_attribute_length)
-            attrs[A.OUTPUT_VALUE] = json_text(outputs, self.max_attribute_length)
-            attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
+            hidden = self._masking.hide_outputs
+            if self._oi:
+                for i, doc in enumerate(list(outputs.get("documents") or [])[:_MAX_MESSAGES]):
+                    base = f"{A.RETRIEVAL_DOCUMENTS}.{i}."
+                    content = _get(doc, "page_content")
+                    if content:
+                        attrs[base + A.DOCUMENT_CONTENT] = (
+                            _oi.REDACTED if hidden else as_text(content, self.max_attribute_length)
+                        )
+                    meta = _get(doc, "metadata")
+                    if meta:
+                        attrs[base + A.DOCUMENT_METADATA] = json_text(meta, self.max_attribute_length)
+            if not (self._oi or self._json_values):
+                pass
+            elif hidden:
+                attrs[A.OUTPUT_VALUE] = _oi.REDACTED
+            else:
+                attrs[A.OUTPUT_VALUE] = json_text(outputs, self.max_attribute_length)
+                attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
         else:
-            attrs[A.OUTPUT_VALUE] = json_text(outputs, self.max_attribute_length)
-            attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
+            self._output_value(outputs, attrs)
 
-    def _llm_end(self, response: Any, attrs: dict[str, AttributeValue]) -> None:
+    def _llm_end(self, run: Run, response: Any, attrs: dict[str, AttributeValue]) -> None:
         llm_output = getattr(response, "llm_output", None)
         if type(llm_output) is not dict and not isinstance(llm_output, Mapping):
             llm_output = {}
         generations = [g for batch in (getattr(response, "generations", None) or []) for g in batch]
-        usage = llm_output.get("token_usage") or llm_output.get("usage")
-        prompt = completion = total = None
-        if type(usage) is dict or isinstance(usage, Mapping):
-            prompt = _first(usage, ("prompt_tokens", "input_tokens"))
-            completion = _first(usage, ("completion_tokens", "output_tokens"))
-            total = usage.get("total_tokens")
+        first_batch = list((getattr(response, "generations", None) or [[]])[0] or [])
+        counts = _oi.token_counts(response)
         model = _first(llm_output, ("model_name", "model"))
         response_id = _response_id(llm_output.get("id"))
+        fingerprint = llm_output.get("system_fingerprint")
         finish: list[str] = []
+        reasons: list[str | None] = []
         messages: list[Any] = []
         for gen in generations:
             info = getattr(gen, "generation_info", None)
-            reason = info.get("finish_reason") if type(info) is dict or isinstance(info, Mapping) else None
+            reason = _first(info, _FINISH_KEYS) if (type(info) is dict or isinstance(info, Mapping)) else None
             message = getattr(gen, "message", None)
             if message is not None:
                 messages.append(message)
                 meta = getattr(message, "response_metadata", None)
                 if type(meta) is dict or isinstance(meta, Mapping):
-                    reason = reason or meta.get("finish_reason")
+                    reason = reason or _first(meta, _FINISH_KEYS)
                     model = model or _first(meta, ("model_name", "model"))
                     response_id = response_id or _response_id(meta.get("id"))
+                    fingerprint = fingerprint or meta.get("system_fingerprint")
                 response_id = response_id or _response_id(getattr(message, "id", None))
-                um = getattr(message, "usage_metadata", None)
-                if (type(um) is dict or isinstance(um, Mapping)) and prompt is None and completion is None:
-                    prompt, completion, total = (
-                        um.get("input_tokens"),
-                        um.get("output_tokens"),
-                        um.get("total_tokens"),
-                    )
             else:
                 messages.append(("assistant", getattr(gen, "text", "")))
-            if isinstance(reason, str):
-                finish.append(reason)
-        if isinstance(prompt, int):
-            attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = prompt
-            attrs[A.LLM_TOKEN_COUNT_PROMPT] = prompt
-        if isinstance(completion, int):
-            attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = completion
-            attrs[A.LLM_TOKEN_COUNT_COMPLETION] = completion
-        if not isinstance(total, int) and isinstance(prompt, int) and isinstance(completion, int):
-            total = prompt + completion
-        if isinstance(total, int):
-            attrs[A.LLM_TOKEN_COUNT_TOTAL] = total
-        if model:
-            attrs[A.GEN_AI_RESPONSE_MODEL] = str(model)
-        if response_id:
-            attrs[A.GEN_AI_RESPONSE_ID] = str(response_id)
-        if finish:
-            attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = finish
-        if self.capture_content:
-            self._messages(A.LLM_OUTPUT_MESSAGES, messages, attrs)
-            self._llm_output(response, generations, attrs)
-
-    def _llm_output(self, response: Any, generations: list[Any], attrs: dict[str, AttributeValue]) -> None:
-        """One plain generation as text; anything else (tool calls, batches) as JSON."""
-        if len(generations) == 1:
-            message = getattr(generations[0], "message", None)
-            text = getattr(generations[0], "text", None)
-            if isinstance(text, str) and not getattr(message, "tool_calls", None):
-                attrs[A.OUTPUT_VALUE] = truncate(text, self.max_attribute_length)
-                attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT
-                return
-        attrs[A.OUTPUT_VALUE] = json_text(response, self.max_attribute_length)
-        attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
+            reasons.append(str(reason) if reason is not None else None)
+            if reason is not None:
+                finish.append(str(reason))
+        state: _SpanState | None = run.data
+        if state is not None and state.metric_attrs is not None:
+            if model:
+                state.metric_attrs[A.GEN_AI_RESPONSE_MODEL] = str(model)
+            state.input_tokens, state.output_tokens = counts.prompt, counts.completion
+        if self._gen_ai:
+            for key, value in (
+                (A.GEN_AI_USAGE_INPUT_TOKENS, counts.prompt),
+                (A.GEN_AI_USAGE_OUTPUT_TOKENS, counts.completion),
+                (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, counts.cache_read),
+                (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, counts.cache_write),
+                (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, counts.reasoning),
+                (A.GEN_AI_USAGE_AUDIO_INPUT_TOKENS, counts.prompt_audio),
+                (A.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS, counts.completion_audio),
+            ):
+                if value is not None:
+                    attrs[key] = value
+            if model:
+                attrs[A.GEN_AI_RESPONSE_MODEL] = str(model)
+            if response_id:
+                attrs[A.GEN_AI_RESPONSE_ID] = str(response_id)
+            if finish:
+                attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = finish
+            if fingerprint:
+                attrs[A.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = str(fingerprint)
+        if self._oi:
+            attrs.update(_oi.token_count_attributes(counts))
+            if model:
+                attrs[A.LLM_MODEL_NAME] = str(model)
+            if first_batch and reasons and reasons[0]:
+                attrs[A.LLM_FINISH_REASON] = reasons[0]
+        if not self.capture_content:
+            return
+        masking = self._masking
+        if self._oi or self._json_values:
+            if masking.hide_outputs:
+                attrs[A.OUTPUT_VALUE] = _oi.REDACTED
+            else:
+                self._llm_output(response, generations, attrs)
+        if self._oi and masking.output_messages() and messages:
+            first = messages[: len(first_batch)]
+            self._oi_messages(A.LLM_OUTPUT_MESSAGES, first, attrs, input_side=False)
+        if self._gen_ai and masking.output_messages():
+            output = [_genai.output_message(m, r) for m, r in zip(messages, reasons, strict=True)]
+            attrs[A.GEN_AI_OUTPUT_MESSAGES] = json_text(output, self.max_attribute_length)
 
     def _error_attrs(self, span: Span, error: BaseException, attrs: dict[str, AttributeValue]) -> None:
         etype = attrs[A.ERROR_TYPE] = error_type(error)
