@@ -174,8 +174,9 @@ def test_seed_agent_run_tree_survives_export(
         f"chat {model}": "LLM",
         "execute_tool calculator": "TOOL",
     }
-    assert json.loads(agent_attrs["input.value"]) == {"input": "What is 2 to the power of 8"}
-    assert json.loads(agent_attrs["output.value"]) == {"output": "256"}
+    # OpenInference's format: a single-key input / output unwrapped, a plain string as is
+    assert agent_attrs["input.value"] == "What is 2 to the power of 8"
+    assert agent_attrs["output.value"] == "256"
     assert tool_attrs["input.value"] == "2^8" and tool_attrs["output.value"] == "256"
     assert tool_attrs["tool.name"] == "calculator"
     for chat in chats:
@@ -350,7 +351,7 @@ async def test_concurrent_async_agents_keep_their_trees_apart(phoenix: Phoenix) 
         roots = [s for s in spans if s["parent_id"] is None]
         assert [r["context"]["span_id"] for r in roots] == [info.span_id]
         assert all(s["parent_id"] in ids for s in spans if s is not roots[0])
-        assert json.loads(roots[0]["attributes"]["input.value"]) == {"input": f"q{i}"}
+        assert roots[0]["attributes"]["input.value"] == f"q{i}"
 
 
 def test_seed_agent_on_the_openai_client_with_httpx_spans(

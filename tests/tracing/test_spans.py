@@ -56,10 +56,12 @@ def test_llm_chain_request_handler_gives_nested_spans(traced: Traced) -> None:
     assert out.run_info.span_id == format(chain.context.span_id, "016x")
     # OpenInference
     assert ca["openinference.span.kind"] == "CHAIN" and la["openinference.span.kind"] == "LLM"
-    assert json.loads(str(ca["input.value"])) == {"number": 2}
-    assert ca["input.mime_type"] == "application/json"
-    assert json.loads(str(ca["output.value"])) == {"text": " 3\n\n3 - 1 = 2"}
-    assert la["input.value"] == "1 + 2 =" and la["output.value"] == " 3\n\n3 - 1 = 2"
+    # single-key inputs and outputs unwrapped, a plain string not quoted (as OpenInference does)
+    assert json.loads(str(ca["input.value"])) == {"number": 2}  # not a string: stays JSON
+    assert ca["output.value"] == " 3\n\n3 - 1 = 2" and "output.mime_type" not in ca
+    assert la["llm.prompts"] == ("1 + 2 =",)
+    assert json.loads(str(la["input.value"])) == {"prompts": ["1 + 2 ="]}
+    assert json.loads(str(la["output.value"]))["generations"][0][0]["text"] == " 3\n\n3 - 1 = 2"
     assert la["llm.output_messages.0.message.role"] == "assistant"
     assert la["llm.output_messages.0.message.content"] == " 3\n\n3 - 1 = 2"
     # GenAI
@@ -130,7 +132,7 @@ def test_chat_model_span_has_messages_and_tool_calls(traced: Traced) -> None:
     assert a["llm.input_messages.1.message.content"] == "What is 2^8?"
     base = "llm.output_messages.0.message.tool_calls.0.tool_call."
     assert a[base + "function.name"] == "calculator"
-    assert json.loads(str(a[base + "function.arguments_json"])) == {"expression": "2^8"}
+    assert json.loads(str(a[base + "function.arguments"])) == {"expression": "2^8"}
     assert a[base + "id"] == "call_1"
     assert a["gen_ai.response.model"] == "fake-chat-2024"
     assert a["gen_ai.response.id"] == "r-1"
@@ -233,9 +235,9 @@ def test_values_are_truncated_to_the_configured_length() -> None:
     t = make_traced(max_attribute_length=100)
     FakeListLLM(["y" * 1000]).call("x" * 1000, callbacks=[t.handler])
     a = dict(t.spans[0].attributes or {})
-    for key in ("input.value", "output.value", "llm.output_messages.0.message.content"):
-        value = str(a[key])
-        assert value.startswith("x" * 100 if key == "input.value" else "y" * 100)
+    for key in ("llm.prompts", "llm.output_messages.0.message.content"):
+        value = str(a[key][0]) if key == "llm.prompts" else str(a[key])
+        assert value.startswith("x" * 100 if key == "llm.prompts" else "y" * 100)
         assert len(value) < 140 and "truncated 900 chars" in value
     with pytest.raises(ValueError):
         OpenTelemetryCallbackHandler(t.provider, max_attribute_length=3)
