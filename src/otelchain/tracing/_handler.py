@@ -403,8 +403,11 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     ``tracer_provider`` defaults to the global one (also one set later); ``capture_content``
     defaults to on unless ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false``;
-    ``max_attribute_length`` truncates every text value (None: no limit). Failures inside the
-    handler are logged and counted (:attr:`error_counts`), never raised into the app.
+    ``max_attribute_length`` truncates every text value (None: no limit). ``conventions``
+    picks the naming schemes (``gen_ai``, ``openinference``, ``otelchain``; default all, or
+    ``OTELCHAIN_CONVENTIONS``); ``meter_provider`` receives the GenAI client metrics (default
+    the global one). Failures inside the handler are logged and counted (:attr:`error_counts`),
+    never raised into the app.
     """
 
     name = "opentelemetry_callback_handler"
