@@ -92,8 +92,18 @@ class Masking:
 NO_MASKING = Masking()
 
 
+_MAPPING_TYPES: dict[type, bool] = {dict: True}
+
+
 def _is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
-    return type(obj) is dict or isinstance(obj, Mapping)
+    """``isinstance(obj, Mapping)``, cached per type (the ABC check is slow on the hot path)."""
+    cls = type(obj)
+    known = _MAPPING_TYPES.get(cls)
+    if known is None:
+        known = isinstance(obj, Mapping)
+        if len(_MAPPING_TYPES) < 1024:
+            _MAPPING_TYPES[cls] = known
+    return known
 
 
 def _looks_json(text: str) -> bool:
@@ -491,8 +501,11 @@ _CONTEXT_KEYS = (
 def context_attributes() -> dict[str, AttributeValue]:
     """The OpenInference context attributes set in the current OTel context (often none)."""
     out: dict[str, AttributeValue] = {}
+    current = otel_context.get_current()
+    if not current:
+        return out
     for key in _CONTEXT_KEYS:
-        value = otel_context.get_value(key)
+        value = current.get(key)
         if value is None:
             continue
         if isinstance(value, (str, bool, int, float)):
