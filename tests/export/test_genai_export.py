@@ -162,3 +162,19 @@ def test_configure_sets_up_metrics_only_when_asked(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus-please")
     with pytest.raises(ValueError):
         configure_metrics(set_global=False)
+
+
+def test_configure_reports_a_bad_metrics_variable_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from opentelemetry import metrics
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "statsd-please")
+    before = metrics.get_meter_provider()
+    for _ in range(3):
+        provider = configure(exporter="none", set_global=False)
+        provider.shutdown()
+    errors = [r for r in caplog.records if "OTEL_METRICS_EXPORTER" in r.getMessage()]
+    assert len(errors) == 1 and "metrics are not exported" in errors[0].getMessage()
+    assert metrics.get_meter_provider() is before  # nothing was set up

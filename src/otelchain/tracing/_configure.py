@@ -407,9 +407,25 @@ def _configure_metrics(
     set_global: bool,
     flush_timeout: float,
 ) -> None:
-    """The MeterProvider beside the TracerProvider (GenAI metrics); failures are logged only."""
+    """The MeterProvider beside the TracerProvider (GenAI metrics). A bad variable is reported
+    once, as for traces (one line even when traces already reported it), and metrics stay off."""
     from otelchain.tracing._metrics import configure_metrics
 
+    off = "metrics are not exported"
+    url = _setting(endpoint, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    if url is not None and (problem := _endpoint_problem(url.value)) is not None:
+        if url.env is not None:
+            _report(url.env, url.value, problem, off)
+        return
+    proto = _setting(protocol, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    if proto is not None and proto.value.strip().lower() not in _PROTOCOLS:
+        if proto.env is not None:
+            _report(proto.env, proto.value, f"must be one of {list(_PROTOCOLS)}", off)
+        return
+    kind = _env("OTEL_METRICS_EXPORTER")
+    if kind is not None and kind[1].split(",")[0].strip().lower() not in ("otlp", "console", "none"):
+        _report(kind[0], kind[1], "must be one of ['otlp', 'console', 'none']", off)
+        return
     try:
         configure_metrics(
             resource=resource,
