@@ -309,3 +309,24 @@ def test_status_and_names_follow_the_conventions(openai_server: OpenAIServer) ->
     assert len(only_genai.points("gen_ai.client.operation.duration")) == 1
     with pytest.raises(ValueError):
         make_traced(conventions="zipkin")
+
+
+def test_text_and_image_masking_reaches_both_conventions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENINFERENCE_HIDE_INPUT_TEXT", "true")
+    monkeypatch.setenv("OPENINFERENCE_HIDE_INPUT_IMAGES", "true")
+    monkeypatch.setenv("OPENINFERENCE_HIDE_OUTPUT_TEXT", "true")
+    measured = _measured()
+    S.lc_multimodal_chat(measured.traced.handler)
+    (span,) = measured.traced.spans
+    a = dict(span.attributes or {})
+    assert a["llm.input_messages.1.message.contents.0.message_content.text"] == "__REDACTED__"
+    assert a["llm.input_messages.1.message.contents.1.message_content.type"] == "image"
+    assert "llm.input_messages.1.message.contents.1.message_content.image.image.url" not in a
+    assert a["llm.output_messages.0.message.content"] == "__REDACTED__"
+    (user,) = json.loads(str(a["gen_ai.input.messages"]))
+    assert user["parts"] == [{"type": "text", "content": "__REDACTED__"}]
+    assert json.loads(str(a["gen_ai.system_instructions"])) == [{"type": "text", "content": "__REDACTED__"}]
+    (out,) = json.loads(str(a["gen_ai.output.messages"]))
+    assert out["parts"] == [{"type": "text", "content": "__REDACTED__"}]
+    # as in OpenInference, the *_TEXT / *_IMAGES variables mask messages; input.value and
+    # output.value are masked by OPENINFERENCE_HIDE_INPUTS / _OUTPUTS (tested above)

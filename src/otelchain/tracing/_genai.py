@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from otelchain.tracing._openinference import (
+    REDACTED,
     image_url,
     message_content,
     message_role,
@@ -95,7 +96,23 @@ def _message(message: Any) -> dict[str, Any]:
     return out
 
 
-def input_messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _masked(parts: list[dict[str, Any]], hide_text: bool, hide_images: bool) -> list[dict[str, Any]]:
+    """Parts with text redacted and/or images dropped (OpenInference's masking variables)."""
+    if not (hide_text or hide_images):
+        return parts
+    out = []
+    for part in parts:
+        if hide_images and part.get("modality") == "image":
+            continue
+        if hide_text and part.get("type") in ("text", "reasoning"):
+            part = {**part, "content": REDACTED}
+        out.append(part)
+    return out
+
+
+def input_messages(
+    messages: list[Any], *, hide_text: bool = False, hide_images: bool = False
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(system instructions, chat history): the leading system messages become
     ``gen_ai.system_instructions`` parts; the rest are ``gen_ai.input.messages``."""
     system: list[dict[str, Any]] = []
@@ -103,12 +120,16 @@ def input_messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict
     while index < len(messages) and message_role(messages[index]) == "system":
         system.extend(_parts(messages[index]))
         index += 1
-    return system, [_message(m) for m in messages[index:]]
+    history = [_message(m) for m in messages[index:]]
+    for message in history:
+        message["parts"] = _masked(message["parts"], hide_text, hide_images)
+    return _masked(system, hide_text, hide_images), history
 
 
-def output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:
+def output_message(message: Any, finish_reason: str | None, *, hide_text: bool = False) -> dict[str, Any]:
     """One generation as an output message (finish_reason is required by the schema)."""
     out = _message(message)
+    out["parts"] = _masked(out["parts"], hide_text, False)
     out["finish_reason"] = finish_reason or ""
     return out
 

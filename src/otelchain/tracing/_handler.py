@@ -1040,7 +1040,9 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             if not messages and isinstance(prompts, list) and prompts:
                 messages = [("user", p) for p in prompts[:1]]
             if messages and not masking.hide_input_messages:
-                system, history = _genai.input_messages(messages)
+                system, history = _genai.input_messages(
+                    messages, hide_text=masking.hide_input_text, hide_images=masking.hide_input_images
+                )
                 if system:
                     attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, limit)
                 attrs[A.GEN_AI_INPUT_MESSAGES] = json_text(history, limit)
@@ -1221,7 +1223,10 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             first = messages[: len(first_batch)]
             self._oi_messages(A.LLM_OUTPUT_MESSAGES, first, attrs, input_side=False)
         if self._gen_ai and masking.output_messages():
-            output = [_genai.output_message(m, r) for m, r in zip(messages, reasons, strict=True)]
+            hide = masking.hide_output_text
+            output = [
+                _genai.output_message(m, r, hide_text=hide) for m, r in zip(messages, reasons, strict=True)
+            ]
             attrs[A.GEN_AI_OUTPUT_MESSAGES] = json_text(output, self.max_attribute_length)
 
     def _error_attrs(self, span: Span, error: BaseException, attrs: dict[str, AttributeValue]) -> None:
