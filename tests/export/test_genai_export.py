@@ -178,3 +178,13 @@ def test_configure_reports_a_bad_metrics_variable_once(
     errors = [r for r in caplog.records if "OTEL_METRICS_EXPORTER" in r.getMessage()]
     assert len(errors) == 1 and "metrics are not exported" in errors[0].getMessage()
     assert metrics.get_meter_provider() is before  # nothing was set up
+
+
+def test_metrics_go_to_the_metrics_path_of_a_traces_url() -> None:
+    """configure(endpoint=".../v1/traces") sends metrics to ".../v1/metrics", not under the traces path."""
+    from otelchain.tracing import _metrics
+
+    exporter = _metrics._otlp_exporter("http://127.0.0.1:4318/v1/traces", "http/protobuf", None, 1)
+    assert exporter._endpoint == "http://127.0.0.1:4318/v1/metrics"
+    exporter = _metrics._otlp_exporter("http://127.0.0.1:4318", "http/protobuf", None, 1)
+    assert exporter._endpoint == "http://127.0.0.1:4318/v1/metrics"

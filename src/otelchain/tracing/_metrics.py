@@ -158,7 +158,8 @@ def _otlp_exporter(
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
 
     if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/metrics"):
-        endpoint = endpoint.rstrip("/") + "/v1/metrics"  # a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
+        # a base URL (as OTEL_EXPORTER_OTLP_ENDPOINT is), or the traces URL given to configure()
+        endpoint = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics"
     return Http(endpoint=endpoint, headers=dict(headers) if headers else None, timeout=timeout)
 
 
