@@ -175,10 +175,13 @@ def main() -> None:
     summary["conventions"] = args.conventions or "default"
     summary["max_attribute_length"] = args.max_attribute_length or "default"
     skipped = sum(1 for item in summary["not_passed"] if item["outcome"] == "skipped")  # type: ignore[attr-defined]
+    runnable = int(summary["span_dependent"]) - skipped  # type: ignore[call-overload]
+    summary["span_dependent_run"] = runnable
     print(
-        f"\n{source.name}: {summary['span_dependent_passed']} of {summary['span_dependent']} span-dependent "
-        f"tests pass ({skipped} skipped by the suite itself; {summary['tests']} tests in all), "
-        f"conventions={summary['conventions']}, max_attribute_length={summary['max_attribute_length']}"
+        f"\n{source.name}: {summary['span_dependent_passed']} of the {runnable} span-dependent tests pass "
+        f"({summary['span_dependent']} collected, {skipped} skipped by the suite itself; "
+        f"{summary['tests']} tests in all), conventions={summary['conventions']}, "
+        f"max_attribute_length={summary['max_attribute_length']}"
     )
     for item in summary["not_passed"]:  # type: ignore[attr-defined]
         print(f"  {item['outcome']:8} {item['test']}: {item['reason']}")
