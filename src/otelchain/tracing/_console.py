@@ -655,6 +655,9 @@ def _span_input(span: ReadableSpan, limits: Limits) -> RenderableType | None:
         messages = _attr_messages(attrs, A.LLM_INPUT_MESSAGES)
         if messages:
             return messages_renderable(messages, limits)
+        prompts = attrs.get(A.LLM_PROMPTS)  # a completion model's prompts (OpenInference)
+        if isinstance(prompts, (list, tuple)) and prompts:
+            return messages_renderable([("prompt", str(p), []) for p in prompts], limits)
         if attrs.get(A.INPUT_MIME_TYPE) != A.MIME_JSON and isinstance(attrs.get(A.INPUT_VALUE), str):
             return messages_renderable([("prompt", attrs[A.INPUT_VALUE], [])], limits)
     value = parsed(attrs.get(A.INPUT_VALUE), attrs.get(A.INPUT_MIME_TYPE))

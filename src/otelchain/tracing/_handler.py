@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -573,13 +574,14 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             index = state.tokens
             state.tokens = index + 1
             if index == 0:
-                state.first_token_ns = state.last_token_ns = _runs.now_ns()
+                state.first_token_ns = _runs.now_ns()
+                state.last_token_ns = time.perf_counter_ns()  # chunk intervals: a monotonic clock
                 if state.metric_attrs is not None:
                     self._metrics.time_to_first_chunk.record(
                         (state.first_token_ns - run.start_ns) / 1e9, state.metric_attrs
                     )
             elif state.metric_attrs is not None:
-                now = _runs.now_ns()
+                now = time.perf_counter_ns()
                 self._metrics.time_per_output_chunk.record(
                     (now - state.last_token_ns) / 1e9, state.metric_attrs
                 )
