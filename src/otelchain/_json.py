@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "dumps", "is_secret_key", "to_jsonable", "truncate"]
+__all__ = ["REDACTED", "dumps", "is_secret_key", "register_secret", "scrub", "to_jsonable", "truncate"]
 
 REDACTED = "[REDACTED]"
 _SECRET = re.compile(
@@ -27,6 +27,48 @@ _MAX_DEPTH = 32
 def is_secret_key(key: str) -> bool:
     """True for keys such as ``api_key``, ``Authorization``, ``password`` (not ``max_tokens``)."""
     return bool(_SECRET.search(key)) and not _NOT_SECRET.search(key)
+
+
+# Credentials inside free text (error messages, stack texts): header and key values, bearer
+# tokens, OpenAI-style keys, URL userinfo. The value is replaced, the name kept.
+_SCRUB = re.compile(
+    r"(?P<bearer>\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}"
+    r"|(?P<name>(?:proxy-)?authorization|api[_-]?key|x-api-key|access[_-]?token|secret|password|passwd"
+    r"|credential|cookie|token)(?P<sep>['\"]?\s*[:=]\s*['\"]?)(?:(?:bearer|basic)\s+)?[^\s'\",;&}]{4,}"
+    r"|(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"
+    r"|\bsk-[A-Za-z0-9_-]{16,}",
+    re.I,
+)
+_known: set[str] = set()
+_known_re: re.Pattern[str] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Scrub this exact value (an API key, a configured auth header) from every text we emit."""
+    global _known_re
+    if not value or len(value) < 6 or value in _known:
+        return
+    _known.add(value)
+    _known_re = re.compile("|".join(re.escape(v) for v in sorted(_known, key=len, reverse=True)))
+
+
+def _scrub_one(m: re.Match[str]) -> str:
+    if m.group("bearer"):
+        return m.group("bearer") + REDACTED
+    if m.group("name"):
+        return m.group("name") + m.group("sep") + REDACTED
+    if m.group("scheme"):
+        return m.group("scheme") + REDACTED + "@"
+    return REDACTED
+
+
+def scrub(text: str) -> str:
+    """``text`` with credentials replaced by ``[REDACTED]`` (registered values, auth headers,
+    bearer tokens, key=value pairs, OpenAI-style keys, URL userinfo)."""
+    known = _known_re
+    if known is not None:
+        text = known.sub(REDACTED, text)
+    return _SCRUB.sub(_scrub_one, text)
 
 
 def to_jsonable(obj: Any, _seen: set[int] | None = None, _depth: int = 0) -> Any:
@@ -95,10 +137,16 @@ def _safe_repr(obj: Any) -> str:
 
 
 def truncate(text: str, max_length: int | None) -> str:
-    """Cut ``text`` to ``max_length`` characters, saying how much was cut."""
-    if max_length is not None and len(text) > max_length:
-        return text[:max_length] + f"...[truncated {len(text) - max_length} chars]"
-    return text
+    """Cut ``text`` to at most ``max_length`` characters, the note saying how much was cut
+    included (so the result never exceeds the limit)."""
+    if max_length is None or len(text) <= max_length:
+        return text
+    cut = len(text) - max_length
+    for _ in range(3):  # the note's own length changes how much must go
+        note = f"...[truncated {cut} chars]"
+        keep = max(0, max_length - len(note))
+        cut = len(text) - keep
+    return text[:keep] + note if len(note) <= max_length else text[:max_length]
 
 
 def dumps(obj: Any, *, indent: int | None = None, max_length: int | None = None) -> str:

@@ -85,7 +85,14 @@ def test_small_event_limits_keep_every_token(max_events: int) -> None:
     FakeListLLM([tokens], streaming=True).call("x", callbacks=[t.handler])
     (span,) = t.spans
     assert len(span.events) <= max_events and span.dropped_events == 0
-    assert rebuilt(span) == "".join(tokens) and token_total(span) == 3_000
+    assert token_total(span) == 3_000
+    if max_events <= 5:
+        # 17,890 characters in 1-4 event slots, each value at most 16,384 characters (issue 11):
+        # what does not fit is cut with a note and counted in health().values_truncated
+        text = rebuilt(span)
+        assert text.endswith("chars]") and "".join(tokens).startswith(text[:16_000])
+    else:
+        assert rebuilt(span) == "".join(tokens)
 
 
 def test_token_budget_leaves_room_for_the_exception_event() -> None:

@@ -14,15 +14,30 @@ import inspect
 import logging
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-__all__ = ["ahandle_event", "handle_event", "handler_error_counts", "reset_handler_error_counts"]
+__all__ = [
+    "add_error_listener",
+    "adispatch",
+    "ahandle_event",
+    "dispatch",
+    "handle_event",
+    "handler_error_counts",
+    "reset_handler_error_counts",
+]
 
 logger = logging.getLogger("otelchain.callbacks")
 
 _errors: Counter[tuple[str, str]] = Counter()
 _errors_lock = threading.Lock()
+_listeners: list[Callable[[], None]] = []
+
+
+def add_error_listener(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` after each counted handler error (tracing health logs the totals)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def handler_error_counts() -> dict[tuple[str, str], int]:
@@ -41,7 +56,20 @@ def _report(handler: Any, event: str, error: BaseException) -> None:
     name = type(handler).__qualname__
     with _errors_lock:
         _errors[(name, event)] += 1
-    logger.warning("Error in %s.%s callback: %s: %s", name, event, type(error).__name__, error)
+    logger.warning("Error in %s.%s callback: %s: %s", name, event, type(error).__name__, _safe_str(error))
+    for listener in _listeners:
+        try:
+            listener()
+        except Exception:  # a broken listener must not break the run
+            logger.debug("handler error listener failed", exc_info=True)
+
+
+def _safe_str(error: BaseException) -> str:
+    """The message of an error, even when its ``__str__`` raises."""
+    try:
+        return str(error)
+    except Exception:
+        return f"<{type(error).__name__}: unprintable message>"
 
 
 def _chat_fallback(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -53,26 +81,60 @@ def _chat_fallback(args: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def handle_event(handlers: Sequence[Any], event: str, ignore: str | None, *args: Any, **kwargs: Any) -> None:
-    """Call ``event`` on every handler in order, from sync code."""
+    """Call ``event`` on every handler in order, from sync code.
+
+    Every handler gets the event even when an earlier one raises (a ``raise_error`` handler, or
+    an interrupt landing inside a handler): the first such error is raised after the last handler,
+    so a handler that saw a run start always sees its end.
+    """
+    error = dispatch(handlers, event, ignore, args, kwargs)
+    if error is not None:
+        raise error
+
+
+def dispatch(
+    handlers: Sequence[Any],
+    event: str,
+    ignore: str | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    interrupted: list[Any] | None = None,
+) -> BaseException | None:
+    """`handle_event` that returns the first error to raise instead of raising it; handlers an
+    interrupt (KeyboardInterrupt, SystemExit) cut short are added to ``interrupted``."""
+    first: BaseException | None = None
     for handler in handlers:
-        if ignore is not None and getattr(handler, ignore, False):
-            continue
-        method = getattr(handler, event, None)
-        if method is None:
-            if event == "on_chat_model_start":
-                _fallback_sync(handler, args, kwargs)
-            continue
         try:
-            result = method(*args, **kwargs)
-            if result is not None and inspect.isawaitable(result):
-                _run_sync(result)
-        except NotImplementedError:
-            if event == "on_chat_model_start":
-                _fallback_sync(handler, args, kwargs)
-            else:
-                _report_or_raise(handler, event, NotImplementedError(event))
-        except Exception as error:
-            _report_or_raise(handler, event, error)
+            _call_sync(handler, event, ignore, args, kwargs)
+        except BaseException as error:  # raise_error, KeyboardInterrupt, SystemExit: after the rest
+            if first is None:
+                first = error
+            if interrupted is not None and not isinstance(error, Exception):
+                interrupted.append(handler)
+    return first
+
+
+def _call_sync(
+    handler: Any, event: str, ignore: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    if ignore is not None and getattr(handler, ignore, False):
+        return
+    method = getattr(handler, event, None)
+    if method is None:
+        if event == "on_chat_model_start":
+            _fallback_sync(handler, args, kwargs)
+        return
+    try:
+        result = method(*args, **kwargs)
+        if result is not None and inspect.isawaitable(result):
+            _run_sync(result)
+    except NotImplementedError:
+        if event == "on_chat_model_start":
+            _fallback_sync(handler, args, kwargs)
+        else:
+            _report_or_raise(handler, event, NotImplementedError(event))
+    except Exception as error:
+        _report_or_raise(handler, event, error)
 
 
 def _fallback_sync(handler: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -102,45 +164,87 @@ async def ahandle_event(
 
     Sync handlers and ``run_inline`` async handlers run in order, in the caller's task, so they
     see its contextvars; other async handlers then run concurrently. Every handler gets the
-    event: none is skipped because another is inline (langchain-core #39633).
+    event: none is skipped because another is inline (langchain-core #39633), raised
+    (``raise_error``) or was cancelled; the first such error is raised after the last handler.
     """
+    error = await adispatch(handlers, event, ignore, args, kwargs)
+    if error is not None:
+        raise error
+
+
+async def adispatch(
+    handlers: Sequence[Any],
+    event: str,
+    ignore: str | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    interrupted: list[Any] | None = None,
+) -> BaseException | None:
+    """`ahandle_event` that returns the first error to raise instead of raising it; sync and
+    inline handlers an interrupt cut short are added to ``interrupted``."""
+    first: BaseException | None = None
     pending: list[Awaitable[None]] = []
     for handler in handlers:
-        if ignore is not None and getattr(handler, ignore, False):
-            continue
-        method = getattr(handler, event, None)
-        call_event, call_args = event, args
-        if method is None and event == "on_chat_model_start":
-            method, call_event, call_args = _fallback_target(handler, args)
-        if method is None:
-            continue
         try:
-            result = method(*call_args, **kwargs)
-        except NotImplementedError:
-            if event != "on_chat_model_start":
-                _report_or_raise(handler, event, NotImplementedError(event))
+            guarded = _call_async(handler, event, ignore, args, kwargs)
+            if guarded is None:
                 continue
-            method, call_event, call_args = _fallback_target(handler, args)
-            if method is None:
-                continue
-            try:
-                result = method(*call_args, **kwargs)
-            except Exception as error:
-                _report_or_raise(handler, call_event, error)
-                continue
-        except Exception as error:
-            _report_or_raise(handler, event, error)
-            continue
-        if inspect.isawaitable(result):
-            guarded = _guard(handler, event, call_event, call_args, kwargs, result)
             if getattr(handler, "run_inline", False):
                 await guarded
             else:
                 pending.append(guarded)
-    if len(pending) == 1:
-        await pending[0]
-    elif pending:
-        await asyncio.gather(*pending)
+        except BaseException as error:  # raise_error, CancelledError, KeyboardInterrupt
+            if first is None:
+                first = error
+            if interrupted is not None and not isinstance(error, Exception):
+                interrupted.append(handler)
+    if pending:
+        try:
+            if len(pending) == 1:
+                await pending[0]
+            else:
+                results = await asyncio.gather(*pending, return_exceptions=True)
+                for result in results:
+                    if isinstance(result, BaseException) and first is None:
+                        first = result
+        except BaseException as error:  # cancelled while the handlers ran
+            if first is None:
+                first = error
+    return first
+
+
+def _call_async(
+    handler: Any, event: str, ignore: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Awaitable[None] | None:
+    """Call one handler; an awaitable result comes back guarded (None: nothing to await)."""
+    if ignore is not None and getattr(handler, ignore, False):
+        return None
+    method = getattr(handler, event, None)
+    call_event, call_args = event, args
+    if method is None and event == "on_chat_model_start":
+        method, call_event, call_args = _fallback_target(handler, args)
+    if method is None:
+        return None
+    try:
+        result = method(*call_args, **kwargs)
+    except NotImplementedError:
+        if event != "on_chat_model_start":
+            _report_or_raise(handler, event, NotImplementedError(event))
+            return None
+        method, call_event, call_args = _fallback_target(handler, args)
+        if method is None:
+            return None
+        try:
+            result = method(*call_args, **kwargs)
+        except Exception as error:
+            _report_or_raise(handler, call_event, error)
+            return None
+    except Exception as error:
+        _report_or_raise(handler, event, error)
+        return None
+    if inspect.isawaitable(result):
+        return _guard(handler, event, call_event, call_args, kwargs, result)
+    return None
 
 
 def _fallback_target(handler: Any, args: tuple[Any, ...]) -> tuple[Any, str, tuple[Any, ...]]:

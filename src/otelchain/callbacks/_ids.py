@@ -1,7 +1,8 @@
-"""Time-ordered run ids (UUIDv7, RFC 9562) without a syscall per id."""
+"""Time-ordered run ids (UUIDv7, RFC 9562) without a syscall per id, distinct across fork()."""
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -42,3 +43,17 @@ def uuid7() -> UUID:
 
 
 _set = object.__setattr__
+
+
+def _reseed_after_fork() -> None:
+    """A forked child must not repeat its parent's random stream (gunicorn, Celery and
+    multiprocessing all fork): reseed from the OS and start a fresh counter."""
+    global _last_ms, _counter, _lock
+    _rand.seed(os.urandom(32))
+    _lock = threading.Lock()  # the parent may have held it while forking
+    _last_ms = 0
+    _counter = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed_after_fork)

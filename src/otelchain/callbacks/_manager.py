@@ -19,7 +19,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from otelchain.callbacks._base import AsyncCallbackHandler, BaseCallbackHandler, _handler_from_methods
-from otelchain.callbacks._dispatch import ahandle_event, handle_event
+from otelchain.callbacks._dispatch import adispatch, ahandle_event, dispatch, handle_event
 from otelchain.callbacks._ids import uuid7
 from otelchain.schema import RunInfo
 
@@ -124,6 +124,8 @@ class BaseCallbackManager:
     """Holds handlers, tags and metadata; ``inheritable_*`` ones pass to sub-calls."""
 
     __slots__ = (
+        "_ctx_before",
+        "_started",
         "handlers",
         "inheritable_handlers",
         "inheritable_metadata",
@@ -260,6 +262,28 @@ class BaseCallbackManager:
             manager.add_metadata(local_metadata, inherit=False)
         return manager
 
+    def _end_kwargs(self, run_id: UUID) -> dict[str, Any]:
+        return {"run_id": run_id, "parent_run_id": self.parent_run_id, "tags": self.tags}
+
+    def _track(self, rm: Any) -> None:
+        started: list[Any] | None = getattr(self, "_started", None)
+        if started is None:
+            self._started = [rm]
+            self._ctx_before = otel_context.get_current()
+        else:
+            started.append(rm)
+
+    def unfinished(self) -> list[Any]:
+        """Runs this manager started whose end or error event has not been emitted yet."""
+        return [rm for rm in getattr(self, "_started", None) or () if not rm.ended]
+
+    def _restore_context(self) -> None:
+        """Undo a run context left attached because an interrupt skipped ``activate()``'s exit."""
+        started: list[Any] = getattr(self, "_started", None) or []
+        current = otel_context.get_current()
+        if any(rm._ctx is current for rm in started):
+            otel_context.attach(self._ctx_before)
+
     def __repr__(self) -> str:
         names = [type(h).__name__ for h in self.handlers]
         return f"{type(self).__name__}(handlers={names}, parent_run_id={self.parent_run_id})"
@@ -304,6 +328,7 @@ class BaseRunManager:
 
     __slots__ = (
         "_ctx",
+        "ended",
         "handlers",
         "inheritable_handlers",
         "inheritable_metadata",
@@ -335,6 +360,8 @@ class BaseRunManager:
         self.metadata = metadata or {}
         self.inheritable_metadata = inheritable_metadata or {}
         self._ctx: otel_context.Context | bool | None = False  # False: not looked up yet
+        # True once the run's end or error event reached every handler (even if one raised).
+        self.ended = False
 
     def _otel_context(self) -> otel_context.Context | None:
         """The run's OTel context from the first handler that has one; looked up once per run
@@ -376,6 +403,9 @@ class BaseRunManager:
                 return RunInfo(self.run_id, format(sc.trace_id, "032x"), format(sc.span_id, "016x"))
         return RunInfo(self.run_id)
 
+    def _end_kwargs(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "parent_run_id": self.parent_run_id, "tags": self.tags}
+
     def _child_args(self) -> dict[str, Any]:
         return {
             "handlers": self.inheritable_handlers,
@@ -392,6 +422,7 @@ class RunManager(BaseRunManager):
     """Sync events every kind of run can emit."""
 
     __slots__ = ()
+    _error_event: tuple[str, str] = ("on_chain_error", "ignore_chain")
 
     def _emit(self, event: str, ignore: str | None, *args: Any, **kwargs: Any) -> None:
         if self.handlers:
@@ -405,6 +436,19 @@ class RunManager(BaseRunManager):
                 tags=self.tags,
                 **kwargs,
             )
+
+    def _finish(self, event: str, ignore: str, *args: Any, **kwargs: Any) -> None:
+        """Emit the run's end or error event to every handler, then mark the run ended."""
+        error = None
+        if self.handlers:
+            kwargs.update(run_id=self.run_id, parent_run_id=self.parent_run_id, tags=self.tags)
+            cut: list[Handler] = []
+            error = dispatch(self.handlers, event, ignore, args, kwargs, cut)
+            if cut and error is not None:  # an interrupt cut a handler short: it sees the failure
+                dispatch(cut, self._error_event[0], self._error_event[1], (error,), self._end_kwargs())
+        self.ended = True
+        if error is not None:
+            raise error
 
     def on_text(self, text: str, **kwargs: Any) -> None:
         self._emit("on_text", None, text, **kwargs)
@@ -427,6 +471,7 @@ class AsyncRunManager(BaseRunManager):
     """Async events every kind of run can emit."""
 
     __slots__ = ()
+    _error_event: tuple[str, str] = ("on_chain_error", "ignore_chain")
 
     async def _aemit(self, event: str, ignore: str | None, *args: Any, **kwargs: Any) -> None:
         if self.handlers:
@@ -440,6 +485,20 @@ class AsyncRunManager(BaseRunManager):
                 tags=self.tags,
                 **kwargs,
             )
+
+    async def _afinish(self, event: str, ignore: str, *args: Any, **kwargs: Any) -> None:
+        """Emit the run's end or error event to every handler, then mark the run ended."""
+        error = None
+        if self.handlers:
+            kwargs.update(run_id=self.run_id, parent_run_id=self.parent_run_id, tags=self.tags)
+            cut: list[Handler] = []
+            error = await adispatch(self.handlers, event, ignore, args, kwargs, cut)
+            if cut and error is not None:  # an interrupt cut a handler short: it sees the failure
+                err_event, err_ignore = self._error_event
+                await adispatch(cut, err_event, err_ignore, (error,), self._end_kwargs())
+        self.ended = True
+        if error is not None:
+            raise error
 
     async def on_text(self, text: str, **kwargs: Any) -> None:
         await self._aemit("on_text", None, text, **kwargs)
@@ -455,7 +514,9 @@ class AsyncRunManager(BaseRunManager):
         return child
 
     def _same_args(self) -> dict[str, Any]:
-        return {s: getattr(self, s) for s in BaseRunManager.__slots__ if not s.startswith("_")}
+        return {
+            s: getattr(self, s) for s in BaseRunManager.__slots__ if not s.startswith("_") and s != "ended"
+        }
 
     def get_sync(self) -> RunManager:
         """The same run as a sync manager, for sync code called from async code."""
@@ -466,30 +527,32 @@ class CallbackManagerForLLMRun(RunManager):
     """Emits the events of one model run."""
 
     __slots__ = ()
+    _error_event = ("on_llm_error", "ignore_llm")
 
     def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
         self._emit("on_llm_new_token", "ignore_llm", token=token, chunk=chunk, **kwargs)
 
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        self._emit("on_llm_end", "ignore_llm", response, **kwargs)
+        self._finish("on_llm_end", "ignore_llm", response, **kwargs)
 
     def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._emit("on_llm_error", "ignore_llm", error, **kwargs)
+        self._finish("on_llm_error", "ignore_llm", error, **kwargs)
 
 
 class AsyncCallbackManagerForLLMRun(AsyncRunManager):
     """Emits the events of one model run, from async code."""
 
     __slots__ = ()
+    _error_event = ("on_llm_error", "ignore_llm")
 
     async def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
         await self._aemit("on_llm_new_token", "ignore_llm", token=token, chunk=chunk, **kwargs)
 
     async def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        await self._aemit("on_llm_end", "ignore_llm", response, **kwargs)
+        await self._afinish("on_llm_end", "ignore_llm", response, **kwargs)
 
     async def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._aemit("on_llm_error", "ignore_llm", error, **kwargs)
+        await self._afinish("on_llm_error", "ignore_llm", error, **kwargs)
 
     def get_sync(self) -> CallbackManagerForLLMRun:
         return CallbackManagerForLLMRun(**self._same_args())
@@ -499,12 +562,13 @@ class CallbackManagerForChainRun(RunManager):
     """Emits the events of one chain (or agent executor) run."""
 
     __slots__ = ()
+    _error_event = ("on_chain_error", "ignore_chain")
 
     def on_chain_end(self, outputs: Any, **kwargs: Any) -> None:
-        self._emit("on_chain_end", "ignore_chain", outputs, **kwargs)
+        self._finish("on_chain_end", "ignore_chain", outputs, **kwargs)
 
     def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._emit("on_chain_error", "ignore_chain", error, **kwargs)
+        self._finish("on_chain_error", "ignore_chain", error, **kwargs)
 
     def on_agent_action(self, action: AgentAction, **kwargs: Any) -> None:
         self._emit("on_agent_action", "ignore_agent", action, **kwargs)
@@ -517,12 +581,13 @@ class AsyncCallbackManagerForChainRun(AsyncRunManager):
     """Emits the events of one chain (or agent executor) run, from async code."""
 
     __slots__ = ()
+    _error_event = ("on_chain_error", "ignore_chain")
 
     async def on_chain_end(self, outputs: Any, **kwargs: Any) -> None:
-        await self._aemit("on_chain_end", "ignore_chain", outputs, **kwargs)
+        await self._afinish("on_chain_end", "ignore_chain", outputs, **kwargs)
 
     async def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._aemit("on_chain_error", "ignore_chain", error, **kwargs)
+        await self._afinish("on_chain_error", "ignore_chain", error, **kwargs)
 
     async def on_agent_action(self, action: AgentAction, **kwargs: Any) -> None:
         await self._aemit("on_agent_action", "ignore_agent", action, **kwargs)
@@ -535,51 +600,80 @@ class CallbackManagerForToolRun(RunManager):
     """Emits the events of one tool run (LangChain gates tool events on ``ignore_agent``)."""
 
     __slots__ = ()
+    _error_event = ("on_tool_error", "ignore_agent")
 
     def on_tool_end(self, output: Any, **kwargs: Any) -> None:
-        self._emit("on_tool_end", "ignore_agent", output, **kwargs)
+        self._finish("on_tool_end", "ignore_agent", output, **kwargs)
 
     def on_tool_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._emit("on_tool_error", "ignore_agent", error, **kwargs)
+        self._finish("on_tool_error", "ignore_agent", error, **kwargs)
 
 
 class AsyncCallbackManagerForToolRun(AsyncRunManager):
     """Emits the events of one tool run, from async code."""
 
     __slots__ = ()
+    _error_event = ("on_tool_error", "ignore_agent")
 
     async def on_tool_end(self, output: Any, **kwargs: Any) -> None:
-        await self._aemit("on_tool_end", "ignore_agent", output, **kwargs)
+        await self._afinish("on_tool_end", "ignore_agent", output, **kwargs)
 
     async def on_tool_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._aemit("on_tool_error", "ignore_agent", error, **kwargs)
+        await self._afinish("on_tool_error", "ignore_agent", error, **kwargs)
 
 
 class CallbackManagerForRetrieverRun(RunManager):
     """Emits the events of one retriever run."""
 
     __slots__ = ()
+    _error_event = ("on_retriever_error", "ignore_retriever")
 
     def on_retriever_end(self, documents: Sequence[Any], **kwargs: Any) -> None:
-        self._emit("on_retriever_end", "ignore_retriever", documents, **kwargs)
+        self._finish("on_retriever_end", "ignore_retriever", documents, **kwargs)
 
     def on_retriever_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._emit("on_retriever_error", "ignore_retriever", error, **kwargs)
+        self._finish("on_retriever_error", "ignore_retriever", error, **kwargs)
 
 
 class AsyncCallbackManagerForRetrieverRun(AsyncRunManager):
     """Emits the events of one retriever run, from async code."""
 
     __slots__ = ()
+    _error_event = ("on_retriever_error", "ignore_retriever")
 
     async def on_retriever_end(self, documents: Sequence[Any], **kwargs: Any) -> None:
-        await self._aemit("on_retriever_end", "ignore_retriever", documents, **kwargs)
+        await self._afinish("on_retriever_end", "ignore_retriever", documents, **kwargs)
 
     async def on_retriever_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._aemit("on_retriever_error", "ignore_retriever", error, **kwargs)
+        await self._afinish("on_retriever_error", "ignore_retriever", error, **kwargs)
 
 
 # --- managers that start runs ---------------------------------------------------------------
+
+# The event that ends a run whose start event failed, and the flag that gates it.
+_START_ERROR = {
+    "on_llm_start": ("on_llm_error", "ignore_llm"),
+    "on_chat_model_start": ("on_llm_error", "ignore_llm"),
+    "on_chain_start": ("on_chain_error", "ignore_chain"),
+    "on_tool_start": ("on_tool_error", "ignore_agent"),
+    "on_retriever_start": ("on_retriever_error", "ignore_retriever"),
+}
+
+
+def _fail_started(runs: Sequence[RunManager], error: BaseException) -> None:
+    """End runs already started in a batch whose later start failed."""
+    for rm in runs:
+        if not rm.ended:
+            dispatch(rm.handlers, "on_llm_error", "ignore_llm", (error,), rm._end_kwargs())
+            rm.ended = True
+
+
+async def _afail_started(runs: Sequence[AsyncRunManager], error: BaseException) -> None:
+    for rm in runs:
+        if not rm.ended:
+            await adispatch(rm.handlers, "on_llm_error", "ignore_llm", (error,), rm._end_kwargs())
+            rm.ended = True
+
 
 _RM = TypeVar("_RM", bound=BaseRunManager)
 
@@ -588,6 +682,17 @@ class CallbackManager(BaseCallbackManager):
     """Starts runs from sync code; each ``on_*_start`` returns the run's manager."""
 
     __slots__ = ()
+
+    def end_started(self, error: BaseException) -> None:
+        """End every run this manager started that has not ended, with ``error``.
+
+        The code executing runs calls it in the ``except BaseException`` block around the whole
+        run (start included), so a handler error or an interrupt landing anywhere, even between
+        the start and the assignment of its run manager, never leaves a run or a span open.
+        """
+        for rm in self.unfinished():
+            rm._finish(*rm._error_event, error)
+        self._restore_context()
 
     def _start(
         self,
@@ -600,19 +705,7 @@ class CallbackManager(BaseCallbackManager):
     ) -> _RM:
         if run_id is None:
             run_id = uuid7()
-        if self.handlers:
-            handle_event(
-                self.handlers,
-                event,
-                ignore,
-                *args,
-                run_id=run_id,
-                parent_run_id=self.parent_run_id,
-                tags=self.tags,
-                metadata=self.metadata,
-                **kwargs,
-            )
-        return cls(
+        rm = cls(
             run_id=run_id,
             handlers=self.handlers,
             inheritable_handlers=self.inheritable_handlers,
@@ -622,22 +715,50 @@ class CallbackManager(BaseCallbackManager):
             metadata=self.metadata,
             inheritable_metadata=self.inheritable_metadata,
         )
+        self._track(rm)
+        if self.handlers:
+            try:
+                handle_event(
+                    self.handlers,
+                    event,
+                    ignore,
+                    *args,
+                    run_id=run_id,
+                    parent_run_id=self.parent_run_id,
+                    tags=self.tags,
+                    metadata=self.metadata,
+                    **kwargs,
+                )
+            except BaseException as error:
+                # A handler raised (raise_error) or the call was interrupted after handlers saw
+                # the start: they see the run fail, so no span or run state is left open.
+                rm.ended = True
+                end_event, end_ignore = _START_ERROR[event]
+                dispatch(self.handlers, end_event, end_ignore, (error,), self._end_kwargs(run_id))
+                raise
+        return rm
 
     def on_llm_start(
         self, serialized: dict[str, Any], prompts: list[str], run_id: UUID | None = None, **kwargs: Any
     ) -> list[CallbackManagerForLLMRun]:
         """One run per prompt, as in LangChain; ``run_id`` names the first."""
-        return [
-            self._start(
-                CallbackManagerForLLMRun,
-                "on_llm_start",
-                "ignore_llm",
-                run_id if i == 0 else None,
-                (serialized, [prompt]),
-                kwargs,
-            )
-            for i, prompt in enumerate(prompts)
-        ]
+        runs: list[CallbackManagerForLLMRun] = []
+        try:
+            for i, prompt in enumerate(prompts):
+                runs.append(
+                    self._start(
+                        CallbackManagerForLLMRun,
+                        "on_llm_start",
+                        "ignore_llm",
+                        run_id if i == 0 else None,
+                        (serialized, [prompt]),
+                        kwargs,
+                    )
+                )
+        except BaseException as error:
+            _fail_started(runs, error)
+            raise
+        return runs
 
     def on_chat_model_start(
         self,
@@ -647,17 +768,23 @@ class CallbackManager(BaseCallbackManager):
         **kwargs: Any,
     ) -> list[CallbackManagerForLLMRun]:
         """One run per message list; handlers without it get ``on_llm_start``."""
-        return [
-            self._start(
-                CallbackManagerForLLMRun,
-                "on_chat_model_start",
-                "ignore_chat_model",
-                run_id if i == 0 else None,
-                (serialized, [m]),
-                kwargs,
-            )
-            for i, m in enumerate(messages)
-        ]
+        runs: list[CallbackManagerForLLMRun] = []
+        try:
+            for i, m in enumerate(messages):
+                runs.append(
+                    self._start(
+                        CallbackManagerForLLMRun,
+                        "on_chat_model_start",
+                        "ignore_chat_model",
+                        run_id if i == 0 else None,
+                        (serialized, [m]),
+                        kwargs,
+                    )
+                )
+        except BaseException as error:
+            _fail_started(runs, error)
+            raise
+        return runs
 
     def on_chain_start(
         self, serialized: dict[str, Any] | None, inputs: Any, run_id: UUID | None = None, **kwargs: Any
@@ -720,6 +847,13 @@ class AsyncCallbackManager(BaseCallbackManager):
 
     __slots__ = ()
 
+    async def end_started(self, error: BaseException) -> None:
+        """End every run this manager started that has not ended, with ``error`` (see
+        `CallbackManager.end_started`)."""
+        for rm in self.unfinished():
+            await rm._afinish(*rm._error_event, error)
+        self._restore_context()
+
     @property
     def is_async(self) -> bool:
         return True
@@ -735,19 +869,7 @@ class AsyncCallbackManager(BaseCallbackManager):
     ) -> _RM:
         if run_id is None:
             run_id = uuid7()
-        if self.handlers:
-            await ahandle_event(
-                self.handlers,
-                event,
-                ignore,
-                *args,
-                run_id=run_id,
-                parent_run_id=self.parent_run_id,
-                tags=self.tags,
-                metadata=self.metadata,
-                **kwargs,
-            )
-        return cls(
+        rm = cls(
             run_id=run_id,
             handlers=self.handlers,
             inheritable_handlers=self.inheritable_handlers,
@@ -757,21 +879,49 @@ class AsyncCallbackManager(BaseCallbackManager):
             metadata=self.metadata,
             inheritable_metadata=self.inheritable_metadata,
         )
+        self._track(rm)
+        if self.handlers:
+            try:
+                await ahandle_event(
+                    self.handlers,
+                    event,
+                    ignore,
+                    *args,
+                    run_id=run_id,
+                    parent_run_id=self.parent_run_id,
+                    tags=self.tags,
+                    metadata=self.metadata,
+                    **kwargs,
+                )
+            except BaseException as error:
+                # A handler raised (raise_error) or the call was interrupted after handlers saw
+                # the start: they see the run fail, so no span or run state is left open.
+                rm.ended = True
+                end_event, end_ignore = _START_ERROR[event]
+                await adispatch(self.handlers, end_event, end_ignore, (error,), self._end_kwargs(run_id))
+                raise
+        return rm
 
     async def on_llm_start(
         self, serialized: dict[str, Any], prompts: list[str], run_id: UUID | None = None, **kwargs: Any
     ) -> list[AsyncCallbackManagerForLLMRun]:
-        return [
-            await self._start(
-                AsyncCallbackManagerForLLMRun,
-                "on_llm_start",
-                "ignore_llm",
-                run_id if i == 0 else None,
-                (serialized, [prompt]),
-                kwargs,
-            )
-            for i, prompt in enumerate(prompts)
-        ]
+        runs: list[AsyncCallbackManagerForLLMRun] = []
+        try:
+            for i, prompt in enumerate(prompts):
+                runs.append(
+                    await self._start(
+                        AsyncCallbackManagerForLLMRun,
+                        "on_llm_start",
+                        "ignore_llm",
+                        run_id if i == 0 else None,
+                        (serialized, [prompt]),
+                        kwargs,
+                    )
+                )
+        except BaseException as error:
+            await _afail_started(runs, error)
+            raise
+        return runs
 
     async def on_chat_model_start(
         self,
@@ -780,17 +930,23 @@ class AsyncCallbackManager(BaseCallbackManager):
         run_id: UUID | None = None,
         **kwargs: Any,
     ) -> list[AsyncCallbackManagerForLLMRun]:
-        return [
-            await self._start(
-                AsyncCallbackManagerForLLMRun,
-                "on_chat_model_start",
-                "ignore_chat_model",
-                run_id if i == 0 else None,
-                (serialized, [m]),
-                kwargs,
-            )
-            for i, m in enumerate(messages)
-        ]
+        runs: list[AsyncCallbackManagerForLLMRun] = []
+        try:
+            for i, m in enumerate(messages):
+                runs.append(
+                    await self._start(
+                        AsyncCallbackManagerForLLMRun,
+                        "on_chat_model_start",
+                        "ignore_chat_model",
+                        run_id if i == 0 else None,
+                        (serialized, [m]),
+                        kwargs,
+                    )
+                )
+        except BaseException as error:
+            await _afail_started(runs, error)
+            raise
+        return runs
 
     async def on_chain_start(
         self, serialized: dict[str, Any] | None, inputs: Any, run_id: UUID | None = None, **kwargs: Any

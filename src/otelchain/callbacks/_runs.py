@@ -183,6 +183,8 @@ class RunTreeHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
     ) -> None:
+        if run_id in self.runs:  # a start delivered twice (e.g. re-sent after an interrupt)
+            return
         parent = self.runs.get(parent_run_id) if parent_run_id is not None else None
         run = Run(
             run_id,
@@ -203,10 +205,19 @@ class RunTreeHandler(BaseCallbackHandler):
         run = self.runs.pop(run_id, None)
         if run is None:
             return
+        if error is not None and not isinstance(error, Exception):
+            # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run below
+            # this one: any still open lost its end event to the interrupt, so it ends here.
+            self._end_descendants(run, error)
         run.end_ns = run_stamp_ns(run_id, True)
         run.outputs = outputs
         run.error = error
         self._on_run_end(run)
+
+    def _end_descendants(self, ancestor: Run, error: BaseException) -> None:
+        orphans = [r for r in list(self.runs.values()) if ancestor in r.lineage()]
+        for orphan in sorted(orphans, key=lambda r: -r.execution_order):  # innermost first
+            self._end(orphan.run_id, error=error)
 
     # events ---------------------------------------------------------------------------------
     def on_llm_start(

@@ -92,16 +92,17 @@ class Chain(Component):
         extra = self._start_kwargs()
         if run_name:
             extra["name"] = run_name
-        rm = cm.on_chain_start(self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra)
         try:
+            rm = cm.on_chain_start(self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra)
             with rm.activate():
                 outputs = self._call(inputs, run_manager=rm)
                 self._check_outputs(outputs)
+            info = rm.run_info()
+            rm.on_chain_end(outputs)
         except BaseException as error:
-            rm.on_chain_error(error)
+            # start and end are inside the try: whatever raises where, the started run ends once
+            cm.end_started(error)
             raise
-        info = rm.run_info()
-        rm.on_chain_end(outputs)
         return self._final(inputs, outputs, info, return_only_outputs, include_run_info)
 
     async def acall(
@@ -122,16 +123,19 @@ class Chain(Component):
         extra = self._start_kwargs()
         if run_name:
             extra["name"] = run_name
-        rm = await cm.on_chain_start(self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra)
         try:
+            rm = await cm.on_chain_start(
+                self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra
+            )
             with rm.activate():
                 outputs = await self._acall(inputs, run_manager=rm)
                 self._check_outputs(outputs)
+            info = rm.run_info()
+            await rm.on_chain_end(outputs)
         except BaseException as error:
-            await rm.on_chain_error(error)
+            # start and end are inside the try: whatever raises where, the started run ends once
+            await cm.end_started(error)
             raise
-        info = rm.run_info()
-        await rm.on_chain_end(outputs)
         return self._final(inputs, outputs, info, return_only_outputs, include_run_info)
 
     @staticmethod

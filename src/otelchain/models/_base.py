@@ -221,20 +221,19 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         """Run the model on each input (one run per input) and return all generations."""
         normalized = self._normalize_batch(inputs)
         cm = self._configure(callbacks, tags, metadata)
-        rms = self._start_runs(cm, normalized, check_run_id(run_id), run_name, stop, kwargs)
         results: list[LLMResult] = []
         infos: list[RunInfo] = []
-        for i, (item, rm) in enumerate(zip(normalized, rms, strict=True)):
-            try:
+        try:
+            rms = self._start_runs(cm, normalized, check_run_id(run_id), run_name, stop, kwargs)
+            for item, rm in zip(normalized, rms, strict=True):
                 with rm.activate():
                     result = self._run_one(item, stop, rm, **kwargs)
-            except BaseException as error:
-                for pending in rms[i:]:  # every started run ends
-                    pending.on_llm_error(error)
-                raise
-            infos.append(rm.run_info())
-            rm.on_llm_end(result)
-            results.append(result)
+                infos.append(rm.run_info())
+                rm.on_llm_end(result)
+                results.append(result)
+        except BaseException as error:
+            cm.end_started(error)  # every started run ends, once
+            raise
         return self._batch_result(results, infos)
 
     async def agenerate(
@@ -252,20 +251,19 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         """Async `generate`."""
         normalized = self._normalize_batch(inputs)
         cm = self._aconfigure(callbacks, tags, metadata)
-        rms = await self._astart_runs(cm, normalized, check_run_id(run_id), run_name, stop, kwargs)
         results: list[LLMResult] = []
         infos: list[RunInfo] = []
-        for i, (item, rm) in enumerate(zip(normalized, rms, strict=True)):
-            try:
+        try:
+            rms = await self._astart_runs(cm, normalized, check_run_id(run_id), run_name, stop, kwargs)
+            for item, rm in zip(normalized, rms, strict=True):
                 with rm.activate():
                     result = await self._arun_one(item, stop, rm, **kwargs)
-            except BaseException as error:
-                for pending in rms[i:]:
-                    await pending.on_llm_error(error)
-                raise
-            infos.append(rm.run_info())
-            await rm.on_llm_end(result)
-            results.append(result)
+                infos.append(rm.run_info())
+                await rm.on_llm_end(result)
+                results.append(result)
+        except BaseException as error:
+            await cm.end_started(error)  # every started run ends, once
+            raise
         return self._batch_result(results, infos)
 
     def _normalize_batch(self, inputs: Sequence[Any]) -> list[In]:
@@ -322,10 +320,10 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         """
         item = self._normalize(input)
         cm = self._configure(callbacks, tags, metadata)
-        (rm,) = self._start_runs(cm, [item], check_run_id(run_id), run_name, stop, kwargs)
         chunks: list[Chunk] = []
         source: Iterator[Chunk] | None = None
         try:
+            (rm,) = self._start_runs(cm, [item], check_run_id(run_id), run_name, stop, kwargs)
             with rm.activate():
                 source = self._chunks(item, stop, rm, kwargs)
             while True:
@@ -338,13 +336,14 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
                 chunks.append(chunk)
                 if not _is_metadata_chunk(chunk):
                     yield self._stream_output(chunk)
+            rm.on_llm_end(self._combine(chunks))
         except BaseException as error:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-            rm.on_llm_error(error)
+            if cm.unfinished():
+                close = getattr(source, "close", None)
+                if close is not None:
+                    close()
+            cm.end_started(error)
             raise
-        rm.on_llm_end(self._combine(chunks))
 
     def _chunks(
         self, item: In, stop: list[str] | None, rm: CallbackManagerForLLMRun, kwargs: dict[str, Any]
@@ -368,10 +367,10 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         """Async `stream`."""
         item = self._normalize(input)
         cm = self._aconfigure(callbacks, tags, metadata)
-        (rm,) = await self._astart_runs(cm, [item], check_run_id(run_id), run_name, stop, kwargs)
         chunks: list[Chunk] = []
         source: AsyncIterator[Chunk] | None = None
         try:
+            (rm,) = await self._astart_runs(cm, [item], check_run_id(run_id), run_name, stop, kwargs)
             with rm.activate():
                 source = await self._achunks(item, stop, rm, kwargs)
             while True:
@@ -385,14 +384,14 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
                 chunks.append(chunk)
                 if not _is_metadata_chunk(chunk):
                     yield self._stream_output(chunk)
+            await rm.on_llm_end(self._combine(chunks))
         except BaseException as error:
-            aclose = getattr(source, "aclose", None)
+            aclose = getattr(source, "aclose", None) if cm.unfinished() else None
             if aclose is not None:
                 with contextlib.suppress(Exception):  # a broken source must not hide the real error
                     await aclose()
-            await rm.on_llm_error(error)
+            await cm.end_started(error)
             raise
-        await rm.on_llm_end(self._combine(chunks))
 
     async def _achunks(
         self, item: In, stop: list[str] | None, rm: AsyncCallbackManagerForLLMRun, kwargs: dict[str, Any]

@@ -39,7 +39,7 @@ import openai
 import tenacity
 from pydantic import SecretStr
 
-from otelchain._json import REDACTED, is_secret_key, to_jsonable
+from otelchain._json import REDACTED, is_secret_key, register_secret, to_jsonable
 from otelchain.callbacks._manager import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from otelchain.models._base import BaseChatModel, BaseLLM
 from otelchain.schema import (
@@ -491,6 +491,13 @@ class _OpenAIBase:
         if timeout is not None:
             options["timeout"] = timeout
         self._client_options = options
+        # a server may echo credentials in an error message: scrub them wherever text is emitted
+        register_secret(options["api_key"])
+        headers = {**(default_headers or {}), **(self._hidden_kwargs.get("extra_headers") or {})}
+        for name, value in headers.items():
+            if is_secret_key(name) or any(w in name.lower() for w in ("auth", "key", "token")):
+                register_secret(str(value))
+                register_secret(str(value).split()[-1] if str(value).split() else None)
         # raises openai.OpenAIError when no key is set
         self._client = openai.OpenAI(
             **options, http_client=openai.DefaultHttpxClient(verify=_shared_ssl_context())

@@ -201,14 +201,14 @@ class BaseTool(Component):
         """
         checked = self._check_input(tool_input)
         cm = self._configure(callbacks, tags, metadata)
-        rm = cm.on_tool_start(
-            self._serialized_for(cm),
-            _input_str(checked),
-            run_id=check_run_id(run_id),
-            inputs=checked if isinstance(checked, dict) else None,
-            **self._start_extra(run_name, tool_call_id),
-        )
         try:
+            rm = cm.on_tool_start(
+                self._serialized_for(cm),
+                _input_str(checked),
+                run_id=check_run_id(run_id),
+                inputs=checked if isinstance(checked, dict) else None,
+                **self._start_extra(run_name, tool_call_id),
+            )
             with rm.activate():
                 try:
                     args, kwargs = self._to_args_and_kwargs(checked)
@@ -219,10 +219,11 @@ class BaseTool(Component):
                     if not self.handle_tool_error:
                         raise
                     output = _handle_tool_error(error, self.handle_tool_error)
+            return self._finish(rm, output)
         except BaseException as error:
-            rm.on_tool_error(error)
+            # start and end are inside the try: whatever raises where, the started run ends once
+            cm.end_started(error)
             raise
-        return self._finish(rm, output)
 
     async def arun(
         self,
@@ -238,14 +239,14 @@ class BaseTool(Component):
         """Async `run` (uses the tool's coroutine when it has one)."""
         checked = self._check_input(tool_input)
         cm = self._aconfigure(callbacks, tags, metadata)
-        rm = await cm.on_tool_start(
-            self._serialized_for(cm),
-            _input_str(checked),
-            run_id=check_run_id(run_id),
-            inputs=checked if isinstance(checked, dict) else None,
-            **self._start_extra(run_name, tool_call_id),
-        )
         try:
+            rm = await cm.on_tool_start(
+                self._serialized_for(cm),
+                _input_str(checked),
+                run_id=check_run_id(run_id),
+                inputs=checked if isinstance(checked, dict) else None,
+                **self._start_extra(run_name, tool_call_id),
+            )
             with rm.activate():
                 try:
                     args, kwargs = self._to_args_and_kwargs(checked)
@@ -259,11 +260,11 @@ class BaseTool(Component):
                     if not self.handle_tool_error:
                         raise
                     output = _handle_tool_error(error, self.handle_tool_error)
+            info = rm.run_info()
+            await rm.on_tool_end(output, name=self.name)
         except BaseException as error:
-            await rm.on_tool_error(error)
+            await cm.end_started(error)
             raise
-        info = rm.run_info()
-        await rm.on_tool_end(output, name=self.name)
         return TextOutput(output, info) if isinstance(output, str) else output
 
     def _finish(self, rm: CallbackManagerForToolRun, output: Any) -> Any:

@@ -5,7 +5,8 @@ callbacks, otelchain or langchain-core); ``instrument()`` makes every run in the
 ``configure()`` builds a TracerProvider from the standard env vars (or reuses the global one);
 ``OtelchainInstrumentor`` is the same switch for ``opentelemetry-instrument``;
 ``enable_http_propagation()`` carries the trace context to HTTP services; ``ConsoleSpanTreeExporter``
-prints finished traces as trees. SDK-dependent names load on first use, to keep import cheap.
+prints finished traces as trees; ``health()`` says what tracing lost or changed (dropped, failed,
+truncated, sanitized). SDK-dependent names load on first use, to keep import cheap.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler, capture_content_from_env
+from otelchain.tracing._health import TracingHealth, health, reset_health
 from otelchain.tracing._instrument import instrument, instrumented_handler, uninstrument
 
 if TYPE_CHECKING:
@@ -31,13 +33,16 @@ __all__ = [
     "ConsoleSpanTreeExporter",
     "OpenTelemetryCallbackHandler",
     "OtelchainInstrumentor",
+    "TracingHealth",
     "capture_content_from_env",
     "configure",
     "disable_http_propagation",
     "enable_http_propagation",
+    "health",
     "http_propagation_enabled",
     "instrument",
     "instrumented_handler",
+    "reset_health",
     "uninstrument",
 ]
 

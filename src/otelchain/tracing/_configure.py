@@ -363,7 +363,12 @@ def _attach(
             span_exporter = item.build()
         finally:
             _building.reset(token)
-        provider.add_span_processor(BatchSpanProcessor(span_exporter, **(item.batch | dict(batch_options))))
+        from otelchain.tracing._export_health import HealthExporter, watch_queue_drops
+
+        watch_queue_drops()  # spans dropped and exports failed are counted in tracing.health()
+        provider.add_span_processor(
+            BatchSpanProcessor(HealthExporter(span_exporter), **(item.batch | dict(batch_options)))
+        )
 
 
 def _global_sdk_provider() -> TracerProvider | None:

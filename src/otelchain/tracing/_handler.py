@@ -28,21 +28,28 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from otelchain._json import scrub
 from otelchain.callbacks import _runs
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.schema import AgentAction, AgentFinish
 from otelchain.tracing import _attributes as A
-from otelchain.tracing import _genai
+from otelchain.tracing import _genai, _health
 from otelchain.tracing import _openinference as _oi
 from otelchain.tracing._context import Claim, current_claim, live_handlers, register, run_context
 from otelchain.tracing._metrics import GenAIMetrics
-from otelchain.tracing._values import as_text, error_type, json_text, truncate
+from otelchain.tracing._values import as_text, bound_attributes, error_type, json_text, truncate
 
-__all__ = ["DEFAULT_MAX_ATTRIBUTE_LENGTH", "OpenTelemetryCallbackHandler", "capture_content_from_env"]
+__all__ = [
+    "DEFAULT_MAX_ATTRIBUTE_LENGTH",
+    "DEFAULT_MAX_SPAN_LENGTH",
+    "OpenTelemetryCallbackHandler",
+    "capture_content_from_env",
+]
 
 logger = logging.getLogger("otelchain.tracing")
 
 DEFAULT_MAX_ATTRIBUTE_LENGTH = 16_384
+DEFAULT_MAX_SPAN_LENGTH = 512 * 1024  # characters: at most 2 MiB of UTF-8, half a default gRPC message
 _DEFAULT_MAX_EVENTS = 128  # the SDK's default span event limit
 _DEFAULT_MAX_ATTRIBUTES = 128  # the SDK's default span attribute limit
 _CHUNK_SLOTS = 32  # event slots kept for coalesced token chunks (sizes double: 2, 4, 8, ...)
@@ -174,6 +181,7 @@ class _SpanState:
         "attrs",
         "attrs_dropped",
         "cap",
+        "chars",
         "chunk",
         "ctx",
         "events",
@@ -185,6 +193,7 @@ class _SpanState:
         "metric_attrs",
         "output_tokens",
         "pending",
+        "pending_chars",
         "pending_index",
         "provider",
         "singles",
@@ -197,12 +206,14 @@ class _SpanState:
         self.ctx: otel_context.Context | None = None
         self.attrs = attrs  # attributes set so far (to stay within the attribute limit)
         self.attrs_dropped = 0
+        self.chars = 0  # characters of text on the span so far (bounded by max_span_length)
         self.cap, self.singles, self.max_attrs = budget
         self.events = 0
         self.events_dropped = 0
         self.tokens = 0
         self.first_token_ns = 0
         self.pending: list[str] | None = None
+        self.pending_chars = 0
         self.pending_index = 0
         self.chunk = 2
         self.actions = 0
@@ -426,6 +437,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         tracer_name: str = "otelchain",
         meter_provider: MeterProvider | None = None,
         conventions: str | Iterable[str] | None = None,
+        max_span_length: int | None = DEFAULT_MAX_SPAN_LENGTH,
     ) -> None:
         super().__init__()
         from otelchain import __version__
@@ -450,6 +462,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         self._status_ok = not self._gen_ai
         self._masking = _oi.Masking.from_env()
         self._metrics = GenAIMetrics(meter_provider)
+        # Text on one span in total: one span must never make a batch too big to send.
+        self.max_span_length = max_span_length
         self._limits_cache: tuple[int | None, int | None] | None = None
         self._errors: Counter[str] = Counter()
         self._errors_lock = threading.Lock()
@@ -466,7 +480,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     def _failed(self, where: str, error: BaseException) -> None:
         with self._errors_lock:
             self._errors[where] += 1
-        logger.warning("otelchain tracing: %s failed: %s: %s", where, type(error).__name__, error)
+        logger.warning("otelchain tracing: %s failed: %s", where, type(error).__name__)
+        _health.count("tracer_errors")
 
     def _target_provider(self) -> object:
         """The provider this handler's spans go to (the global one unless it was given one)."""
@@ -548,6 +563,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                     span.set_status(Status(StatusCode.OK))
             if state.metric_attrs is not None:
                 self._record_metrics(run, state, attrs)
+            state.chars += bound_attributes(attrs, self.max_attribute_length, self._room_chars(state))
             if len(attrs) > 2:
                 span.set_attributes(attrs)
             else:  # cheaper than set_attributes for one or two values
@@ -561,6 +577,11 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 span.end(end_time=run.end_ns)  # the run's own clock: every view shows one duration
             except Exception as error:
                 self._failed("span end", error)
+            except BaseException:  # an interrupt inside the SDK: end it if it did not, count it
+                _health.count("spans_interrupted")
+                if getattr(span, "end_time", 0) is None:
+                    span.end()
+                raise
 
     def _on_token(self, run: Run, token: str, chunk: Any) -> None:
         state: _SpanState | None = run.data
@@ -588,16 +609,30 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 state.last_token_ns = now
             if state.pending is None and (state.singles is None or state.events < state.singles):
                 attrs: dict[str, AttributeValue] = {A.TOKEN_INDEX: index}
-                if self.capture_content:
-                    attrs[A.TOKEN_TEXT] = token
+                if self.capture_content and self._token_fits(
+                    state, min(len(token), self.max_attribute_length or len(token))
+                ):
+                    attrs[A.TOKEN_TEXT] = truncate(
+                        token if type(token) is str else str(token), self.max_attribute_length
+                    )
                 state.span.add_event(A.EVENT_NEW_TOKEN, attrs)
                 state.events += 1
                 return
             if state.pending is None:
                 state.pending = []
                 state.pending_index = index
-            state.pending.append(token)
             cap = state.cap
+            limit = self.max_attribute_length
+            if (  # a full-size chunk: flush before its text would exceed the value limit
+                limit is not None
+                and state.pending
+                and state.pending_chars + len(token) > limit
+                and cap is not None
+                and state.events + 1 < cap
+            ):
+                self._flush_tokens(state)
+            state.pending.append(token)
+            state.pending_chars += len(token)
             if len(state.pending) >= state.chunk and cap is not None and state.events + 1 < cap:
                 self._flush_tokens(state)
                 state.chunk *= 2
@@ -619,18 +654,46 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             output_tokens=state.output_tokens,
         )
 
+    def _token_fits(self, state: _SpanState, n: int) -> bool:
+        """Count ``n`` characters of token text against the span's total; False (and counted as
+        truncated) once the span is full: the event keeps its index and count, not the text."""
+        room = self._room_chars(state)
+        if room is not None and n > room:
+            _health.count("values_truncated")
+            return False
+        state.chars += n
+        return True
+
     def _flush_tokens(self, state: _SpanState) -> None:
-        """Emit the buffered tokens as one ``new_token`` event with ``token.count``."""
+        """Emit the buffered tokens as ``new_token`` events with ``token.count``: one event, or
+        more when their text would exceed ``max_attribute_length`` (no text is cut)."""
         pending = state.pending
         if not pending:
             return
-        attrs: dict[str, AttributeValue] = {A.TOKEN_INDEX: state.pending_index, A.TOKEN_COUNT: len(pending)}
-        if self.capture_content:
-            attrs[A.TOKEN_TEXT] = "".join(pending)
-        state.span.add_event(A.EVENT_NEW_TOKEN, attrs)
-        state.events += 1
+        limit = self.max_attribute_length
+        groups: list[list[str]] = [pending]
+        if self.capture_content and limit is not None and sum(map(len, pending)) > limit:
+            groups, size = [[]], 0
+            for token in pending:
+                if groups[-1] and size + len(token) > limit:
+                    groups.append([])
+                    size = 0
+                groups[-1].append(token)
+                size += len(token)
+        cap = state.cap
+        room = max(1, cap - state.events) if cap is not None else len(groups)
+        if len(groups) > room:  # no event slot left for the rest: the last one is cut (counted)
+            groups[room - 1 :] = [[t for g in groups[room - 1 :] for t in g]]
+        for group in groups:
+            attrs: dict[str, AttributeValue] = {A.TOKEN_INDEX: state.pending_index, A.TOKEN_COUNT: len(group)}
+            text = "".join(group)
+            if self.capture_content and self._token_fits(state, min(len(text), limit or len(text))):
+                attrs[A.TOKEN_TEXT] = truncate(text, limit)
+            state.span.add_event(A.EVENT_NEW_TOKEN, attrs)
+            state.events += 1
+            state.pending_index += len(group)
         state.pending = []
-        state.pending_index += len(pending)
+        state.pending_chars = 0
 
     def _on_agent_action(self, run: Run, action: AgentAction) -> None:
         state: _SpanState | None = run.data
@@ -659,6 +722,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         else:  # attribute budget spent: only the count grows, the rest is counted as dropped
             state.attrs_dropped += fields
             attrs[A.OTELCHAIN_ATTRIBUTES_DROPPED] = state.attrs_dropped
+        state.chars += bound_attributes(attrs, self.max_attribute_length, self._room_chars(state))
         state.span.set_attributes(attrs)
 
     def _tool_call_actions(self, run: Run) -> None:
@@ -685,6 +749,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 A.AGENT_FINISH_LOG: truncate(str(_get(finish, "log") or ""), self.max_attribute_length),
             }
             state.attrs += 2
+            state.chars += bound_attributes(attrs, self.max_attribute_length, self._room_chars(state))
             state.span.set_attributes(attrs)
         except Exception as error:
             self._failed("agent finish", error)
@@ -705,6 +770,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 if self.capture_content:
                     for key, value in payload.items():
                         attrs[key] = as_text(value, self.max_attribute_length)
+            state.chars += bound_attributes(attrs, self.max_attribute_length, self._room_chars(state))
             state.span.add_event(name, attrs)
             state.events += 1
         except Exception as error:
@@ -735,11 +801,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if isinstance(error, BaseException):
             attrs[A.EXCEPTION_TYPE] = error_type(error)
             if self.capture_content:
-                try:
-                    message = str(error)
-                except Exception:  # a broken __str__ costs the message, not the event
-                    message = ""
-                attrs[A.EXCEPTION_MESSAGE] = truncate(message, self.max_attribute_length)
+                attrs[A.EXCEPTION_MESSAGE] = truncate(scrub(_message(error)), self.max_attribute_length)
         return attrs
 
     # --- budgets ----------------------------------------------------------------------------
@@ -754,6 +816,11 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if real is not None and type(real).__name__ != "NoOpTracer" and hasattr(real, "_span_limits"):
             self._limits_cache = limits
         return limits
+
+    def _room_chars(self, state: _SpanState) -> int | None:
+        """Characters of text the span can still take (None: no total limit)."""
+        total = self.max_span_length
+        return None if total is None else total - state.chars
 
     @staticmethod
     def _room(state: _SpanState, n: int) -> bool:
@@ -828,11 +895,17 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 ctx = pstate.ctx = trace.set_span_in_context(pstate.span)
         elif run.parent_run_id is not None:  # a parent traced by another handler (or none)
             ctx = run_context(run.parent_run_id)
+        chars = bound_attributes(attrs, self.max_attribute_length, self.max_span_length)
         span = self._tracer.start_span(
             name, context=ctx, kind=kind, attributes=attrs, start_time=run.start_ns
         )
-        state = run.data = _SpanState(span, len(attrs), _budget(self._limits()))
-        state.metric_attrs = metric_attrs
+        try:
+            state = run.data = _SpanState(span, len(attrs), _budget(self._limits()))
+            state.chars = chars
+            state.metric_attrs = metric_attrs
+        except BaseException:  # interrupted: the span must not stay open unseen
+            span.end()
+            raise
         if agent:
             state.agent = agent
         elif run_type == "llm" and metric_attrs is not None and A.GEN_AI_PROVIDER_NAME in metric_attrs:
@@ -1232,23 +1305,42 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             attrs[A.GEN_AI_OUTPUT_MESSAGES] = json_text(output, self.max_attribute_length)
 
     def _error_attrs(self, span: Span, error: BaseException, attrs: dict[str, AttributeValue]) -> None:
+        """ERROR status, ``error.type`` and an ``exception`` event; messages and stack texts are
+        scrubbed of credentials and bounded, and an exception whose ``__str__`` raises still
+        gets all three (the SDK's ``record_exception`` would call ``str()`` itself)."""
         etype = attrs[A.ERROR_TYPE] = error_type(error)
         name = type(error).__name__
+        limit = self.max_attribute_length
+        try:
+            frames = "".join(traceback.format_tb(error.__traceback__))
+        except Exception:
+            frames = ""
         if self.capture_content:
-            message = str(error)
+            message = truncate(scrub(_message(error)), limit)
             description = f"{name}: {message}" if message else name
             span.set_status(Status(StatusCode.ERROR, truncate(description, 256)))
-            span.record_exception(error, escaped=True)
-            return
-        # Exception messages often quote content (a parser quoting model output): keep only the
-        # type and where it was raised.
-        span.set_status(Status(StatusCode.ERROR, name))
-        frames = "".join(traceback.format_tb(error.__traceback__))
-        span.record_exception(
-            error,
-            attributes={
-                "exception.message": "",
-                "exception.stacktrace": f"Traceback (most recent call last):\n{frames}{etype}",
+            last = f"{etype}: {message}" if message else etype
+        else:
+            # Exception messages often quote content (a parser quoting model output): keep only
+            # the type and where it was raised.
+            message = ""
+            span.set_status(Status(StatusCode.ERROR, name))
+            last = etype
+        stack = f"Traceback (most recent call last):\n{frames}{last}" if frames else last
+        span.add_event(
+            "exception",
+            {
+                "exception.type": etype,
+                "exception.message": message,
+                "exception.stacktrace": truncate(scrub(stack), limit),
+                "exception.escaped": "True",
             },
-            escaped=True,
         )
+
+
+def _message(error: BaseException) -> str:
+    """``str(error)``, or a placeholder when its ``__str__`` raises."""
+    try:
+        return str(error)
+    except Exception:
+        return f"<unprintable {type(error).__name__}>"

@@ -1,0 +1,65 @@
+"""The SDK side of tracing health: spans whose export failed and spans a full queue dropped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from otelchain.tracing._health import count
+
+__all__ = ["HealthExporter", "watch_queue_drops"]
+
+
+class HealthExporter(SpanExporter):
+    """Wraps a `SpanExporter` and counts the spans of every failed export (result or raise)."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.exporter = exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self.exporter.export(spans)
+        except Exception:
+            count("spans_export_failed", len(spans))
+            raise
+        if result is SpanExportResult.SUCCESS:
+            count("spans_exported", len(spans))
+        else:
+            count("spans_export_failed", len(spans))
+        return result
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.exporter, name)
+
+
+class _QueueDrops(logging.Filter):
+    """Counts the batch processor's "Queue full, dropping Span." records (one per dropped span);
+    placed before the SDK's duplicate filter, so it sees every one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Queue full, dropping %s." and record.args == ("Span",):
+            count("spans_dropped")
+        return True
+
+
+_drops_installed = False
+
+
+def watch_queue_drops() -> None:
+    """Start counting spans dropped by BatchSpanProcessor queues (idempotent)."""
+    global _drops_installed
+    if _drops_installed:
+        return
+    _drops_installed = True
+    sdk_logger = logging.getLogger("opentelemetry.sdk._shared_internal")
+    sdk_logger.filters.insert(0, _QueueDrops())
