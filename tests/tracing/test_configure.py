@@ -229,7 +229,12 @@ def processors(provider: TracerProvider) -> list[Any]:
 
 
 def exporter_types(provider: TracerProvider) -> list[str]:
-    return [type(p.span_exporter).__name__ for p in processors(provider) if hasattr(p, "span_exporter")]
+    # configure() wraps each exporter to count its failures (HealthExporter.exporter is the real one)
+    return [
+        type(getattr(p.span_exporter, "exporter", p.span_exporter)).__name__
+        for p in processors(provider)
+        if hasattr(p, "span_exporter")
+    ]
 
 
 def quiet_log(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -202,7 +202,7 @@ class RunTreeHandler(BaseCallbackHandler):
         self._on_run_start(run)
 
     def _end(self, run_id: UUID, outputs: Any = None, error: BaseException | None = None) -> None:
-        run = self.runs.pop(run_id, None)
+        run = self.runs.get(run_id)
         if run is None:
             return
         if error is not None and not isinstance(error, Exception):
@@ -213,9 +213,12 @@ class RunTreeHandler(BaseCallbackHandler):
         run.outputs = outputs
         run.error = error
         self._on_run_end(run)
+        # Forgotten only once ended: an interrupt above leaves the run here, and the run's failure
+        # (re-sent to a handler an interrupt cut short) ends it then.
+        self.runs.pop(run_id, None)
 
     def _end_descendants(self, ancestor: Run, error: BaseException) -> None:
-        orphans = [r for r in list(self.runs.values()) if ancestor in r.lineage()]
+        orphans = [r for r in list(self.runs.values()) if r is not ancestor and ancestor in r.lineage()]
         for orphan in sorted(orphans, key=lambda r: -r.execution_order):  # innermost first
             self._end(orphan.run_id, error=error)
 

@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
+from otelchain._json import scrub
 from otelchain.tracing import _attributes as A
 
 if TYPE_CHECKING:
@@ -685,9 +686,10 @@ def _span_error(span: ReadableSpan) -> str:
 
 
 def error_text(error: BaseException) -> str:
-    """``ValueError: boom`` (a message whose ``__str__`` fails shows only the type)."""
+    """``ValueError: boom`` (a message whose ``__str__`` fails shows only the type), scrubbed of
+    credentials a server may echo in it (issue 11)."""
     try:
-        message = str(error)
+        message = scrub(str(error))
     except Exception:
         message = ""
     name = type(error).__name__

@@ -538,6 +538,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if state is None:
             return
         span = state.span
+        if getattr(span, "end_time", None) is not None:  # ended already (an end re-sent after an interrupt)
+            return
         try:
             attrs: dict[str, AttributeValue] = {}
             if state.pending:
