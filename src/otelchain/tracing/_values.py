@@ -46,15 +46,21 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
     for key, value in attrs.items():
         t = type(value)
         if t is str:
-            cap = max_length if room is None else _cap(max_length, room - used)
-            if (cap is not None and len(value) > cap) or not value.isascii():
+            n = len(value)
+            cap = max_length
+            if room is not None and room - used < (n if cap is None else cap):  # the span is nearly full
+                cap = _cap(max_length, room - used)
+            if (cap is not None and n > cap) or not value.isascii():
                 value = attrs[key] = truncate(value, cap)
-            used += len(value)
+                n = len(value)
+            used += n
         elif (t is list or t is tuple) and value and type(value[0]) is str:
             items = []
             for v in value:
                 if type(v) is str:
-                    cap = max_length if room is None else _cap(max_length, room - used)
+                    cap = max_length
+                    if room is not None and room - used < (len(v) if cap is None else cap):
+                        cap = _cap(max_length, room - used)
                     if (cap is not None and len(v) > cap) or not v.isascii():
                         v = truncate(v, cap)
                     used += len(v)
@@ -97,28 +103,44 @@ def _dataclass_spec(cls: type) -> tuple[tuple[str, ...], str | None]:
     return spec
 
 
-def _plain(obj: Any, depth: int) -> Any:
-    """Plain JSON data for the common shapes, exactly as `otelchain._json.to_jsonable` makes it."""
+def _plain(obj: Any, depth: int, left: list[int] | None = None) -> Any:
+    """Plain JSON data for the common shapes, exactly as `otelchain._json.to_jsonable` makes it.
+
+    ``left`` (one cell) is a budget of JSON characters: each value takes at least its own size,
+    and `_Slow` is raised once it is spent, so a huge value costs no more than the budget here.
+    """
     t = type(obj)
-    if t is str or t is int or t is bool or obj is None:
+    if t is str:
+        if left is not None:
+            left[0] -= len(obj) + 3
+            if left[0] < 0:
+                raise _Slow
+        return obj
+    if t is int or t is bool or obj is None:
         return obj
     if t is float:
         return obj if math.isfinite(obj) else str(obj)
     if depth > _MAX_FAST_DEPTH:
         raise _Slow
+    if left is not None:
+        left[0] -= 2
+        if left[0] < 0:
+            raise _Slow
     if t is dict:
         out: dict[str, Any] = {}
         for key, value in obj.items():
             if type(key) is not str:
                 raise _Slow
-            out[key] = REDACTED if _secret(key) else _plain(value, depth + 1)
+            if left is not None:
+                left[0] -= len(key) + 4
+            out[key] = REDACTED if _secret(key) else _plain(value, depth + 1, left)
         return out
     if t is list or t is tuple:
-        return [_plain(v, depth + 1) for v in obj]
+        return [_plain(v, depth + 1, left) for v in obj]
     names, kind = _dataclass_spec(t)
     data: dict[str, Any] = {} if kind is None else {"type": kind}
     for name in names:
-        data[name] = REDACTED if _secret(name) else _plain(getattr(obj, name), depth + 1)
+        data[name] = REDACTED if _secret(name) else _plain(getattr(obj, name), depth + 1, left)
     return data
 
 
@@ -266,6 +288,12 @@ def json_text(obj: Any, max_length: int | None) -> str:
         except (TypeError, ValueError):
             text = dumps(obj)
         return sanitize(text)
+    try:  # the common case: plain data well within the limit, encoded by the C encoder
+        plain = _plain(obj, 0, [max_length])
+        text = (_flat_json(plain, None) if type(plain) is dict else None) or _encode(plain)
+        return truncate(text, max_length)
+    except (_Slow, TypeError, ValueError):
+        pass  # large or unusual: the bounded encoder below
     out = _Bounded(max_length)
     try:
         out.value(obj, 0, set())
