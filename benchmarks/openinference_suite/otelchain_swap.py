@@ -93,6 +93,8 @@ def _instrument(self: Any, **kwargs: Any) -> None:
         options["conventions"] = CONVENTIONS
     if MAX_LENGTH:
         options["max_attribute_length"] = None if MAX_LENGTH == "none" else int(MAX_LENGTH)
+    if kwargs.get("separate_trace_from_runtime_context"):
+        options["separate_trace_from_runtime_context"] = True
     with _config_env(kwargs.get("config")):
         handler = SwappedHandler(provider, **options)
     self._tracer = handler

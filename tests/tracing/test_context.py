@@ -176,3 +176,20 @@ def test_no_context_is_left_attached_after_errors(traced: Traced) -> None:
             Fails(traced.tracer()).call({"x": 1}, callbacks=[traced.handler])
     assert trace.get_current_span() is trace.INVALID_SPAN
     assert len(traced.spans) == 3
+
+
+def test_separate_trace_from_runtime_context_starts_roots_in_their_own_trace(traced: Traced) -> None:
+    from otelchain.tracing import OpenTelemetryCallbackHandler
+
+    separate = OpenTelemetryCallbackHandler(traced.provider, separate_trace_from_runtime_context=True)
+    tracer = traced.tracer()
+    with tracer.start_as_current_span("ambient") as ambient:
+        UserWork(tracer).call({"x": "a"}, callbacks=[separate])  # a root run: a trace of its own
+        UserWork(tracer).call({"x": "b"}, callbacks=[traced.handler])  # default: under the ambient span
+    own, under = (s for s in traced.spans if s.name == "user_work")
+    assert own.parent is None and own.context.trace_id != ambient.get_span_context().trace_id
+    assert under.parent is not None and under.parent.span_id == ambient.get_span_context().span_id
+    # the run's own body still nests under it
+    user = [s for s in traced.spans if s.name == "user span"]
+    assert {parent_of(s, traced.spans).name for s in user} == {"user_work"}  # type: ignore[union-attr]
+    assert separate.runs == {}

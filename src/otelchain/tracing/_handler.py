@@ -410,6 +410,9 @@ def _token_text(token: Any) -> str:
     return ""
 
 
+_EMPTY_CONTEXT = otel_context.Context()
+
+
 class OpenTelemetryCallbackHandler(RunTreeHandler):
     """Maps each run to an OpenTelemetry span; tokens become span events.
 
@@ -418,8 +421,10 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     ``max_attribute_length`` truncates every text value (None: no limit). ``conventions``
     picks the naming schemes (``gen_ai``, ``openinference``, ``otelchain``; default all, or
     ``OTELCHAIN_CONVENTIONS``); ``meter_provider`` receives the GenAI client metrics (default
-    the global one). Failures inside the handler are logged and counted (:attr:`error_counts`),
-    never raised into the app.
+    the global one); ``separate_trace_from_runtime_context`` starts every root run in a trace of
+    its own instead of under the ambient span (OpenInference's option of the same name).
+    Failures inside the handler are logged and counted (:attr:`error_counts`), never raised
+    into the app.
     """
 
     name = "opentelemetry_callback_handler"
@@ -438,6 +443,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         meter_provider: MeterProvider | None = None,
         conventions: str | Iterable[str] | None = None,
         max_span_length: int | None = DEFAULT_MAX_SPAN_LENGTH,
+        separate_trace_from_runtime_context: bool = False,
     ) -> None:
         super().__init__()
         from otelchain import __version__
@@ -468,6 +474,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         self._errors: Counter[str] = Counter()
         self._errors_lock = threading.Lock()
         self.shared = False  # True for the app-wide handler of `instrument()`
+        self.separate_trace_from_runtime_context = bool(separate_trace_from_runtime_context)
         register(self)
 
     # --- health ---------------------------------------------------------------------------
@@ -897,6 +904,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 ctx = pstate.ctx = trace.set_span_in_context(pstate.span)
         elif run.parent_run_id is not None:  # a parent traced by another handler (or none)
             ctx = run_context(run.parent_run_id)
+        elif self.separate_trace_from_runtime_context:
+            ctx = _EMPTY_CONTEXT  # a root run starts its own trace, whatever span is current
         chars = bound_attributes(attrs, self.max_attribute_length, self.max_span_length)
         span = self._tracer.start_span(
             name, context=ctx, kind=kind, attributes=attrs, start_time=run.start_ns
