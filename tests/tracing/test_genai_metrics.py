@@ -330,3 +330,15 @@ def test_text_and_image_masking_reaches_both_conventions(monkeypatch: pytest.Mon
     assert out["parts"] == [{"type": "text", "content": "__REDACTED__"}]
     # as in OpenInference, the *_TEXT / *_IMAGES variables mask messages; input.value and
     # output.value are masked by OPENINFERENCE_HIDE_INPUTS / _OUTPUTS (tested above)
+
+
+def test_configured_meter_provider_shuts_down_once_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    """The app may shut down the MeterProvider configure() made before otelchain's exit flush
+    does: the second shutdown is a no-op, not an SDK warning at exit."""
+    from otelchain.tracing._metrics import _shutdown_within, configure_metrics
+
+    provider = configure_metrics(exporter="console", set_global=False)
+    assert isinstance(provider, MeterProvider)
+    provider.shutdown()
+    _shutdown_within(provider, 5.0)  # what the exit hook runs
+    assert not [r for r in caplog.records if "shutdown can only be called once" in r.getMessage()]

@@ -10,6 +10,7 @@ response model, server address and port, error type, token type. No run ids, no 
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -163,6 +164,25 @@ def _otlp_exporter(
     return Http(endpoint=endpoint, headers=dict(headers) if headers else None, timeout=timeout)
 
 
+@functools.cache
+def _once_meter_provider_class() -> Any:
+    from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+
+    class OnceMeterProvider(SdkMeterProvider):
+        """The SDK's MeterProvider whose second shutdown is a quiet no-op: the app may shut it
+        down itself before otelchain's exit flush does (the SDK would log a warning)."""
+
+        _otelchain_shut_down = False
+
+        def shutdown(self, timeout_millis: float = 30_000) -> None:
+            if self._otelchain_shut_down:
+                return
+            self._otelchain_shut_down = True
+            super().shutdown(timeout_millis=timeout_millis)
+
+    return OnceMeterProvider
+
+
 def _shutdown_within(provider: Any, seconds: float) -> None:
     """Flush and shut down, giving up after ``seconds`` (a dead collector must not hold exit)."""
 
@@ -217,7 +237,7 @@ def configure_metrics(
     options: dict[str, Any] = {"metric_readers": [reader], "shutdown_on_exit": False}
     if resource is not None:
         options["resource"] = resource
-    provider = SdkMeterProvider(**options)
+    provider = _once_meter_provider_class()(**options)
     atexit.register(_shutdown_within, provider, flush_timeout)
     if set_global:
         metrics.set_meter_provider(provider)
