@@ -1,0 +1,336 @@
+"""Scenarios on otelchain's own objects: what tracing adds to a run, against the raw SDK.
+
+Each scenario is built by a function returning a `Scenario` whose variants are: the bare body
+(where one exists), no callbacks, a no-op handler, one raw SDK span (the yardstick) per
+processor, the SDK floor per processor (the untraced run, then the raw SDK replaying exactly the
+spans and events the traced run emits), and otelchain's `OpenTelemetryCallbackHandler` with the
+SDK's Simple and Batch processors. The burst scenario runs many runs into a discarding exporter
+with memory sampled.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _harness import (
+    CountingExporter,
+    Scenario,
+    Variant,
+    capture,
+    make_provider,
+    replay,
+    rss_kib,
+    token_yardstick,
+)
+from opentelemetry.sdk.trace import TracerProvider
+
+from otelchain.agents import AgentExecutor, ZeroShotAgent
+from otelchain.callbacks import BaseCallbackHandler, CallbackManagerForChainRun
+from otelchain.chains import Chain, LLMChain
+from otelchain.chat_models import FakeListChatModel
+from otelchain.llms import FakeListLLM
+from otelchain.prompts import PromptTemplate
+from otelchain.schema import HumanMessage, SystemMessage
+from otelchain.tools import Calculator
+from otelchain.tracing import OpenTelemetryCallbackHandler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from agent_callbacks import SEED_TOKENS  # the seed agent's exact token script
+
+__all__ = ["SCENARIOS", "burst"]
+
+
+class Echo(Chain):
+    """The smallest chain: one input, one output."""
+
+    type_name = "echo"
+
+    @property
+    def input_keys(self) -> list[str]:
+        return ["x"]
+
+    @property
+    def output_keys(self) -> list[str]:
+        return ["y"]
+
+    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
+        return {"y": inputs["x"]}
+
+
+class Outer(Chain):
+    """A chain that runs an LLMChain (which runs a model): three nested runs."""
+
+    type_name = "outer"
+
+    def __init__(self, inner: LLMChain) -> None:
+        super().__init__()
+        self.inner = inner
+
+    @property
+    def input_keys(self) -> list[str]:
+        return ["topic"]
+
+    @property
+    def output_keys(self) -> list[str]:
+        return ["answer"]
+
+    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
+        child = run_manager.get_child() if run_manager is not None else None
+        out = self.inner.call({"topic": inputs["topic"]}, callbacks=child)
+        return {"answer": out["text"]}
+
+
+class NoOp(BaseCallbackHandler):
+    """Implements nothing: every event is the base class's no-op."""
+
+
+def _variants(
+    unit: Callable[[Any], object],
+    body: Callable[[], object] | None,
+    spans_expected: int | None = None,
+) -> list[Variant]:
+    """The standard variant set; ``unit(callbacks)`` runs one unit of work with those callbacks."""
+    variants: list[Variant] = []
+    if body is not None:
+        variants.append(Variant("bare body (no run)", "body", body))
+    variants.append(Variant("no callbacks", "base", lambda: unit(None)))
+    noop = [NoOp()]
+    variants.append(Variant("no-op handler", "noop", lambda: unit(noop)))
+    plan = _capture(unit)
+    if spans_expected is not None and len(plan) != spans_expected:
+        raise RuntimeError(f"expected {spans_expected} spans per unit, captured {len(plan)}")
+    for processor, label in (("simple", "Simple"), ("batch", "Batch")):
+        provider, exporter = make_provider(processor)
+        tracer = provider.get_tracer("bench")
+
+        def raw(tracer: Any = tracer) -> None:
+            tracer.start_span("raw").end()
+
+        variants.append(
+            Variant(
+                f"raw span ({label})",
+                "raw",
+                raw,
+                processor,
+                provider=provider,
+                exporter=exporter,
+                spans_per_unit=1,
+            )
+        )
+        floor_provider, floor_exporter = make_provider(processor)
+        sdk = replay(floor_provider.get_tracer("bench"), plan)
+
+        def floor(sdk: Callable[[], None] = sdk) -> None:
+            unit(None)
+            sdk()
+
+        traced_name = f"otelchain ({label})"
+        floor_name = f"SDK floor, same spans ({label})"
+        variants.append(
+            Variant(
+                floor_name,
+                "floor",
+                floor,
+                processor,
+                floor_of=traced_name,
+                provider=floor_provider,
+                exporter=floor_exporter,
+                spans_per_unit=len(plan),
+            )
+        )
+        traced_provider, traced_exporter = make_provider(processor)
+        handler = OpenTelemetryCallbackHandler(traced_provider)
+        callbacks = [handler]
+        variants.append(
+            Variant(
+                traced_name,
+                "traced",
+                lambda callbacks=callbacks: unit(callbacks),
+                processor,
+                floor=floor_name,
+                provider=traced_provider,
+                exporter=traced_exporter,
+                spans_per_unit=len(plan),
+                run_map=lambda handler=handler: len(handler.runs),
+            )
+        )
+    return variants
+
+
+def _capture(unit: Callable[[Any], object]) -> list[Any]:
+    """The spans one traced unit emits, as a replay plan."""
+
+    holder: dict[str, Any] = {}
+
+    def one() -> None:
+        unit([holder["handler"]])
+
+    def setup(provider: TracerProvider) -> Callable[[], None]:
+        holder["handler"] = OpenTelemetryCallbackHandler(provider)
+        return lambda: None
+
+    return capture(setup, one)
+
+
+def chain_run(quick: bool) -> Scenario:
+    chain = Echo()
+
+    def unit(callbacks: Any) -> object:
+        return chain.call({"x": 1}, callbacks)
+
+    body_inputs = {"x": 1}
+    return Scenario(
+        "one chain run",
+        "run",
+        1,
+        300 if quick else 2000,
+        _variants(unit, lambda: chain._call(dict(body_inputs), None), spans_expected=1),  # type: ignore[arg-type]
+    )
+
+
+def nested_runs(quick: bool) -> Scenario:
+    llm = FakeListLLM(["Paris is the capital of France."])
+    inner = LLMChain(llm=llm, prompt=PromptTemplate.from_template("Tell me about {topic}."))
+    outer = Outer(inner)
+
+    def unit(callbacks: Any) -> object:
+        return outer.call({"topic": "Paris"}, callbacks)
+
+    return Scenario(
+        "three nested runs (chain > LLMChain > LLM)",
+        "trace",
+        1,
+        100 if quick else 700,
+        _variants(unit, None, spans_expected=3),
+    )
+
+
+def llm_run(quick: bool) -> Scenario:
+    model = FakeListChatModel(["The capital of France is Paris."], model="gpt-4o-mini")
+    messages = [SystemMessage("You are a concise geography assistant."), HumanMessage("Capital of France?")]
+    params = {"temperature": 0.2, "max_tokens": 256, "top_p": 0.9}
+
+    def unit(callbacks: Any) -> object:
+        return model.call(messages, ["\n\n"], callbacks, **params)
+
+    def body() -> object:
+        return model._generate(messages, stop=["\n\n"], run_manager=None, **params)  # type: ignore[arg-type]
+
+    scenario = Scenario(
+        "LLM run, full attributes (chat model)",
+        "run",
+        1,
+        200 if quick else 1500,
+        _variants(unit, body, spans_expected=1),
+    )
+    return scenario
+
+
+def token_stream(quick: bool) -> Scenario:
+    tokens = 1_000 if quick else 10_000
+    script = [f" t{i % 100}" for i in range(tokens)]
+    model = FakeListChatModel([script], model="gpt-4o-mini", streaming=True)
+    messages = [HumanMessage("Count for me.")]
+
+    def unit(callbacks: Any) -> object:
+        n = 0
+        for _ in model.stream(messages, None, callbacks):
+            n += 1
+        return n
+
+    scenario = Scenario(
+        f"{tokens:,}-token stream", "token", tokens, 1, _variants(unit, None, spans_expected=1)
+    )
+    token_yardstick(scenario, script)
+    return scenario
+
+
+def seed_agent(quick: bool) -> Scenario:
+    model = FakeListChatModel(SEED_TOKENS, streaming=True)
+    tools = [Calculator()]
+    llm_chain = LLMChain(llm=model, prompt=ZeroShotAgent.create_prompt(tools))
+    agent = ZeroShotAgent(llm_chain=llm_chain, allowed_tools=["search"])
+    executor = AgentExecutor.from_agent_and_tools(agent=agent, tools=tools)
+
+    def unit(callbacks: Any) -> object:
+        return executor.call({"input": "What is 2 to the power of 8"}, callbacks=callbacks)
+
+    return Scenario(
+        "the seed's agent (calculator, streamed tokens)",
+        "trace",
+        1,
+        10 if quick else 60,
+        _variants(unit, None),
+    )
+
+
+SCENARIOS: dict[str, Callable[[bool], Scenario]] = {
+    "chain": chain_run,
+    "nested": nested_runs,
+    "llm": llm_run,
+    "stream": token_stream,
+    "agent": seed_agent,
+}
+
+
+def burst(runs: int, sample_every: int) -> dict[str, Any]:
+    """``runs`` traced chain runs in a row into a discarding exporter behind the SDK's default
+    BatchSpanProcessor: spans lost, the run map at the end, and resident memory sampled."""
+    provider, exporter = make_provider("batch")
+    handler = OpenTelemetryCallbackHandler(provider)
+    chain, callbacks, inputs = Echo(), [handler], {"x": 1}
+    for _ in range(1000):
+        chain.call(inputs, callbacks)
+    provider.force_flush()
+    gc.collect()
+    samples: list[tuple[int, int]] = [(0, rss_kib())]
+    start_cpu, start_wall = time.thread_time(), time.perf_counter()
+    done = 0
+    while done < runs:
+        for _ in range(min(sample_every, runs - done)):
+            chain.call(inputs, callbacks)
+        done = min(runs, done + sample_every)
+        samples.append((done, rss_kib()))
+    cpu, wall = time.thread_time() - start_cpu, time.perf_counter() - start_wall
+    provider.force_flush()
+    gc.collect()
+    final = rss_kib()
+    provider.shutdown()
+    return _burst_result(
+        "otelchain (Batch, SDK defaults)", runs, 1000, exporter, samples, final, len(handler.runs), cpu, wall
+    )
+
+
+def _burst_result(
+    name: str,
+    runs: int,
+    warmup: int,
+    exporter: CountingExporter,
+    samples: list[tuple[int, int]],
+    final: int,
+    run_map: int,
+    cpu: float,
+    wall: float,
+) -> dict[str, Any]:
+    by_runs = dict(samples)
+    mark = min((r for r in by_runs if r >= runs // 10 and r > 0), default=runs)
+    growth = (by_runs[runs] - by_runs[mark]) / by_runs[mark] * 100 if by_runs.get(mark) else None
+    return {
+        "variant": name,
+        "runs": runs,
+        "spans_expected": runs + warmup,
+        "spans_exported": exporter.count,
+        "spans_lost": runs + warmup - exporter.count,
+        "run_map_left": run_map,
+        "rss_kib_samples": samples,
+        "rss_kib_after_flush": final,
+        "rss_growth_pct_from": mark,
+        "rss_growth_pct": growth,
+        "us_per_run_cpu": cpu / runs * 1e6,
+        "runs_per_s_wall": runs / wall if wall else None,
+    }

@@ -1,0 +1,301 @@
+# ruff: noqa: RUF001, RUF002, RUF003  (× and µ are the units of the tables)
+"""The benchmark suite, in one command: otelchain's tracing against the raw OpenTelemetry SDK and
+against OpenInference's and Traceloop's LangChain instrumentors, side by side.
+
+    python benchmarks/run.py            # the full suite (about 10-20 minutes on 2 shared cores)
+    python benchmarks/run.py --quick    # small sizes, for iteration (about a minute)
+    python benchmarks/run.py --only chain llm lc_chain --no-peers
+
+Run it with the project's interpreter (``.venv/bin/python``). The peers' instrumentors run in their
+own virtual environments under ``benchmarks/.venvs/`` (made on first use with the same
+langchain-core and OpenTelemetry SDK versions as this interpreter; gitignored), one process per
+tool, each re-measuring the floor in its own process. Prints a table per scenario and writes
+``benchmarks/results/latest.json`` and ``latest.md`` (``--out DIR`` to change).
+
+How to read a table (all times thread CPU time, median of interleaved rounds):
+- overhead µs: the variant minus "no callbacks" (for raw spans: the raw span itself);
+- ×raw: overhead ÷ one raw SDK span start+end with the same processor, in the same process (for
+  a stream: ÷ one raw ``add_event`` with the same token attributes);
+- ×floor: overhead ÷ the SDK floor's overhead, where the floor is the untraced run followed by the
+  raw SDK replaying exactly the spans and events that the traced variant exported;
+- own ×raw: (overhead - floor overhead) ÷ raw: the tracing's own work above what the SDK must do;
+  "/span" divides it by the spans per trace;
+- spans lost: spans started minus spans the (discarding, counting) exporter received;
+- run map: runs left in otelchain's run map at the end (must be 0);
+- retained KiB: Python memory still held after N more calls, spans flushed, garbage collected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from _harness import format_table, measure, results  # noqa: E402
+
+PEERS = {
+    "openinference": "openinference-instrumentation-langchain",
+    "traceloop": "opentelemetry-instrumentation-langchain",
+}
+LC_KEYS = ("lc_chain", "lc_nested", "lc_llm", "lc_stream", "lc_burst")
+CORE_KEYS = ("chain", "nested", "llm", "stream", "agent", "burst")
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_start": os.getloadavg(),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def peer_python(tool: str) -> Path:
+    """The interpreter of ``tool``'s own virtual environment, made (or updated) on first use."""
+    venv = HERE / ".venvs" / tool
+    python = venv / "bin" / "python"
+    requirements = [
+        f"langchain-core=={version('langchain-core')}",
+        f"opentelemetry-sdk=={version('opentelemetry-sdk')}",
+        f"opentelemetry-api=={version('opentelemetry-api')}",
+        PEERS[tool],
+    ]
+    stamp = venv / ".bench-requirements"
+    want = "\n".join(requirements)
+    if not python.exists():
+        print(f"[bench] making {venv} ...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not stamp.exists() or stamp.read_text() != want:
+        print(f"[bench] installing {', '.join(requirements)} into {venv} ...", file=sys.stderr, flush=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
+            check=True,
+        )
+        stamp.write_text(want)
+    return python
+
+
+def run_langchain(tool: str, python: str, args: argparse.Namespace, only: list[str] | None) -> dict[str, Any]:
+    """One tool's langchain-core scenarios, in its own process."""
+    command = [python, str(HERE / "langchain_scenarios.py"), "--tool", tool, "--json", "-"]
+    if args.quick:
+        command.append("--quick")
+    if only:
+        command += ["--only", *only]
+    if args.rounds:
+        command += ["--rounds", str(args.rounds)]
+    print(f"[bench] langchain-core scenarios with {tool} ({python}) ...", file=sys.stderr, flush=True)
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=str(ROOT))
+    return json.loads(done.stdout)
+
+
+def burst_table(title: str, bursts: list[dict[str, Any]]) -> str:
+    lines = [
+        f"### {title}",
+        "",
+        "| variant | runs | µs/run (CPU) | runs/s (wall) | spans lost | run map | RSS at 10% | RSS at end "
+        "| growth |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for b in bursts:
+        samples = dict((int(r), kib) for r, kib in b["rss_kib_samples"])
+        at = samples.get(int(b["rss_growth_pct_from"]))
+        growth = b["rss_growth_pct"]
+        run_map = "" if b["run_map_left"] is None else str(b["run_map_left"])
+        lines.append(
+            f"| {b['variant']} | {b['runs']:,} | {b['us_per_run_cpu']:.1f} | "
+            f"{b['runs_per_s_wall'] or 0:,.0f} | "
+            f"{b['spans_lost']} | {run_map} | {(at or 0) / 1024:.1f} MiB | "
+            f"{samples[int(b['runs'])] / 1024:.1f} MiB | {'' if growth is None else f'{growth:+.1f}%'} |"
+        )
+    return "\n".join(lines)
+
+
+def summary(core: list[dict[str, Any]], lc: dict[str, dict[str, Any]]) -> str:
+    """The targets of issue 15, each with the figure that decides it."""
+    lines = ["### Targets", "", "| target | measured | holds |", "| --- | --- | --- |"]
+
+    def row(target: str, measured: str, ok: bool) -> None:
+        lines.append(f"| {target} | {measured} | {'yes' if ok else 'no'} |")
+
+    by_key = {r["key"]: r for r in core}
+    for key in ("chain", "nested", "llm"):
+        r = by_key.get(key)
+        if r is None:
+            continue
+        for row_ in r["rows"]:
+            if row_["role"] == "traced" and row_["processor"] == "batch":
+                per = row_["own_x_raw"] / max(1, row_.get("spans_per_unit", 1))
+                row(
+                    f"{r['scenario']}: own work ≤ 1.0× raw per span above the floor",
+                    f"{per:.2f}× (×raw {row_['x_raw']:.2f}, ×floor {row_['x_floor']:.2f})",
+                    per <= 1.0,
+                )
+    for key in ("chain", "llm"):
+        r = by_key.get(key)
+        if r is None or "untraced_dispatch_us" not in r:
+            continue
+        row(
+            f"{r['scenario']}: untraced dispatch ≤ 10 µs",
+            f"{r['untraced_dispatch_us']:.1f} µs",
+            r["untraced_dispatch_us"] <= 10,
+        )
+        noop = next(x for x in r["rows"] if x["role"] == "noop")
+        row(f"{r['scenario']}: no-op handler ≤ 0.3× raw", f"{noop['x_raw']:.2f}×", noop["x_raw"] <= 0.3)
+    r = by_key.get("stream")
+    if r is not None:
+        t = next(x for x in r["rows"] if x["role"] == "traced" and x["processor"] == "batch")
+        row("stream: per token ≤ 1.5× a raw add_event", f"{t['x_raw']:.2f}×", t["x_raw"] <= 1.5)
+    r = by_key.get("agent")
+    if r is not None:
+        t = next(x for x in r["rows"] if x["role"] == "traced" and x["processor"] == "batch")
+        row(
+            "seed agent ≤ 2× the SDK's own work for its spans and events",
+            f"{t['x_floor']:.2f}×",
+            t["x_floor"] <= 2.0,
+        )
+    for tool, out in lc.items():
+        for r in out.get("scenarios", []):
+            t = next(x for x in r["rows"] if x["role"] == "traced")
+            if tool == "otelchain" and r["unit"] != "token":
+                per = t["own_x_raw"] / max(1, t.get("spans_per_unit", 1))
+                row(f"{r['scenario']}: otelchain's own work ≤ 1.0× raw per span", f"{per:.2f}×", per <= 1.0)
+    return "\n".join(lines)
+
+
+def comparison(lc: dict[str, dict[str, Any]]) -> str:
+    """The peers side by side: ×raw and ×floor of each tool on each langchain-core workload."""
+    tools = [t for t in ("otelchain", "openinference", "traceloop") if t in lc]
+    lines = [
+        "### langchain-core: the three side by side (×raw; ×floor; spans/unit; lost)",
+        "",
+        "| workload | " + " | ".join(tools) + " |",
+        "| --- |" + " ---: |" * len(tools),
+    ]
+    keys = [k for k in LC_KEYS if any(r["key"] == k for t in tools for r in lc[t].get("scenarios", []))]
+    for key in keys:
+        cells, title = [], key
+        for tool in tools:
+            r = next((r for r in lc[tool].get("scenarios", []) if r["key"] == key), None)
+            if r is None:
+                cells.append("")
+                continue
+            title = r["scenario"].removeprefix("langchain-core: ")
+            t = next(x for x in r["rows"] if x["role"] == "traced")
+            cells.append(
+                f"{t['x_raw']:.2f}×; {t['x_floor']:.2f}×; {t['spans_per_unit']}; {t.get('spans_lost', 0)}"
+            )
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    parser.add_argument("--only", nargs="*", help=f"scenarios: {' '.join(CORE_KEYS + LC_KEYS)}")
+    parser.add_argument("--no-peers", action="store_true", help="skip OpenInference and Traceloop")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 11, quick 3)")
+    parser.add_argument("--out", default=str(HERE / "results"), help="directory for latest.json / latest.md")
+    args = parser.parse_args(argv)
+    from otelchain_scenarios import SCENARIOS, burst
+
+    rounds = args.rounds or (3 if args.quick else 11)
+    info = machine()
+    print(
+        f"[bench] {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}, load {info['loadavg_start']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    only = args.only
+    tables: list[str] = []
+    core: list[dict[str, Any]] = []
+    for key, build in SCENARIOS.items():
+        if only and key not in only:
+            continue
+        print(f"[bench] {key} ...", file=sys.stderr, flush=True)
+        scenario = build(args.quick)
+        measure(scenario, rounds)
+        result = results(scenario, 20 if args.quick else (200 if scenario.unit != "token" else 2))
+        result["environment"] = "otelchain env"
+        result["key"] = key
+        core.append(result)
+        tables.append(format_table(result))
+        print(tables[-1] + "\n", flush=True)
+    bursts: list[dict[str, Any]] = []
+    if not only or "burst" in only:
+        runs = 20_000 if args.quick else 1_000_000
+        print(f"[bench] burst of {runs:,} runs ...", file=sys.stderr, flush=True)
+        bursts.append(burst(runs, runs // 10))
+        tables.append(burst_table(f"{runs:,} otelchain chain runs into a discarding exporter", bursts))
+        print(tables[-1] + "\n", flush=True)
+    lc: dict[str, dict[str, Any]] = {}
+    lc_only = [k for k in only if k in LC_KEYS] if only else None
+    if not only or lc_only:
+        tools = ["otelchain"] + ([] if args.no_peers else list(PEERS))
+        for tool in tools:
+            python = sys.executable if tool == "otelchain" else str(peer_python(tool))
+            lc[tool] = run_langchain(tool, python, args, lc_only)
+            for r in lc[tool]["scenarios"]:
+                tables.append(format_table(r))
+                print(tables[-1] + "\n", flush=True)
+        lc_bursts = [b for out in lc.values() for b in out.get("bursts", [])]
+        if lc_bursts:
+            runs = lc_bursts[0]["runs"]
+            tables.append(
+                burst_table(
+                    f"{runs:,} langchain-core RunnableLambda runs into a discarding exporter", lc_bursts
+                )
+            )
+            print(tables[-1] + "\n", flush=True)
+        if len(lc) > 1:
+            tables.append(comparison(lc))
+            print(tables[-1] + "\n", flush=True)
+    tables.append(summary(core, lc))
+    print(tables[-1] + "\n", flush=True)
+    info["loadavg_end"] = os.getloadavg()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = {
+        "machine": info,
+        "quick": args.quick,
+        "rounds": rounds,
+        "otelchain": core,
+        "bursts": bursts,
+        "langchain": lc,
+    }
+    (out_dir / "latest.json").write_text(json.dumps(document, indent=1))
+    header = (
+        f"Measured {info['date_utc']} on {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, "
+        f"load average {info['loadavg_start'][0]:.2f} at start, {info['loadavg_end'][0]:.2f} at end"
+        f"{' (--quick)' if args.quick else ''}."
+    )
+    (out_dir / "latest.md").write_text(header + "\n\n" + "\n\n".join(tables) + "\n")
+    print(header)
+    print(f"[bench] wrote {out_dir / 'latest.json'} and {out_dir / 'latest.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
