@@ -193,3 +193,26 @@ def test_separate_trace_from_runtime_context_starts_roots_in_their_own_trace(tra
     user = [s for s in traced.spans if s.name == "user span"]
     assert {parent_of(s, traced.spans).name for s in user} == {"user_work"}  # type: ignore[union-attr]
     assert separate.runs == {}
+
+
+def test_live_handlers_follow_handlers_made_and_collected() -> None:
+    import gc
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from otelchain.tracing import OpenTelemetryCallbackHandler
+    from otelchain.tracing._context import has_peers, live_handlers
+
+    gc.collect()
+    before = set(map(id, live_handlers()))
+    first = OpenTelemetryCallbackHandler(TracerProvider())
+    assert first in live_handlers()
+    assert has_peers(first) == bool(before)
+    second = OpenTelemetryCallbackHandler(TracerProvider())
+    assert has_peers(first) and has_peers(second)
+    second_id = id(second)
+    del second
+    gc.collect()
+    assert second_id not in set(map(id, live_handlers()))
+    assert first in live_handlers()
+    assert has_peers(first) == bool(before - {id(first)})

@@ -17,6 +17,7 @@ need two things from the tracing layer, both here:
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -29,9 +30,19 @@ logger = logging.getLogger("otelchain.tracing")
 if TYPE_CHECKING:
     from otelchain.tracing._handler import OpenTelemetryCallbackHandler
 
-__all__ = ["Claim", "claim_next_run", "live_handlers", "run_context"]
+__all__ = ["Claim", "claim_next_run", "has_peers", "live_handlers", "run_context"]
 
 _live: weakref.WeakSet[OpenTelemetryCallbackHandler] = weakref.WeakSet()
+# What the per-run lookups iterate: weak references to the live handlers, rebuilt only when a
+# handler is made or collected (iterating the WeakSet itself costs a few µs on every run).
+_refs: tuple[weakref.ref[OpenTelemetryCallbackHandler], ...] = ()
+_refs_lock = threading.RLock()  # a handler collected while rebuilding rebuilds again
+
+
+def _rebuild_refs(_gone: object = None) -> None:
+    global _refs
+    with _refs_lock:
+        _refs = tuple(weakref.ref(handler, _rebuild_refs) for handler in list(_live))
 
 
 # Bridges to frameworks whose bodies otelchain does not run (named, not imported, so this layer
@@ -43,6 +54,7 @@ def register(handler: OpenTelemetryCallbackHandler) -> None:
     """Make a handler's runs findable by :func:`run_context` (weakly: it may be dropped), and
     switch on the bridges that make runs' spans current in frameworks' bodies."""
     _live.add(handler)
+    _rebuild_refs()
     import importlib
 
     for name in _BRIDGES:
@@ -54,17 +66,25 @@ def register(handler: OpenTelemetryCallbackHandler) -> None:
 
 def live_handlers() -> list[OpenTelemetryCallbackHandler]:
     """The tracing handlers alive now."""
-    return list(_live)
+    return [handler for ref in _refs if (handler := ref()) is not None]
+
+
+def has_peers(handler: OpenTelemetryCallbackHandler) -> bool:
+    """Whether any tracing handler other than ``handler`` is alive (cheap: on every run)."""
+    refs = _refs
+    return len(refs) > 1 or (len(refs) == 1 and refs[0]() is not handler)
 
 
 def run_context(run_id: UUID | None) -> otel_context.Context | None:
     """The OTel context holding the span of run ``run_id``, in whichever handler traces it."""
     if run_id is None:
         return None
-    for handler in list(_live):
-        ctx = handler.otelchain_run_context(run_id)
-        if ctx is not None:
-            return ctx
+    for ref in _refs:
+        handler = ref()
+        if handler is not None:
+            ctx = handler.otelchain_run_context(run_id)
+            if ctx is not None:
+                return ctx
     return None
 
 
