@@ -35,7 +35,14 @@ from otelchain.schema import AgentAction, AgentFinish
 from otelchain.tracing import _attributes as A
 from otelchain.tracing import _genai, _health
 from otelchain.tracing import _openinference as _oi
-from otelchain.tracing._context import Claim, current_claim, live_handlers, register, run_context
+from otelchain.tracing._context import (
+    Claim,
+    current_claim,
+    has_peers,
+    live_handlers,
+    register,
+    run_context,
+)
 from otelchain.tracing._metrics import GenAIMetrics
 from otelchain.tracing._values import as_text, bound_attributes, error_type, json_text, truncate
 
@@ -500,6 +507,8 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     def _traced_by_peer(self, run_id: UUID) -> bool:
         """Whether another handler of the same provider already traces this run (the shared
         handler of `instrument()` beside one the app passed in ``callbacks``): one span a run."""
+        if not has_peers(self):
+            return False
         mine: object | None = None
         for peer in live_handlers():
             if peer is self:
