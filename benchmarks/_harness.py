@@ -41,6 +41,7 @@ __all__ = [
     "capture",
     "format_table",
     "make_provider",
+    "plan_counts",
     "measure",
     "replay",
     "rss_kib",
@@ -95,6 +96,11 @@ def plan_of(spans: list[ReadableSpan]) -> list[tuple[str, Any, dict[str, Any], l
         events = [(event.name, dict(event.attributes or {})) for event in span.events]
         plan.append((span.name, span.kind, dict(span.attributes or {}), events, parent))
     return plan
+
+
+def plan_counts(plan: list[Any]) -> tuple[int, int]:
+    """(events, attributes) a plan's spans carry."""
+    return sum(len(step[3]) for step in plan), sum(len(step[2]) for step in plan)
 
 
 def replay(tracer: Any, plan: list[Any]) -> Callable[[], None]:
@@ -168,6 +174,8 @@ class Variant:
     provider: Any = None
     exporter: CountingExporter | None = None
     spans_per_unit: int = 0
+    events_per_unit: int = 0  # span events the traced variant emits per unit
+    attributes_per_unit: int = 0  # span attributes it sets per unit
     run_map: Callable[[], int] | None = None  # live runs left in the handler's run map
     calls: int = 0
     rounds: list[float] = field(default_factory=list)
@@ -187,6 +195,7 @@ class Scenario:
 
 def _timed(variant: Variant, n: int) -> float:
     fn = variant.fn
+    gc.collect()  # each variant pays for its own garbage, not for the previous variant's
     if variant.enter is not None:
         variant.enter()
     try:
@@ -264,11 +273,15 @@ def results(scenario: Scenario, memory_calls: int) -> dict[str, Any]:
         if v.role == "traced" and v.floor is not None:
             floor_overhead = med[v.floor] - base
             row["floor_us"] = floor_overhead
-            row["x_floor"] = row["overhead_us"] / floor_overhead if floor_overhead > 0 else None
+            # a floor lost in the noise (a stream's one span beside 10,000 tokens) gives no ratio
+            row["x_floor"] = row["overhead_us"] / floor_overhead if floor_overhead > 0.05 * raw else None
             row["own_x_raw"] = (row["overhead_us"] - floor_overhead) / raw
         if v.exporter is not None:
             v.provider.force_flush()
             row["spans_per_unit"] = v.spans_per_unit
+            if v.role == "traced":
+                row["events_per_unit"] = v.events_per_unit
+                row["attributes_per_unit"] = v.attributes_per_unit
             if v.role in ("traced", "floor", "raw"):
                 row["spans_expected"] = v.calls * v.spans_per_unit
                 row["spans_exported"] = v.exporter.count

@@ -29,6 +29,7 @@ from _harness import (
     capture,
     make_provider,
     measure,
+    plan_counts,
     replay,
     results,
     rss_kib,
@@ -210,6 +211,8 @@ def _variants(tool: Tool, unit: Callable[[Any], object], spans_expected: int | N
             provider=traced_provider,
             exporter=traced_exporter,
             spans_per_unit=len(plan),
+            events_per_unit=plan_counts(plan)[0],
+            attributes_per_unit=plan_counts(plan)[1],
             enter=lambda: tool.install(traced_provider),
             exit=tool._off,
             run_map=tool.run_map if tool.name == "otelchain" else None,
@@ -266,7 +269,7 @@ def token_stream(tool: Tool, quick: bool) -> Scenario:
         return n
 
     scenario = Scenario(
-        f"langchain-core: {tokens:,}-token chat stream", "token", tokens, 1, _variants(tool, unit, 1)
+        f"langchain-core: {tokens:,}-token chat stream", "token", tokens, 3, _variants(tool, unit, 1)
     )
     token_yardstick(scenario, model.tokens)
     return scenario

@@ -23,6 +23,7 @@ from _harness import (
     Variant,
     capture,
     make_provider,
+    plan_counts,
     replay,
     rss_kib,
     token_yardstick,
@@ -156,6 +157,8 @@ def _variants(
                 provider=traced_provider,
                 exporter=traced_exporter,
                 spans_per_unit=len(plan),
+                events_per_unit=plan_counts(plan)[0],
+                attributes_per_unit=plan_counts(plan)[1],
                 run_map=lambda handler=handler: len(handler.runs),
             )
         )
@@ -244,7 +247,7 @@ def token_stream(quick: bool) -> Scenario:
         return n
 
     scenario = Scenario(
-        f"{tokens:,}-token stream", "token", tokens, 1, _variants(unit, None, spans_expected=1)
+        f"{tokens:,}-token stream", "token", tokens, 3, _variants(unit, None, spans_expected=1)
     )
     token_yardstick(scenario, script)
     return scenario
