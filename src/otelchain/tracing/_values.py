@@ -87,7 +87,9 @@ class _Slow(Exception):
 
 
 # Per dataclass: (its repr fields, the class-level `type` to prepend or None), as `to_jsonable`.
+# A pydantic v2 model class maps to `_MODEL`: `to_jsonable` encodes its ``model_dump()``.
 _DATACLASS_SPECS: dict[type, tuple[tuple[str, ...], str | None]] = {}
+_MODEL: tuple[tuple[str, ...], str | None] = ((), None)
 _MAX_FAST_DEPTH = 12
 
 
@@ -95,7 +97,10 @@ def _dataclass_spec(cls: type) -> tuple[tuple[str, ...], str | None]:
     spec = _DATACLASS_SPECS.get(cls)
     if spec is None:
         if not dataclasses.is_dataclass(cls):
-            raise _Slow
+            if not callable(getattr(cls, "model_dump", None)):  # (a model class itself: no)
+                raise _Slow
+            _DATACLASS_SPECS[cls] = _MODEL  # langchain-core's messages, documents, generations
+            return _MODEL
         names = tuple(f.name for f in dataclasses.fields(cls) if f.repr)
         kind = getattr(cls, "type", None)
         spec = (names, kind if isinstance(kind, str) and "type" not in names else None)
@@ -137,7 +142,14 @@ def _plain(obj: Any, depth: int, left: list[int] | None = None) -> Any:
         return out
     if t is list or t is tuple:
         return [_plain(v, depth + 1, left) for v in obj]
-    names, kind = _dataclass_spec(t)
+    spec = _dataclass_spec(t)
+    if spec is _MODEL:
+        try:
+            dumped = obj.model_dump()
+        except Exception:
+            raise _Slow from None  # the full encoder shows what it can
+        return _plain(dumped, depth + 1, left)
+    names, kind = spec
     data: dict[str, Any] = {} if kind is None else {"type": kind}
     for name in names:
         data[name] = REDACTED if _secret(name) else _plain(getattr(obj, name), depth + 1, left)

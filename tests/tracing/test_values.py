@@ -1,0 +1,54 @@
+"""Span attribute values: the fast JSON path gives exactly what the robust encoder gives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from otelchain._json import dumps
+from otelchain.tracing._values import json_text
+
+
+class Settings(BaseModel):
+    api_key: str = "sk-not-for-spans"
+    retries: int = 2
+
+
+class Broken(BaseModel):
+    value: int = 1
+
+    def model_dump(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("cannot dump")
+
+
+def _cases() -> list[Any]:
+    lc = pytest.importorskip("langchain_core.messages")
+    documents = pytest.importorskip("langchain_core.documents")
+    return [
+        {
+            "messages": [
+                [lc.SystemMessage("be brief"), lc.HumanMessage("hi", additional_kwargs={"password": "x"})]
+            ]
+        },
+        [lc.AIMessage("", tool_calls=[{"name": "f", "args": {"token": "t", "q": 1}, "id": "c1"}])],
+        {"doc": documents.Document(page_content="text", metadata={"source": "a", "n": 1})},
+        {"tool": lc.ToolMessage("out", tool_call_id="1")},
+        {"settings": Settings()},
+        {"model_class": Settings},
+        {"broken": Broken()},
+    ]
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_pydantic_models_encode_as_the_robust_encoder_does(index: int) -> None:
+    value = _cases()[index]
+    assert json.loads(json_text(value, None)) == json.loads(dumps(value))
+
+
+def test_secret_fields_of_models_are_redacted() -> None:
+    text = json_text({"settings": Settings()}, None)
+    assert "sk-not-for-spans" not in text
+    assert json.loads(text) == {"settings": {"api_key": "[REDACTED]", "retries": 2}}
