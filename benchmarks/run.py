@@ -131,6 +131,44 @@ def burst_table(title: str, bursts: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def overview(core: list[dict[str, Any]]) -> str:
+    """One line per otelchain scenario (the README's table); the per-scenario tables have every row."""
+    lines = [
+        "### otelchain's own objects",
+        "",
+        "| scenario | untraced µs | no-op ×raw | raw µs | SDK floor ×raw | otelchain ×raw (Simple / Batch) "
+        "| ×floor | own ×raw per span | spans lost | run map |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in core:
+        rows = {(x["role"], x["processor"]): x for x in r["rows"]}
+        batch, simple = rows.get(("traced", "batch")), rows.get(("traced", "simple"))
+        floor, noop, raw = (
+            rows.get(("floor", "batch")),
+            rows.get(("noop", "batch")),
+            rows.get(("raw", "batch")),
+        )
+        if batch is None or floor is None or noop is None or raw is None:
+            continue
+        spans = 1 if r["unit"] == "token" else max(1, batch.get("spans_per_unit", 1))
+        lost = sum(x.get("spans_lost", 0) for x in r["rows"])
+        simple_x = "n/a" if simple is None else f"{simple['x_raw']:.2f}"
+        cells = [
+            f"{r['scenario']} (per {r['unit']})",
+            f"{r['base_us']:.2f}",
+            f"{noop['x_raw']:.2f}",
+            f"{raw['us']:.2f}",
+            f"{floor['x_raw']:.2f}",
+            f"{simple_x} / {batch['x_raw']:.2f}",
+            _x(batch.get("x_floor")),
+            f"{batch['own_x_raw'] / spans:.2f}",
+            str(lost),
+            str(batch.get("run_map_left", "")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}×"
 
@@ -182,7 +220,7 @@ def summary(core: list[dict[str, Any]], lc: dict[str, dict[str, Any]], bursts: l
         growth = b["rss_growth_pct"]
         row(
             f"{b['variant']}: {b['runs']:,} runs, zero spans lost, run map empty, memory flat (±5%)",
-            f"{b['spans_lost']} lost, run map {b['run_map_left']}, "
+            f"{b['spans_lost']} lost, run map {'n/a' if b['run_map_left'] is None else b['run_map_left']}, "
             f"RSS {'' if growth is None else f'{growth:+.1f}%'} from run {b['rss_growth_pct_from']:,}",
             b["spans_lost"] == 0 and not b["run_map_left"] and growth is not None and abs(growth) <= 5,
         )
@@ -259,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         core.append(result)
         tables.append(format_table(result))
         print(tables[-1] + "\n", flush=True)
+    if core:
+        tables.insert(0, overview(core))
     bursts: list[dict[str, Any]] = []
     if not only or "burst" in only:
         runs = 20_000 if args.quick else 1_000_000
