@@ -137,7 +137,7 @@ def overview(core: list[dict[str, Any]]) -> str:
         "### otelchain's own objects",
         "",
         "| scenario | untraced µs | no-op ×raw | raw µs | SDK floor ×raw | otelchain ×raw (Simple / Batch) "
-        "| ×floor | own ×raw per span | spans lost | run map |",
+        "| ×floor | own ×raw per span | otelchain spans lost | run map |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in core:
@@ -151,7 +151,7 @@ def overview(core: list[dict[str, Any]]) -> str:
         if batch is None or floor is None or noop is None or raw is None:
             continue
         spans = 1 if r["unit"] == "token" else max(1, batch.get("spans_per_unit", 1))
-        lost = sum(x.get("spans_lost", 0) for x in r["rows"])
+        lost = sum(x.get("spans_lost", 0) for x in r["rows"] if x["role"] == "traced")
         simple_x = "n/a" if simple is None else f"{simple['x_raw']:.2f}"
         cells = [
             f"{r['scenario']} (per {r['unit']})",
