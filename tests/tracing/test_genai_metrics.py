@@ -342,3 +342,32 @@ def test_configured_meter_provider_shuts_down_once_quietly(caplog: pytest.LogCap
     provider.shutdown()
     _shutdown_within(provider, 5.0)  # what the exit hook runs
     assert not [r for r in caplog.records if "shutdown can only be called once" in r.getMessage()]
+
+
+def test_tracing_health_is_reported_as_metrics() -> None:
+    """health() counts appear as observable counters on the handler's meter provider."""
+    from otelchain.tracing import OpenTelemetryCallbackHandler, health, reset_health
+    from otelchain.tracing._health import count
+
+    reset_health()
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    traced = make_traced()
+    OpenTelemetryCallbackHandler(traced.provider, meter_provider=provider)
+    count("values_truncated")
+    count("values_truncated")
+    count("spans_dropped")
+    data = reader.get_metrics_data()
+    points: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for point in metric.data.data_points:
+                    points[(metric.name, tuple(sorted((point.attributes or {}).items())))] = point.value
+    assert points[("otelchain.tracing.values", (("otelchain.change", "truncated"),))] == 2
+    assert points[("otelchain.tracing.spans", (("otelchain.outcome", "dropped"),))] == 1
+    assert points[("otelchain.tracing.spans", (("otelchain.outcome", "exported"),))] == 0
+    assert points[("otelchain.tracing.handler_errors", ())] == health().handler_errors
+    reset_health()
+    provider.shutdown()
+    traced.provider.shutdown()

@@ -5,6 +5,8 @@ units and explicit bucket boundaries (given as advisory, so any SDK view can sti
 them) and records them with low-cardinality attributes only: operation, provider, request and
 response model, server address and port, error type, token type. No run ids, no content.
 `configure_metrics()` builds the MeterProvider `configure()` sets up beside its TracerProvider.
+Beside them, tracing's own health (`otelchain.tracing.health()`) is reported as observable
+counters on each meter: spans by outcome, handler errors, values changed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +60,65 @@ def metric_attributes(span_attributes: Mapping[str, AttributeValue]) -> dict[str
     return {key: span_attributes[key] for key in _METRIC_KEYS if key in span_attributes}
 
 
+# Tracing's health as metrics: (instrument, unit, description, [(health field, attributes)]).
+_HEALTH_INSTRUMENTS: tuple[tuple[str, str, str, tuple[tuple[str, dict[str, str]], ...]], ...] = (
+    (
+        "otelchain.tracing.spans",
+        "{span}",
+        "Spans by what became of them: exported, dropped by the queue, export failed, interrupted.",
+        (
+            ("spans_exported", {"otelchain.outcome": "exported"}),
+            ("spans_dropped", {"otelchain.outcome": "dropped"}),
+            ("spans_export_failed", {"otelchain.outcome": "export_failed"}),
+            ("spans_interrupted", {"otelchain.outcome": "interrupted"}),
+        ),
+    ),
+    (
+        "otelchain.tracing.handler_errors",
+        "{error}",
+        "Callback handler failures survived.",
+        (("handler_errors", {}),),
+    ),
+    (
+        "otelchain.tracing.values",
+        "{value}",
+        "Attribute values changed before export: truncated to the limit, or invalid text repaired.",
+        (
+            ("values_truncated", {"otelchain.change": "truncated"}),
+            ("values_sanitized", {"otelchain.change": "sanitized"}),
+        ),
+    ),
+)
+_health_meters: weakref.WeakSet[Any] = weakref.WeakSet()  # providers whose health counters exist
+_health_on_global = False
+_health_lock = threading.Lock()
+
+
+def _register_health(meter_provider: MeterProvider | None, meter: Any) -> None:
+    """Observable counters of `health()` on this meter, once per meter provider."""
+    global _health_on_global
+    with _health_lock:
+        if meter_provider is None:
+            if _health_on_global:
+                return
+            _health_on_global = True
+        else:
+            if meter_provider in _health_meters:
+                return
+            _health_meters.add(meter_provider)
+    from opentelemetry.metrics import CallbackOptions, Observation
+
+    from otelchain.tracing._health import health
+
+    for name, unit, description, fields in _HEALTH_INSTRUMENTS:
+
+        def observe(_options: CallbackOptions, fields: Any = fields) -> list[Observation]:
+            counts = health().as_dict()
+            return [Observation(counts[field], attributes) for field, attributes in fields]
+
+        meter.create_observable_counter(name, callbacks=[observe], unit=unit, description=description)
+
+
 class GenAIMetrics:
     """The GenAI client instruments of one meter (the global MeterProvider's by default)."""
 
@@ -91,6 +153,7 @@ class GenAIMetrics:
             description="Time between consecutive output chunks of a streaming response.",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
+        _register_health(meter_provider, meter)
 
     def record_operation(
         self,
