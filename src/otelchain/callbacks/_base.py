@@ -55,8 +55,8 @@ _FLAGS = (
 )
 
 
-class _HandlerFlags:
-    """Flags shared by sync and async handlers; class attributes so subclasses override cheaply."""
+class BaseCallbackHandler:
+    """Base class for callback handlers; flags are class attributes so subclasses override cheaply."""
 
     ignore_llm: bool = False
     ignore_chat_model: bool = False
@@ -78,10 +78,6 @@ class _HandlerFlags:
         functions make an async handler.
         """
         return _handler_from_methods(methods)
-
-
-class BaseCallbackHandler(_HandlerFlags):
-    """Base class for synchronous callback handlers."""
 
     def on_llm_start(
         self,
@@ -310,230 +306,36 @@ class BaseCallbackHandler(_HandlerFlags):
         """A user-defined event was dispatched."""
 
 
-class AsyncCallbackHandler(_HandlerFlags):
-    """Base class for asynchronous callback handlers: every event method is a coroutine."""
+class AsyncCallbackHandler(BaseCallbackHandler):
+    """Base class for asynchronous callback handlers: every event method is a coroutine.
 
-    async def on_llm_start(
-        self,
-        serialized: dict[str, Any],
-        prompts: list[str],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A completion model run started."""
+    The no-op coroutines are made from `BaseCallbackHandler`'s methods (same names, signatures
+    and docstrings), so the event list is written once.
+    """
 
-    async def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[BaseMessage]],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """A chat model run started; falls back to ``on_llm_start`` when not implemented."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement on_chat_model_start")
 
-    async def on_llm_new_token(
-        self,
-        token: str,
-        *,
-        chunk: Any = None,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A streaming model produced a token."""
+def _async_twin(sync: Callable[..., Any]) -> Callable[..., Any]:
+    """The async no-op counterpart of a sync event method."""
+    name = sync.__name__
+    if name == "on_chat_model_start":
 
-    async def on_llm_end(
-        self,
-        response: LLMResult,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A model run ended."""
+        async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError(f"{type(self).__name__} does not implement on_chat_model_start")
 
-    async def on_llm_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A model run failed."""
+    else:
 
-    async def on_chain_start(
-        self,
-        serialized: dict[str, Any],
-        inputs: dict[str, Any],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A chain run started."""
+        async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return None
 
-    async def on_chain_end(
-        self,
-        outputs: dict[str, Any],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A chain run ended."""
+    method.__name__ = name
+    method.__qualname__ = f"AsyncCallbackHandler.{name}"
+    method.__doc__ = sync.__doc__
+    method.__signature__ = inspect.signature(sync)  # type: ignore[attr-defined]
+    return method
 
-    async def on_chain_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A chain run failed."""
 
-    async def on_tool_start(
-        self,
-        serialized: dict[str, Any],
-        input_str: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A tool run started."""
-
-    async def on_tool_end(
-        self,
-        output: Any,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A tool run ended."""
-
-    async def on_tool_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A tool run failed."""
-
-    async def on_agent_action(
-        self,
-        action: AgentAction,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """An agent chose an action (before the tool runs)."""
-
-    async def on_agent_finish(
-        self,
-        finish: AgentFinish,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """An agent produced its final answer."""
-
-    async def on_retriever_start(
-        self,
-        serialized: dict[str, Any],
-        query: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A retriever run started."""
-
-    async def on_retriever_end(
-        self,
-        documents: Sequence[Any],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A retriever run ended."""
-
-    async def on_retriever_error(
-        self,
-        error: BaseException,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A retriever run failed."""
-
-    async def on_text(
-        self,
-        text: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Arbitrary text was emitted by a run."""
-
-    async def on_retry(
-        self,
-        retry_state: Any,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A run is about to retry a failed attempt."""
-
-    async def on_custom_event(
-        self,
-        name: str,
-        data: Any,
-        *,
-        run_id: UUID,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """A user-defined event was dispatched."""
+for _event in sorted(EVENT_NAMES):
+    setattr(AsyncCallbackHandler, _event, _async_twin(getattr(BaseCallbackHandler, _event)))
 
 
 def _python_name(key: str) -> str | None:
@@ -567,7 +369,7 @@ def _handler_from_methods(methods: Mapping[str, Any] | object) -> BaseCallbackHa
         known = ", ".join(sorted(EVENT_NAMES))
         raise ValueError(f"from_methods: unknown event name(s) {unknown}; expected one of: {known}")
 
-    base: type[_HandlerFlags] = AsyncCallbackHandler if is_async else BaseCallbackHandler
+    base: type[BaseCallbackHandler] = AsyncCallbackHandler if is_async else BaseCallbackHandler
     name = attrs.get("name") or "from_methods"
     cls = type(f"FromMethodsHandler[{name}]", (base,), {})
     handler = cls()
