@@ -10,7 +10,6 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from otelchain.callbacks._manager import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from otelchain.models._base import BaseChatModel, BaseLLM
 from otelchain.schema import (
     AIMessage,
@@ -59,12 +58,78 @@ def _usage(prompt: str, tokens: list[str]) -> dict[str, int]:
     }
 
 
-class FakeListLLM(BaseLLM):
-    """A completion model that answers with scripted responses in turn.
+class _ScriptedModel:
+    """The scripted model: one body for completion and chat fakes, sync and async.
 
     A response given as a list of strings is streamed exactly as those tokens; a plain string
     streams word by word. ``sleep`` pauses before each token (to test timing and cancellation).
+    Subclasses say only how tokens become a result, a token chunk and the final usage chunk.
     """
+
+    model: str
+    sleep: float | None
+    _script: _Scripted
+
+    def _init_script(self, responses: Sequence[Script], sleep: float | None, model: str) -> None:
+        self._script = _Scripted(responses)
+        self.sleep = sleep
+        self.model = model
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
+    def _serialized_kwargs(self) -> dict[str, Any]:
+        return {"model": self.model, "streaming": getattr(self, "streaming", False)}
+
+    def _usage_output(self, input: Any, tokens: list[str]) -> dict[str, Any]:
+        prompt = input if isinstance(input, str) else get_buffer_string(input)
+        return {"token_usage": _usage(prompt, tokens), "model_name": self.model}
+
+    def _result(self, input: Any, tokens: list[str]) -> LLMResult:
+        raise NotImplementedError
+
+    def _token_chunk(self, token: str) -> Any:
+        raise NotImplementedError
+
+    def _final_chunk(self, input: Any, tokens: list[str]) -> Any:
+        raise NotImplementedError
+
+    def _generate(self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any) -> LLMResult:
+        if self.sleep:
+            time.sleep(self.sleep)
+        return self._result(input, self._script.next_tokens())
+
+    async def _agenerate(
+        self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
+    ) -> LLMResult:
+        if self.sleep:
+            await asyncio.sleep(self.sleep)
+        return self._result(input, self._script.next_tokens())
+
+    def _stream(
+        self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
+    ) -> Iterator[Any]:
+        tokens = self._script.next_tokens()
+        for token in tokens:
+            if self.sleep:
+                time.sleep(self.sleep)
+            yield self._token_chunk(token)
+        yield self._final_chunk(input, tokens)
+
+    async def _astream(
+        self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        tokens = self._script.next_tokens()
+        for token in tokens:
+            if self.sleep:
+                await asyncio.sleep(self.sleep)
+            yield self._token_chunk(token)
+        yield self._final_chunk(input, tokens)
+
+
+class FakeListLLM(_ScriptedModel, BaseLLM):
+    """A completion model that answers with scripted responses in turn (see `_ScriptedModel`)."""
 
     type_name = "fake-list"
 
@@ -77,70 +142,21 @@ class FakeListLLM(BaseLLM):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._script = _Scripted(responses)
-        self.sleep = sleep
-        self.model = model
+        self._init_script(responses, sleep, model)
 
-    @property
-    def model_name(self) -> str:
-        return self.model
-
-    def _serialized_kwargs(self) -> dict[str, Any]:
-        return {"model": self.model, "streaming": self.streaming}
-
-    def _result(self, prompt: str, tokens: list[str]) -> LLMResult:
+    def _result(self, input: str, tokens: list[str]) -> LLMResult:
         gen = Generation("".join(tokens), {"finish_reason": "stop"})
-        return LLMResult([[gen]], {"token_usage": _usage(prompt, tokens), "model_name": self.model})
+        return LLMResult([[gen]], self._usage_output(input, tokens))
 
-    def _generate(
-        self, input: str, *, stop: list[str] | None, run_manager: CallbackManagerForLLMRun, **kwargs: Any
-    ) -> LLMResult:
-        if self.sleep:
-            time.sleep(self.sleep)
-        return self._result(input, self._script.next_tokens())
+    def _token_chunk(self, token: str) -> GenerationChunk:
+        return GenerationChunk(token)
 
-    async def _agenerate(
-        self, input: str, *, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun, **kwargs: Any
-    ) -> LLMResult:
-        if self.sleep:
-            await asyncio.sleep(self.sleep)
-        return self._result(input, self._script.next_tokens())
-
-    def _stream(
-        self, input: str, *, stop: list[str] | None, run_manager: CallbackManagerForLLMRun, **kwargs: Any
-    ) -> Iterator[GenerationChunk]:
-        tokens = self._script.next_tokens()
-        for token in tokens:
-            if self.sleep:
-                time.sleep(self.sleep)
-            yield GenerationChunk(token)
-        yield GenerationChunk(
-            "",
-            {
-                "finish_reason": "stop",
-                "llm_output": {"token_usage": _usage(input, tokens), "model_name": self.model},
-            },
-        )
-
-    async def _astream(
-        self, input: str, *, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun, **kwargs: Any
-    ) -> AsyncIterator[GenerationChunk]:
-        tokens = self._script.next_tokens()
-        for token in tokens:
-            if self.sleep:
-                await asyncio.sleep(self.sleep)
-            yield GenerationChunk(token)
-        yield GenerationChunk(
-            "",
-            {
-                "finish_reason": "stop",
-                "llm_output": {"token_usage": _usage(input, tokens), "model_name": self.model},
-            },
-        )
+    def _final_chunk(self, input: str, tokens: list[str]) -> GenerationChunk:
+        return GenerationChunk("", {"finish_reason": "stop", "llm_output": self._usage_output(input, tokens)})
 
 
-class FakeListChatModel(BaseChatModel):
-    """A chat model that answers with scripted responses in turn (see `FakeListLLM`)."""
+class FakeListChatModel(_ScriptedModel, BaseChatModel):
+    """A chat model that answers with scripted responses in turn (see `_ScriptedModel`)."""
 
     type_name = "fake-list-chat-model"
 
@@ -153,22 +169,10 @@ class FakeListChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._script = _Scripted(responses)
-        self.sleep = sleep
-        self.model = model
+        self._init_script(responses, sleep, model)
 
-    @property
-    def model_name(self) -> str:
-        return self.model
-
-    def _serialized_kwargs(self) -> dict[str, Any]:
-        return {"model": self.model, "streaming": self.streaming}
-
-    def _llm_output(self, messages: list[BaseMessage], tokens: list[str]) -> dict[str, Any]:
-        return {"token_usage": _usage(get_buffer_string(messages), tokens), "model_name": self.model}
-
-    def _result(self, messages: list[BaseMessage], tokens: list[str]) -> LLMResult:
-        out = self._llm_output(messages, tokens)
+    def _result(self, input: list[BaseMessage], tokens: list[str]) -> LLMResult:
+        out = self._usage_output(input, tokens)
         usage = out["token_usage"]
         message = AIMessage(
             "".join(tokens),
@@ -181,62 +185,11 @@ class FakeListChatModel(BaseChatModel):
         )
         return LLMResult([[ChatGeneration(message, {"finish_reason": "stop"})]], out)
 
-    def _generate(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> LLMResult:
-        if self.sleep:
-            time.sleep(self.sleep)
-        return self._result(input, self._script.next_tokens())
+    def _token_chunk(self, token: str) -> ChatGenerationChunk:
+        return ChatGenerationChunk(AIMessageChunk(token))
 
-    async def _agenerate(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> LLMResult:
-        if self.sleep:
-            await asyncio.sleep(self.sleep)
-        return self._result(input, self._script.next_tokens())
-
-    def _final_chunk(self, messages: list[BaseMessage], tokens: list[str]) -> ChatGenerationChunk:
+    def _final_chunk(self, input: list[BaseMessage], tokens: list[str]) -> ChatGenerationChunk:
         message = AIMessageChunk("", response_metadata={"model_name": self.model, "finish_reason": "stop"})
         return ChatGenerationChunk(
-            message, {"finish_reason": "stop", "llm_output": self._llm_output(messages, tokens)}
+            message, {"finish_reason": "stop", "llm_output": self._usage_output(input, tokens)}
         )
-
-    def _stream(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        tokens = self._script.next_tokens()
-        for token in tokens:
-            if self.sleep:
-                time.sleep(self.sleep)
-            yield ChatGenerationChunk(AIMessageChunk(token))
-        yield self._final_chunk(input, tokens)
-
-    async def _astream(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        tokens = self._script.next_tokens()
-        for token in tokens:
-            if self.sleep:
-                await asyncio.sleep(self.sleep)
-            yield ChatGenerationChunk(AIMessageChunk(token))
-        yield self._final_chunk(input, tokens)
