@@ -173,16 +173,13 @@ class RunTreeHandler(BaseCallbackHandler):
 
     # bookkeeping ----------------------------------------------------------------------------
     def _start(
-        self,
-        run_type: str,
-        serialized: dict[str, Any] | None,
-        inputs: Any,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
-        kwargs: dict[str, Any],
+        self, run_type: str, serialized: dict[str, Any] | None, inputs: Any, kwargs: dict[str, Any]
     ) -> None:
+        """Record a run from a start event's keyword arguments (``run_id``, ``parent_run_id``, ...)."""
+        run_id: UUID = kwargs.pop("run_id")
+        parent_run_id: UUID | None = kwargs.pop("parent_run_id", None)
+        tags: list[str] | None = kwargs.pop("tags", None)
+        metadata: dict[str, Any] | None = kwargs.pop("metadata", None)
         if run_id in self.runs:  # a start delivered twice (e.g. re-sent after an interrupt)
             return
         parent = self.runs.get(parent_run_id) if parent_run_id is not None else None
@@ -222,126 +219,62 @@ class RunTreeHandler(BaseCallbackHandler):
         for orphan in sorted(orphans, key=lambda r: -r.execution_order):  # innermost first
             self._end(orphan.run_id, error=error)
 
-    # events ---------------------------------------------------------------------------------
-    def on_llm_start(
-        self,
-        serialized: dict[str, Any],
-        prompts: list[str],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._start("llm", serialized, {"prompts": prompts}, run_id, parent_run_id, tags, metadata, kwargs)
+    # events: the base class's signatures; keyword arguments arrive as LangChain sends them --
+    def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], **kwargs: Any) -> None:
+        self._start("llm", serialized, {"prompts": prompts}, kwargs)
 
     def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[BaseMessage]],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
+        self, serialized: dict[str, Any], messages: list[list[BaseMessage]], **kwargs: Any
     ) -> None:
-        kwargs["is_chat_model"] = True
-        self._start("llm", serialized, {"messages": messages}, run_id, parent_run_id, tags, metadata, kwargs)
+        self._start("llm", serialized, {"messages": messages}, {**kwargs, "is_chat_model": True})
 
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.get(run_id)
-        if run is not None:
-            self._on_token(run, token, chunk)
+    def on_chain_start(self, serialized: dict[str, Any], inputs: dict[str, Any], **kwargs: Any) -> None:
+        self._start(str(kwargs.get("run_type") or "chain"), serialized, inputs, kwargs)
+
+    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kwargs: Any) -> None:
+        inputs = kwargs.pop("inputs", None)
+        self._start("tool", serialized, inputs if inputs is not None else {"input": input_str}, kwargs)
+
+    def on_retriever_start(self, serialized: dict[str, Any], query: str, **kwargs: Any) -> None:
+        self._start("retriever", serialized, {"query": query}, kwargs)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, outputs=response)
 
-    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._end(run_id, error=error)
-
-    def on_chain_start(
-        self,
-        serialized: dict[str, Any],
-        inputs: dict[str, Any],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        run_type = str(kwargs.get("run_type") or "chain")
-        self._start(run_type, serialized, inputs, run_id, parent_run_id, tags, metadata, kwargs)
-
     def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, outputs=outputs)
-
-    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._end(run_id, error=error)
-
-    def on_tool_start(
-        self,
-        serialized: dict[str, Any],
-        input_str: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        data = inputs if inputs is not None else {"input": input_str}
-        self._start("tool", serialized, data, run_id, parent_run_id, tags, metadata, kwargs)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, outputs={"output": output})
 
-    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._end(run_id, error=error)
-
-    def on_retriever_start(
-        self,
-        serialized: dict[str, Any],
-        query: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._start("retriever", serialized, {"query": query}, run_id, parent_run_id, tags, metadata, kwargs)
-
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, outputs={"documents": list(documents)})
 
-    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+    def _on_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, error=error)
 
+    on_llm_error = on_chain_error = on_tool_error = on_retriever_error = _on_error
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, run_id: UUID, **kwargs: Any) -> None:
+        if (run := self.runs.get(run_id)) is not None:
+            self._on_token(run, token, chunk)
+
     def on_agent_action(self, action: AgentAction, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.get(run_id)
-        if run is not None:
+        if (run := self.runs.get(run_id)) is not None:
             self._on_agent_action(run, action)
 
     def on_agent_finish(self, finish: AgentFinish, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.get(run_id)
-        if run is not None:
+        if (run := self.runs.get(run_id)) is not None:
             self._on_agent_finish(run, finish)
 
     def on_text(self, text: str, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.get(run_id)
-        if run is not None:
+        if (run := self.runs.get(run_id)) is not None:
             self._on_run_event(run, "text", {"text": text})
 
     def on_retry(self, retry_state: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.get(run_id)
-        if run is not None:
+        if (run := self.runs.get(run_id)) is not None:
             self._on_run_event(run, "retry", {"retry_state": retry_state})
 
     def on_custom_event(self, name: str, data: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self.runs.get(run_id)
-        if run is not None:
+        if (run := self.runs.get(run_id)) is not None:
             self._on_run_event(run, name, {"data": data})
