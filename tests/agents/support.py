@@ -104,6 +104,23 @@ class EventLog(BaseCallbackHandler):
         return [e for e in self.events if e.kind == kind and (name is None or e.name == name)]
 
 
+class SpanContext:
+    """A third-party handler's answer to ``otelchain_run_context``: the `RunContext` protocol."""
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+
+    def attach(self) -> object:
+        return otel_context.attach(trace.set_span_in_context(self.span))
+
+    def detach(self, token: object) -> None:
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    def trace_ids(self) -> tuple[str, str] | None:
+        sc = self.span.get_span_context()
+        return (format(sc.trace_id, "032x"), format(sc.span_id, "016x")) if sc.is_valid else None
+
+
 class SpanHandler(BaseCallbackHandler):
     """One real span per run, parented by the parent run's span, offered to `activate()`."""
 
@@ -124,9 +141,9 @@ class SpanHandler(BaseCallbackHandler):
         if span is not None:
             span.end()
 
-    def otelchain_run_context(self, run_id: UUID) -> otel_context.Context | None:
+    def otelchain_run_context(self, run_id: UUID) -> SpanContext | None:
         span = self.spans.get(run_id)
-        return trace.set_span_in_context(span) if span is not None else None
+        return SpanContext(span) if span is not None else None
 
     def on_chain_start(self, serialized: dict[str, Any], inputs: Any, **kw: Any) -> None:
         self._begin(f"chain {serialized.get('name')}", kw["run_id"], kw.get("parent_run_id"))

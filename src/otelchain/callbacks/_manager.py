@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Union
 from uuid import UUID
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-
-from otelchain.callbacks._base import AsyncCallbackHandler, BaseCallbackHandler, _handler_from_methods
+from otelchain.callbacks._base import _KEYWORD_FIRST, BaseCallbackHandler, _handler_from_methods
 from otelchain.callbacks._dispatch import adispatch, ahandle_event, dispatch, handle_event
 from otelchain.callbacks._ids import uuid7
 from otelchain.schema import RunInfo
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from otelchain.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
 
 __all__ = [
@@ -32,6 +30,7 @@ __all__ = [
     "AsyncCallbackManagerForLLMRun",
     "AsyncCallbackManagerForRetrieverRun",
     "AsyncCallbackManagerForToolRun",
+    "AsyncRunManager",
     "BaseCallbackManager",
     "CallbackManager",
     "CallbackManagerForChainRun",
@@ -39,6 +38,8 @@ __all__ = [
     "CallbackManagerForRetrieverRun",
     "CallbackManagerForToolRun",
     "Callbacks",
+    "RunContext",
+    "RunManager",
     "add_global_handler",
     "get_verbose",
     "remove_global_handler",
@@ -84,6 +85,18 @@ def set_verbose(value: bool | None) -> None:
     _verbose = _read_env_verbose() if value is None else bool(value)
 
 
+# Verbose mode's handler: the console handler, which is a tracing handler, so the tracing layer
+# plugs it in (`set_verbose_handler`) and this layer never imports it. A handler whose class sets
+# ``otelchain_verbose = True`` counts as the console: verbose mode adds no second one.
+_verbose_handler: Callable[[], Handler] | None = None
+
+
+def set_verbose_handler(factory: Callable[[], Handler] | None) -> None:
+    """Set what verbose mode adds to a call (the tracing package's console handler)."""
+    global _verbose_handler
+    _verbose_handler = factory
+
+
 def get_verbose() -> bool:
     """Whether verbose mode is on for the whole app."""
     return _verbose
@@ -96,7 +109,7 @@ def _as_handler(obj: Any) -> Handler:
     handler) are used as they are. Other objects are wrapped by `from_methods`, which accepts
     JS-style names and functions that take fewer arguments than the event offers.
     """
-    if isinstance(obj, (BaseCallbackHandler, AsyncCallbackHandler)):
+    if isinstance(obj, BaseCallbackHandler):
         return obj
     if isinstance(obj, Mapping):
         return _handler_from_methods(obj)
@@ -117,23 +130,55 @@ def _add(target: list[Handler], handler: Handler) -> None:
     target.append(handler)
 
 
+# --- the scope of a call or a run: one shape for managers and run managers ----------------
+
+_SCOPE = (
+    "handlers",
+    "inheritable_handlers",
+    "inheritable_metadata",
+    "inheritable_tags",
+    "metadata",
+    "parent_run_id",
+    "tags",
+)
+
+
+class _Scope:
+    """Handlers, tags and metadata a call or run sees; ``inheritable_*`` ones pass to sub-calls."""
+
+    __slots__ = _SCOPE
+
+    handlers: list[Handler]
+    inheritable_handlers: list[Handler]
+    parent_run_id: UUID | None
+    tags: list[str]
+    inheritable_tags: list[str]
+    metadata: dict[str, Any]
+    inheritable_metadata: dict[str, Any]
+
+    def _scope(self, **changes: Any) -> dict[str, Any]:
+        """This scope's fields as keyword arguments, with ``changes`` applied."""
+        fields = {name: getattr(self, name) for name in _SCOPE}
+        fields.update(changes)
+        return fields
+
+    def _child_scope(self, parent_run_id: UUID | None) -> dict[str, Any]:
+        """The scope a sub-call starts from: only what is inheritable."""
+        return self._scope(
+            handlers=self.inheritable_handlers,
+            tags=self.inheritable_tags,
+            metadata=self.inheritable_metadata,
+            parent_run_id=parent_run_id,
+        )
+
+
 _M = TypeVar("_M", bound="BaseCallbackManager")
 
 
-class BaseCallbackManager:
+class BaseCallbackManager(_Scope):
     """Holds handlers, tags and metadata; ``inheritable_*`` ones pass to sub-calls."""
 
-    __slots__ = (
-        "_ctx_before",
-        "_started",
-        "handlers",
-        "inheritable_handlers",
-        "inheritable_metadata",
-        "inheritable_tags",
-        "metadata",
-        "parent_run_id",
-        "tags",
-    )
+    __slots__ = ("_started",)
 
     def __init__(
         self,
@@ -146,17 +191,17 @@ class BaseCallbackManager:
         metadata: Mapping[str, Any] | None = None,
         inheritable_metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        self.handlers: list[Handler] = []
-        self.inheritable_handlers: list[Handler] = []
+        self.handlers = []
+        self.inheritable_handlers = []
         for h in handlers or ():
             _add(self.handlers, _as_handler(h))
         for h in inheritable_handlers or ():
             _add(self.inheritable_handlers, _as_handler(h))
         self.parent_run_id = parent_run_id
-        self.tags: list[str] = list(tags or ())
-        self.inheritable_tags: list[str] = list(inheritable_tags or ())
-        self.metadata: dict[str, Any] = dict(metadata or {})
-        self.inheritable_metadata: dict[str, Any] = dict(inheritable_metadata or {})
+        self.tags = list(tags or ())
+        self.inheritable_tags = list(inheritable_tags or ())
+        self.metadata = dict(metadata or {})
+        self.inheritable_metadata = dict(inheritable_metadata or {})
 
     @property
     def is_async(self) -> bool:
@@ -169,28 +214,16 @@ class BaseCallbackManager:
         if inherit:
             _add(self.inheritable_handlers, handler)
 
-    def remove_handler(self, handler: Handler) -> None:
-        self.handlers = [h for h in self.handlers if h is not handler]
-        self.inheritable_handlers = [h for h in self.inheritable_handlers if h is not handler]
-
-    def set_handlers(self, handlers: Iterable[Handler], inherit: bool = True) -> None:
-        self.handlers, self.inheritable_handlers = [], []
-        for h in handlers:
-            self.add_handler(h, inherit)
-
     def add_tags(self, tags: Iterable[str], inherit: bool = True) -> None:
+        """Add tags once each; ``inherit`` passes them to sub-calls too."""
         for tag in tags:
             if tag not in self.tags:
                 self.tags.append(tag)
             if inherit and tag not in self.inheritable_tags:
                 self.inheritable_tags.append(tag)
 
-    def remove_tags(self, tags: Iterable[str]) -> None:
-        drop = set(tags)
-        self.tags = [t for t in self.tags if t not in drop]
-        self.inheritable_tags = [t for t in self.inheritable_tags if t not in drop]
-
     def add_metadata(self, metadata: Mapping[str, Any], inherit: bool = True) -> None:
+        """Merge metadata; ``inherit`` passes it to sub-calls too."""
         self.metadata.update(metadata)
         if inherit:
             self.inheritable_metadata.update(metadata)
@@ -201,13 +234,8 @@ class BaseCallbackManager:
     def _copy_as(self, cls: type[_M]) -> _M:
         """A ``cls`` manager with copies of this one's handlers, tags and metadata."""
         new = cls.__new__(cls)
-        new.handlers = list(self.handlers)
-        new.inheritable_handlers = list(self.inheritable_handlers)
-        new.parent_run_id = self.parent_run_id
-        new.tags = list(self.tags)
-        new.inheritable_tags = list(self.inheritable_tags)
-        new.metadata = dict(self.metadata)
-        new.inheritable_metadata = dict(self.inheritable_metadata)
+        for name, value in self._scope().items():
+            setattr(new, name, value.copy() if isinstance(value, (list, dict)) else value)
         return new
 
     @classmethod
@@ -246,11 +274,9 @@ class BaseCallbackManager:
             if not any(h is handler for h in manager.handlers):
                 manager.add_handler(handler, inherit=True)
 
-        if verbose or _verbose:
-            from otelchain.callbacks._console import ConsoleCallbackHandler, default_console_handler
-
-            if not any(isinstance(h, ConsoleCallbackHandler) for h in manager.handlers):
-                manager.add_handler(default_console_handler(), inherit=True)
+        present = any(getattr(h, "otelchain_verbose", False) for h in manager.handlers)
+        if (verbose or _verbose) and _verbose_handler is not None and not present:
+            manager.add_handler(_verbose_handler(), inherit=True)
 
         if inheritable_tags:
             manager.add_tags(inheritable_tags, inherit=True)
@@ -262,14 +288,10 @@ class BaseCallbackManager:
             manager.add_metadata(local_metadata, inherit=False)
         return manager
 
-    def _end_kwargs(self, run_id: UUID) -> dict[str, Any]:
-        return {"run_id": run_id, "parent_run_id": self.parent_run_id, "tags": self.tags}
-
-    def _track(self, rm: Any) -> None:
-        started: list[Any] | None = getattr(self, "_started", None)
+    def _track(self, rm: BaseRunManager) -> None:
+        started: list[BaseRunManager] | None = getattr(self, "_started", None)
         if started is None:
             self._started = [rm]
-            self._ctx_before = otel_context.get_current()
         else:
             started.append(rm)
 
@@ -279,10 +301,14 @@ class BaseCallbackManager:
 
     def _restore_context(self) -> None:
         """Undo a run context left attached because an interrupt skipped ``activate()``'s exit."""
-        started: list[Any] = getattr(self, "_started", None) or []
-        current = otel_context.get_current()
-        if any(rm._ctx is current for rm in started):
-            otel_context.attach(self._ctx_before)
+        for rm in getattr(self, "_started", None) or ():
+            context = rm._context
+            restore = None if context is _UNSET or context is None else getattr(context, "restore", None)
+            if restore is not None:
+                try:
+                    restore()
+                except Exception:  # a broken provider must not break the run
+                    logger.warning("RunContext.restore failed", exc_info=True)
 
     def __repr__(self) -> str:
         names = [type(h).__name__ for h in self.handlers]
@@ -292,22 +318,41 @@ class BaseCallbackManager:
 # --- run managers ---------------------------------------------------------------------------
 
 
+class RunContext(Protocol):
+    """What a tracing handler offers for a run it traces (``otelchain_run_context(run_id)``).
+
+    The run manager knows nothing of OpenTelemetry: it asks the first handler that has one for
+    the run's context, once per run, makes it current with ``attach``/``detach`` in one frame,
+    and reads the trace ids for ``run_info()``.
+    """
+
+    def attach(self) -> object:
+        """Make the run's context current; returns the token for ``detach``."""
+
+    def detach(self, token: object) -> None:
+        """Undo ``attach`` (same frame, same context)."""
+
+    def trace_ids(self) -> tuple[str, str] | None:
+        """The run's (trace id, span id) as hex, or None when it has none."""
+
+    # Optional: ``restore()`` makes current again what was current before ``attach`` when the
+    # run's context is still current (an interrupt skipped ``detach``); `end_started` calls it.
+
+
 class _Attached:
-    """Makes a run's OTel context current for one block; attach and detach in the same frame."""
+    """Makes a run's context current for one block; attach and detach in the same frame."""
 
-    __slots__ = ("_ctx", "_token")
+    __slots__ = ("_context", "_token")
 
-    def __init__(self, ctx: otel_context.Context) -> None:
-        self._ctx = ctx
+    def __init__(self, context: RunContext) -> None:
+        self._context = context
         self._token: object = None
 
     def __enter__(self) -> None:
-        self._token = otel_context.attach(self._ctx)
+        self._token = self._context.attach()
 
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        otel_context.detach(self._token)  # type: ignore[arg-type]
+    def __exit__(self, *exc: object) -> None:
+        self._context.detach(self._token)
 
 
 class _Nothing:
@@ -322,22 +367,13 @@ class _Nothing:
 
 _NOTHING = _Nothing()
 
+_UNSET: Any = object()  # the run's context was not looked up yet
 
-class BaseRunManager:
+
+class BaseRunManager(_Scope):
     """State of one run: its id, its parent, and the handlers, tags and metadata it sees."""
 
-    __slots__ = (
-        "_ctx",
-        "ended",
-        "handlers",
-        "inheritable_handlers",
-        "inheritable_metadata",
-        "inheritable_tags",
-        "metadata",
-        "parent_run_id",
-        "run_id",
-        "tags",
-    )
+    __slots__ = ("_context", "ended", "kind", "run_id")
 
     def __init__(
         self,
@@ -350,8 +386,12 @@ class BaseRunManager:
         inheritable_tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         inheritable_metadata: dict[str, Any] | None = None,
+        kind: str = "chain",
     ) -> None:
         self.run_id = run_id
+        self.kind = kind  # llm, chain, tool or retriever: which event ends it with an error
+        # True once the run's end or error event reached every handler (even if one raised).
+        self.ended = False
         self.handlers = handlers
         self.inheritable_handlers = inheritable_handlers
         self.parent_run_id = parent_run_id
@@ -359,30 +399,27 @@ class BaseRunManager:
         self.inheritable_tags = inheritable_tags or []
         self.metadata = metadata or {}
         self.inheritable_metadata = inheritable_metadata or {}
-        self._ctx: otel_context.Context | bool | None = False  # False: not looked up yet
-        # True once the run's end or error event reached every handler (even if one raised).
-        self.ended = False
+        self._context: RunContext | None = _UNSET
 
-    def _otel_context(self) -> otel_context.Context | None:
-        """The run's OTel context from the first handler that has one; looked up once per run
-        (the run's span does not change while it runs)."""
-        ctx = self._ctx
-        if ctx is False:
-            ctx = self._ctx = self._find_otel_context()
-        return ctx  # type: ignore[return-value]
+    def _run_context(self) -> RunContext | None:
+        """The run's context from the first handler that offers one; looked up once per run
+        (the run's span does not change while it runs), and the one cache of it here."""
+        if self._context is _UNSET:
+            self._context = self._find_run_context()
+        return self._context
 
-    def _find_otel_context(self) -> otel_context.Context | None:
+    def _find_run_context(self) -> RunContext | None:
         for handler in self.handlers:
             provider = getattr(handler, "otelchain_run_context", None)
             if provider is None:
                 continue
             try:
-                ctx = provider(self.run_id)
+                context = provider(self.run_id)
             except Exception:  # a broken provider must not break the run
                 logger.warning("otelchain_run_context failed in %s", type(handler).__name__, exc_info=True)
                 continue
-            if ctx is not None:
-                return ctx  # type: ignore[no-any-return]
+            if context is not None:
+                return context  # type: ignore[no-any-return]
         return None
 
     def activate(self) -> _Attached | _Nothing:
@@ -391,622 +428,399 @@ class BaseRunManager:
         The executing code wraps the run's body (and each step of a stream) in it, so spans of
         other instrumentation nest under the run, and nothing stays attached after the block.
         """
-        ctx = self._otel_context()
-        return _NOTHING if ctx is None else _Attached(ctx)
+        context = self._run_context()
+        return _NOTHING if context is None else _Attached(context)
 
     def run_info(self) -> RunInfo:
         """The run's id, with the trace and span ids when a tracing handler sees the run."""
-        ctx = self._otel_context()
-        if ctx is not None:
-            sc = trace.get_current_span(ctx).get_span_context()
-            if sc.is_valid:
-                return RunInfo(self.run_id, format(sc.trace_id, "032x"), format(sc.span_id, "016x"))
-        return RunInfo(self.run_id)
+        context = self._run_context()
+        ids = None if context is None else context.trace_ids()
+        return RunInfo(self.run_id) if ids is None else RunInfo(self.run_id, *ids)
 
-    def _end_kwargs(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "parent_run_id": self.parent_run_id, "tags": self.tags}
-
-    def _child_args(self) -> dict[str, Any]:
-        return {
-            "handlers": self.inheritable_handlers,
-            "inheritable_handlers": self.inheritable_handlers,
-            "parent_run_id": self.run_id,
-            "tags": self.inheritable_tags,
-            "inheritable_tags": self.inheritable_tags,
-            "metadata": self.inheritable_metadata,
-            "inheritable_metadata": self.inheritable_metadata,
-        }
-
-
-class RunManager(BaseRunManager):
-    """Sync events every kind of run can emit."""
-
-    __slots__ = ()
-    _error_event: tuple[str, str] = ("on_chain_error", "ignore_chain")
-
-    def _emit(self, event: str, ignore: str | None, *args: Any, **kwargs: Any) -> None:
-        if self.handlers:
-            handle_event(
-                self.handlers,
-                event,
-                ignore,
-                *args,
-                run_id=self.run_id,
-                parent_run_id=self.parent_run_id,
-                tags=self.tags,
-                **kwargs,
-            )
-
-    def _finish(self, event: str, ignore: str, *args: Any, **kwargs: Any) -> None:
-        """Emit the run's end or error event to every handler, then mark the run ended."""
-        error = None
-        if self.handlers:
-            kwargs.update(run_id=self.run_id, parent_run_id=self.parent_run_id, tags=self.tags)
-            cut: list[Handler] = []
-            error = dispatch(self.handlers, event, ignore, args, kwargs, cut)
-            if cut and error is not None:  # an interrupt cut a handler short: it sees the failure
-                dispatch(cut, self._error_event[0], self._error_event[1], (error,), self._end_kwargs())
-        self.ended = True
-        if error is not None:
-            raise error
-
-    def on_text(self, text: str, **kwargs: Any) -> None:
-        self._emit("on_text", None, text, **kwargs)
-
-    def on_retry(self, retry_state: Any, **kwargs: Any) -> None:
-        self._emit("on_retry", "ignore_retry", retry_state, **kwargs)
-
-    def get_child(self, tag: str | None = None) -> CallbackManager:
-        """The manager for a sub-call: inheritable handlers, tags and metadata, parent = this run."""
-        child = CallbackManager(**self._child_args())
+    def _child(self, cls: type[_M], tag: str | None) -> _M:
+        child = cls(**self._child_scope(self.run_id))
         if tag is not None:
             child.add_tags([tag], inherit=False)
         return child
+
+    def _event_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {"run_id": self.run_id, "parent_run_id": self.parent_run_id, "tags": self.tags, **kwargs}
+
+    @property
+    def _error_event(self) -> tuple[str, str]:
+        return _ERROR_EVENTS[self.kind]
+
+
+# The events a running run emits, and the flag that silences each (LangChain's choices: tool
+# events follow ``ignore_agent``). Both run managers get one method per row.
+# The event that ends a run of each kind with an error, and the flag that gates it.
+_ERROR_EVENTS = {
+    "llm": ("on_llm_error", "ignore_llm"),
+    "chain": ("on_chain_error", "ignore_chain"),
+    "tool": ("on_tool_error", "ignore_agent"),
+    "retriever": ("on_retriever_error", "ignore_retriever"),
+}
+# The events that end a run: delivered to every handler, then the run is marked ended.
+_ENDS = frozenset(("on_llm_end", "on_chain_end", "on_tool_end", "on_retriever_end")) | frozenset(
+    event for event, _ in _ERROR_EVENTS.values()
+)
+
+_RUN_EVENTS: dict[str, str | None] = {
+    "on_llm_new_token": "ignore_llm",
+    "on_llm_end": "ignore_llm",
+    "on_llm_error": "ignore_llm",
+    "on_chain_end": "ignore_chain",
+    "on_chain_error": "ignore_chain",
+    "on_agent_action": "ignore_agent",
+    "on_agent_finish": "ignore_agent",
+    "on_tool_end": "ignore_agent",
+    "on_tool_error": "ignore_agent",
+    "on_retriever_end": "ignore_retriever",
+    "on_retriever_error": "ignore_retriever",
+    "on_text": None,
+    "on_retry": "ignore_retry",
+}
+
+_R = TypeVar("_R")
+
+if TYPE_CHECKING:
+
+    class _RunEvents(Generic[_R]):
+        """The typed signatures of the rows of `_RUN_EVENTS` (``_R``: None, or an awaitable)."""
+
+        def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> _R: ...
+        def on_llm_end(self, response: LLMResult, **kwargs: Any) -> _R: ...
+        def on_llm_error(self, error: BaseException, **kwargs: Any) -> _R: ...
+        def on_chain_end(self, outputs: Any, **kwargs: Any) -> _R: ...
+        def on_chain_error(self, error: BaseException, **kwargs: Any) -> _R: ...
+        def on_agent_action(self, action: AgentAction, **kwargs: Any) -> _R: ...
+        def on_agent_finish(self, finish: AgentFinish, **kwargs: Any) -> _R: ...
+        def on_tool_end(self, output: Any, **kwargs: Any) -> _R: ...
+        def on_tool_error(self, error: BaseException, **kwargs: Any) -> _R: ...
+        def on_retriever_end(self, documents: Sequence[Any], **kwargs: Any) -> _R: ...
+        def on_retriever_error(self, error: BaseException, **kwargs: Any) -> _R: ...
+        def on_text(self, text: str, **kwargs: Any) -> _R: ...
+        def on_retry(self, retry_state: Any, **kwargs: Any) -> _R: ...
+
+    _SyncEvents = _RunEvents[None]
+    _AsyncEvents = _RunEvents[Awaitable[None]]
+else:
+    _SyncEvents = _AsyncEvents = object
+
+
+def _call_args(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """LangChain passes some first arguments by keyword (``token=``); do the same."""
+    first = _KEYWORD_FIRST.get(event)
+    if first is not None and args:
+        kwargs[first] = args[0]
+        return args[1:]
+    return args
+
+
+class RunManager(BaseRunManager, _SyncEvents):
+    """Emits the events of one run from sync code (one class for every kind of run)."""
+
+    __slots__ = ()
+
+    def get_child(self, tag: str | None = None) -> CallbackManager:
+        """The manager for a sub-call: inheritable handlers, tags and metadata, parent = this run."""
+        return self._child(CallbackManager, tag)
 
     def get_sync(self) -> RunManager:
         return self
 
-
-class AsyncRunManager(BaseRunManager):
-    """Async events every kind of run can emit."""
-
-    __slots__ = ()
-    _error_event: tuple[str, str] = ("on_chain_error", "ignore_chain")
-
-    async def _aemit(self, event: str, ignore: str | None, *args: Any, **kwargs: Any) -> None:
-        if self.handlers:
-            await ahandle_event(
-                self.handlers,
-                event,
-                ignore,
-                *args,
-                run_id=self.run_id,
-                parent_run_id=self.parent_run_id,
-                tags=self.tags,
-                **kwargs,
-            )
-
-    async def _afinish(self, event: str, ignore: str, *args: Any, **kwargs: Any) -> None:
+    def _finish(self, event: str, ignore: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Emit the run's end or error event to every handler, then mark the run ended."""
         error = None
         if self.handlers:
-            kwargs.update(run_id=self.run_id, parent_run_id=self.parent_run_id, tags=self.tags)
             cut: list[Handler] = []
-            error = await adispatch(self.handlers, event, ignore, args, kwargs, cut)
+            error = dispatch(self.handlers, event, ignore, args, self._event_kwargs(kwargs), cut)
             if cut and error is not None:  # an interrupt cut a handler short: it sees the failure
-                err_event, err_ignore = self._error_event
-                await adispatch(cut, err_event, err_ignore, (error,), self._end_kwargs())
+                dispatch(cut, *self._error_event, (error,), self._event_kwargs({}))
         self.ended = True
         if error is not None:
             raise error
 
-    async def on_text(self, text: str, **kwargs: Any) -> None:
-        await self._aemit("on_text", None, text, **kwargs)
 
-    async def on_retry(self, retry_state: Any, **kwargs: Any) -> None:
-        await self._aemit("on_retry", "ignore_retry", retry_state, **kwargs)
+class AsyncRunManager(BaseRunManager, _AsyncEvents):
+    """Emits the events of one run from async code (one class for every kind of run)."""
+
+    __slots__ = ()
 
     def get_child(self, tag: str | None = None) -> AsyncCallbackManager:
-        """The manager for a sub-call: inheritable handlers, tags and metadata, parent = this run."""
-        child = AsyncCallbackManager(**self._child_args())
-        if tag is not None:
-            child.add_tags([tag], inherit=False)
-        return child
-
-    def _same_args(self) -> dict[str, Any]:
-        return {
-            s: getattr(self, s) for s in BaseRunManager.__slots__ if not s.startswith("_") and s != "ended"
-        }
+        return self._child(AsyncCallbackManager, tag)
 
     def get_sync(self) -> RunManager:
         """The same run as a sync manager, for sync code called from async code."""
-        return _SYNC_TWIN[type(self)](**self._same_args())
+        sync = RunManager(run_id=self.run_id, kind=self.kind, **self._scope())
+        sync._context = self._context
+        return sync
+
+    async def _finish(self, event: str, ignore: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Async `RunManager._finish`."""
+        error = None
+        if self.handlers:
+            cut: list[Handler] = []
+            error = await adispatch(self.handlers, event, ignore, args, self._event_kwargs(kwargs), cut)
+            if cut and error is not None:
+                await adispatch(cut, *self._error_event, (error,), self._event_kwargs({}))
+        self.ended = True
+        if error is not None:
+            raise error
 
 
-class CallbackManagerForLLMRun(RunManager):
-    """Emits the events of one model run."""
+def _sync_event(event: str, ignore: str | None) -> Any:
+    def emit(self: RunManager, *args: Any, **kwargs: Any) -> None:
+        if event in _ENDS:
+            self._finish(event, ignore or "", args, kwargs)
+        elif self.handlers:
+            args = _call_args(event, args, kwargs)
+            handle_event(self.handlers, event, ignore, *args, **self._event_kwargs(kwargs))
 
-    __slots__ = ()
-    _error_event = ("on_llm_error", "ignore_llm")
-
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        self._emit("on_llm_new_token", "ignore_llm", token=token, chunk=chunk, **kwargs)
-
-    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        self._finish("on_llm_end", "ignore_llm", response, **kwargs)
-
-    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._finish("on_llm_error", "ignore_llm", error, **kwargs)
+    return emit
 
 
-class AsyncCallbackManagerForLLMRun(AsyncRunManager):
-    """Emits the events of one model run, from async code."""
+def _async_event(event: str, ignore: str | None) -> Any:
+    async def emit(self: AsyncRunManager, *args: Any, **kwargs: Any) -> None:
+        if event in _ENDS:
+            await self._finish(event, ignore or "", args, kwargs)
+        elif self.handlers:
+            args = _call_args(event, args, kwargs)
+            await ahandle_event(self.handlers, event, ignore, *args, **self._event_kwargs(kwargs))
 
-    __slots__ = ()
-    _error_event = ("on_llm_error", "ignore_llm")
-
-    async def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        await self._aemit("on_llm_new_token", "ignore_llm", token=token, chunk=chunk, **kwargs)
-
-    async def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        await self._afinish("on_llm_end", "ignore_llm", response, **kwargs)
-
-    async def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._afinish("on_llm_error", "ignore_llm", error, **kwargs)
-
-    def get_sync(self) -> CallbackManagerForLLMRun:
-        return CallbackManagerForLLMRun(**self._same_args())
+    return emit
 
 
-class CallbackManagerForChainRun(RunManager):
-    """Emits the events of one chain (or agent executor) run."""
+for _event, _ignore in _RUN_EVENTS.items():
+    setattr(RunManager, _event, _sync_event(_event, _ignore))
+    setattr(AsyncRunManager, _event, _async_event(_event, _ignore))
 
-    __slots__ = ()
-    _error_event = ("on_chain_error", "ignore_chain")
-
-    def on_chain_end(self, outputs: Any, **kwargs: Any) -> None:
-        self._finish("on_chain_end", "ignore_chain", outputs, **kwargs)
-
-    def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._finish("on_chain_error", "ignore_chain", error, **kwargs)
-
-    def on_agent_action(self, action: AgentAction, **kwargs: Any) -> None:
-        self._emit("on_agent_action", "ignore_agent", action, **kwargs)
-
-    def on_agent_finish(self, finish: AgentFinish, **kwargs: Any) -> None:
-        self._emit("on_agent_finish", "ignore_agent", finish, **kwargs)
-
-
-class AsyncCallbackManagerForChainRun(AsyncRunManager):
-    """Emits the events of one chain (or agent executor) run, from async code."""
-
-    __slots__ = ()
-    _error_event = ("on_chain_error", "ignore_chain")
-
-    async def on_chain_end(self, outputs: Any, **kwargs: Any) -> None:
-        await self._afinish("on_chain_end", "ignore_chain", outputs, **kwargs)
-
-    async def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._afinish("on_chain_error", "ignore_chain", error, **kwargs)
-
-    async def on_agent_action(self, action: AgentAction, **kwargs: Any) -> None:
-        await self._aemit("on_agent_action", "ignore_agent", action, **kwargs)
-
-    async def on_agent_finish(self, finish: AgentFinish, **kwargs: Any) -> None:
-        await self._aemit("on_agent_finish", "ignore_agent", finish, **kwargs)
-
-
-class CallbackManagerForToolRun(RunManager):
-    """Emits the events of one tool run (LangChain gates tool events on ``ignore_agent``)."""
-
-    __slots__ = ()
-    _error_event = ("on_tool_error", "ignore_agent")
-
-    def on_tool_end(self, output: Any, **kwargs: Any) -> None:
-        self._finish("on_tool_end", "ignore_agent", output, **kwargs)
-
-    def on_tool_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._finish("on_tool_error", "ignore_agent", error, **kwargs)
-
-
-class AsyncCallbackManagerForToolRun(AsyncRunManager):
-    """Emits the events of one tool run, from async code."""
-
-    __slots__ = ()
-    _error_event = ("on_tool_error", "ignore_agent")
-
-    async def on_tool_end(self, output: Any, **kwargs: Any) -> None:
-        await self._afinish("on_tool_end", "ignore_agent", output, **kwargs)
-
-    async def on_tool_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._afinish("on_tool_error", "ignore_agent", error, **kwargs)
-
-
-class CallbackManagerForRetrieverRun(RunManager):
-    """Emits the events of one retriever run."""
-
-    __slots__ = ()
-    _error_event = ("on_retriever_error", "ignore_retriever")
-
-    def on_retriever_end(self, documents: Sequence[Any], **kwargs: Any) -> None:
-        self._finish("on_retriever_end", "ignore_retriever", documents, **kwargs)
-
-    def on_retriever_error(self, error: BaseException, **kwargs: Any) -> None:
-        self._finish("on_retriever_error", "ignore_retriever", error, **kwargs)
-
-
-class AsyncCallbackManagerForRetrieverRun(AsyncRunManager):
-    """Emits the events of one retriever run, from async code."""
-
-    __slots__ = ()
-    _error_event = ("on_retriever_error", "ignore_retriever")
-
-    async def on_retriever_end(self, documents: Sequence[Any], **kwargs: Any) -> None:
-        await self._afinish("on_retriever_end", "ignore_retriever", documents, **kwargs)
-
-    async def on_retriever_error(self, error: BaseException, **kwargs: Any) -> None:
-        await self._afinish("on_retriever_error", "ignore_retriever", error, **kwargs)
+# LangChain's names for the run managers of each kind of run (one class per mode here).
+CallbackManagerForLLMRun = RunManager
+CallbackManagerForChainRun = RunManager
+CallbackManagerForToolRun = RunManager
+CallbackManagerForRetrieverRun = RunManager
+AsyncCallbackManagerForLLMRun = AsyncRunManager
+AsyncCallbackManagerForChainRun = AsyncRunManager
+AsyncCallbackManagerForToolRun = AsyncRunManager
+AsyncCallbackManagerForRetrieverRun = AsyncRunManager
 
 
 # --- managers that start runs ---------------------------------------------------------------
 
-# The event that ends a run whose start event failed, and the flag that gates it.
-_START_ERROR = {
-    "on_llm_start": ("on_llm_error", "ignore_llm"),
-    "on_chat_model_start": ("on_llm_error", "ignore_llm"),
-    "on_chain_start": ("on_chain_error", "ignore_chain"),
-    "on_tool_start": ("on_tool_error", "ignore_agent"),
-    "on_retriever_start": ("on_retriever_error", "ignore_retriever"),
+# The kind of run each start event starts.
+_KINDS = {
+    "on_llm_start": "llm",
+    "on_chat_model_start": "llm",
+    "on_chain_start": "chain",
+    "on_tool_start": "tool",
+    "on_retriever_start": "retriever",
 }
 
+# The start events and the flag that silences each.
+_START_IGNORE = {
+    "on_llm_start": "ignore_llm",
+    "on_chat_model_start": "ignore_chat_model",
+    "on_chain_start": "ignore_chain",
+    "on_tool_start": "ignore_agent",
+    "on_retriever_start": "ignore_retriever",
+}
 
-def _fail_started(runs: Sequence[RunManager], error: BaseException) -> None:
-    """End runs already started in a batch whose later start failed."""
-    for rm in runs:
-        if not rm.ended:
-            dispatch(rm.handlers, "on_llm_error", "ignore_llm", (error,), rm._end_kwargs())
-            rm.ended = True
+_RM = TypeVar("_RM")
+_RMS = TypeVar("_RMS")
+_DONE = TypeVar("_DONE")
+
+if TYPE_CHECKING:
+
+    class _StartEvents(Generic[_RM, _RMS, _DONE]):
+        """The typed start methods (``_RM``: a run manager or an awaitable of one; ``_RMS``: a
+        list of them; ``_DONE``: None or an awaitable of it)."""
+
+        def on_llm_start(
+            self, serialized: dict[str, Any], prompts: list[str], run_id: UUID | None = None, **kwargs: Any
+        ) -> _RMS: ...
+        def on_chat_model_start(
+            self,
+            serialized: dict[str, Any],
+            messages: list[list[BaseMessage]],
+            run_id: UUID | None = None,
+            **kwargs: Any,
+        ) -> _RMS: ...
+        def on_chain_start(
+            self, serialized: dict[str, Any] | None, inputs: Any, run_id: UUID | None = None, **kwargs: Any
+        ) -> _RM: ...
+        def on_tool_start(
+            self,
+            serialized: dict[str, Any] | None,
+            input_str: str,
+            run_id: UUID | None = None,
+            inputs: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> _RM: ...
+        def on_retriever_start(
+            self, serialized: dict[str, Any] | None, query: str, run_id: UUID | None = None, **kwargs: Any
+        ) -> _RM: ...
+        def on_custom_event(self, name: str, data: Any, run_id: UUID) -> _DONE: ...
+
+    _SyncStarts = _StartEvents[RunManager, list[RunManager], None]
+    _AsyncStarts = _StartEvents[Awaitable[AsyncRunManager], Awaitable[list[AsyncRunManager]], Awaitable[None]]
+else:
+    _SyncStarts = _AsyncStarts = object
 
 
-async def _afail_started(runs: Sequence[AsyncRunManager], error: BaseException) -> None:
-    for rm in runs:
-        if not rm.ended:
-            await adispatch(rm.handlers, "on_llm_error", "ignore_llm", (error,), rm._end_kwargs())
-            rm.ended = True
+class _StartingManager(BaseCallbackManager):
+    """What both modes share to start runs; each mode says only how one start event is
+    dispatched (``_start``, ``_start_each``, ``_dispatch``)."""
+
+    __slots__ = ()
+
+    def _start_kwargs(self, run_id: UUID, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "parent_run_id": self.parent_run_id,
+            "tags": self.tags,
+            "metadata": self.metadata,
+            **kwargs,
+        }
+
+    def _start(self, event: str, run_id: UUID | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _start_each(self, event: str, run_id: UUID | None, serialized: Any, items: Any, kwargs: Any) -> Any:
+        """One run per item, as in LangChain; ``run_id`` names the first."""
+        raise NotImplementedError
+
+    def _dispatch(self, event: str, ignore: str, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
 
 
-_RM = TypeVar("_RM", bound=BaseRunManager)
-
-
-class CallbackManager(BaseCallbackManager):
+class CallbackManager(_StartingManager, _SyncStarts):
     """Starts runs from sync code; each ``on_*_start`` returns the run's manager."""
 
     __slots__ = ()
 
+    def _dispatch(self, event: str, ignore: str, *args: Any, **kwargs: Any) -> None:
+        if self.handlers:
+            handle_event(self.handlers, event, ignore, *args, **kwargs)
+
+    def _start(
+        self, event: str, run_id: UUID | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> RunManager:
+        rm = RunManager(run_id=run_id or uuid7(), kind=_KINDS[event], **self._scope())
+        self._track(rm)
+        try:
+            self._dispatch(event, _START_IGNORE[event], *args, **self._start_kwargs(rm.run_id, kwargs))
+        except BaseException as error:
+            # A handler raised (raise_error) or the call was interrupted after handlers saw the
+            # start: they see the run fail, so no span or run state is left open.
+            rm.ended = True
+            if self.handlers:
+                dispatch(self.handlers, *rm._error_event, (error,), rm._event_kwargs({}))
+            raise
+        return rm
+
+    def _start_each(
+        self, event: str, run_id: UUID | None, serialized: Any, items: Any, kwargs: Any
+    ) -> list[RunManager]:
+        runs: list[RunManager] = []
+        try:
+            for i, x in enumerate(items):
+                runs.append(self._start(event, run_id if i == 0 else None, (serialized, [x]), kwargs))
+        except BaseException as error:
+            self.end_started(error)  # the runs of the batch already started end too
+            raise
+        return runs
+
     def end_started(self, error: BaseException) -> None:
         """End every run this manager started that has not ended, with ``error``.
 
-        The code executing runs calls it in the ``except BaseException`` block around the whole
-        run (start included), so a handler error or an interrupt landing anywhere, even between
-        the start and the assignment of its run manager, never leaves a run or a span open.
+        The code executing runs calls it around the whole run (start included), so a handler
+        error or an interrupt landing anywhere never leaves a run or a span open.
         """
         for rm in self.unfinished():
-            rm._finish(*rm._error_event, error)
+            rm._finish(*rm._error_event, (error,), {})
         self._restore_context()
 
-    def _start(
-        self,
-        cls: type[_RM],
-        event: str,
-        ignore: str,
-        run_id: UUID | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> _RM:
-        if run_id is None:
-            run_id = uuid7()
-        rm = cls(
-            run_id=run_id,
-            handlers=self.handlers,
-            inheritable_handlers=self.inheritable_handlers,
-            parent_run_id=self.parent_run_id,
-            tags=self.tags,
-            inheritable_tags=self.inheritable_tags,
-            metadata=self.metadata,
-            inheritable_metadata=self.inheritable_metadata,
-        )
-        self._track(rm)
-        if self.handlers:
-            try:
-                handle_event(
-                    self.handlers,
-                    event,
-                    ignore,
-                    *args,
-                    run_id=run_id,
-                    parent_run_id=self.parent_run_id,
-                    tags=self.tags,
-                    metadata=self.metadata,
-                    **kwargs,
-                )
-            except BaseException as error:
-                # A handler raised (raise_error) or the call was interrupted after handlers saw
-                # the start: they see the run fail, so no span or run state is left open.
-                rm.ended = True
-                end_event, end_ignore = _START_ERROR[event]
-                dispatch(self.handlers, end_event, end_ignore, (error,), self._end_kwargs(run_id))
-                raise
-        return rm
 
-    def on_llm_start(
-        self, serialized: dict[str, Any], prompts: list[str], run_id: UUID | None = None, **kwargs: Any
-    ) -> list[CallbackManagerForLLMRun]:
-        """One run per prompt, as in LangChain; ``run_id`` names the first."""
-        runs: list[CallbackManagerForLLMRun] = []
-        try:
-            for i, prompt in enumerate(prompts):
-                runs.append(
-                    self._start(
-                        CallbackManagerForLLMRun,
-                        "on_llm_start",
-                        "ignore_llm",
-                        run_id if i == 0 else None,
-                        (serialized, [prompt]),
-                        kwargs,
-                    )
-                )
-        except BaseException as error:
-            _fail_started(runs, error)
-            raise
-        return runs
-
-    def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[BaseMessage]],
-        run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> list[CallbackManagerForLLMRun]:
-        """One run per message list; handlers without it get ``on_llm_start``."""
-        runs: list[CallbackManagerForLLMRun] = []
-        try:
-            for i, m in enumerate(messages):
-                runs.append(
-                    self._start(
-                        CallbackManagerForLLMRun,
-                        "on_chat_model_start",
-                        "ignore_chat_model",
-                        run_id if i == 0 else None,
-                        (serialized, [m]),
-                        kwargs,
-                    )
-                )
-        except BaseException as error:
-            _fail_started(runs, error)
-            raise
-        return runs
-
-    def on_chain_start(
-        self, serialized: dict[str, Any] | None, inputs: Any, run_id: UUID | None = None, **kwargs: Any
-    ) -> CallbackManagerForChainRun:
-        return self._start(
-            CallbackManagerForChainRun,
-            "on_chain_start",
-            "ignore_chain",
-            run_id,
-            (serialized or {}, inputs),
-            kwargs,
-        )
-
-    def on_tool_start(
-        self,
-        serialized: dict[str, Any] | None,
-        input_str: str,
-        run_id: UUID | None = None,
-        inputs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> CallbackManagerForToolRun:
-        return self._start(
-            CallbackManagerForToolRun,
-            "on_tool_start",
-            "ignore_agent",
-            run_id,
-            (serialized or {}, input_str),
-            {"inputs": inputs, **kwargs},
-        )
-
-    def on_retriever_start(
-        self, serialized: dict[str, Any] | None, query: str, run_id: UUID | None = None, **kwargs: Any
-    ) -> CallbackManagerForRetrieverRun:
-        return self._start(
-            CallbackManagerForRetrieverRun,
-            "on_retriever_start",
-            "ignore_retriever",
-            run_id,
-            (serialized or {}, query),
-            kwargs,
-        )
-
-    def on_custom_event(self, name: str, data: Any, run_id: UUID) -> None:
-        """Dispatch a user-defined event attributed to ``run_id``."""
-        if self.handlers:
-            handle_event(
-                self.handlers,
-                "on_custom_event",
-                "ignore_custom_event",
-                name,
-                data,
-                run_id=run_id,
-                tags=self.tags,
-                metadata=self.metadata,
-            )
-
-
-class AsyncCallbackManager(BaseCallbackManager):
-    """Starts runs from async code; each ``on_*_start`` returns the run's async manager."""
+class AsyncCallbackManager(_StartingManager, _AsyncStarts):
+    """Starts runs from async code; each ``on_*_start`` returns (an awaitable of) the run's manager."""
 
     __slots__ = ()
-
-    async def end_started(self, error: BaseException) -> None:
-        """End every run this manager started that has not ended, with ``error`` (see
-        `CallbackManager.end_started`)."""
-        for rm in self.unfinished():
-            await rm._afinish(*rm._error_event, error)
-        self._restore_context()
 
     @property
     def is_async(self) -> bool:
         return True
 
-    async def _start(
-        self,
-        cls: type[_RM],
-        event: str,
-        ignore: str,
-        run_id: UUID | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> _RM:
-        if run_id is None:
-            run_id = uuid7()
-        rm = cls(
-            run_id=run_id,
-            handlers=self.handlers,
-            inheritable_handlers=self.inheritable_handlers,
-            parent_run_id=self.parent_run_id,
-            tags=self.tags,
-            inheritable_tags=self.inheritable_tags,
-            metadata=self.metadata,
-            inheritable_metadata=self.inheritable_metadata,
-        )
-        self._track(rm)
+    async def _dispatch(self, event: str, ignore: str, *args: Any, **kwargs: Any) -> None:
         if self.handlers:
-            try:
-                await ahandle_event(
-                    self.handlers,
-                    event,
-                    ignore,
-                    *args,
-                    run_id=run_id,
-                    parent_run_id=self.parent_run_id,
-                    tags=self.tags,
-                    metadata=self.metadata,
-                    **kwargs,
-                )
-            except BaseException as error:
-                # A handler raised (raise_error) or the call was interrupted after handlers saw
-                # the start: they see the run fail, so no span or run state is left open.
-                rm.ended = True
-                end_event, end_ignore = _START_ERROR[event]
-                await adispatch(self.handlers, end_event, end_ignore, (error,), self._end_kwargs(run_id))
-                raise
+            await ahandle_event(self.handlers, event, ignore, *args, **kwargs)
+
+    async def _start(
+        self, event: str, run_id: UUID | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> AsyncRunManager:
+        rm = AsyncRunManager(run_id=run_id or uuid7(), kind=_KINDS[event], **self._scope())
+        self._track(rm)
+        try:
+            await self._dispatch(event, _START_IGNORE[event], *args, **self._start_kwargs(rm.run_id, kwargs))
+        except BaseException as error:
+            rm.ended = True  # see `CallbackManager._start`
+            if self.handlers:
+                await adispatch(self.handlers, *rm._error_event, (error,), rm._event_kwargs({}))
+            raise
         return rm
 
-    async def on_llm_start(
-        self, serialized: dict[str, Any], prompts: list[str], run_id: UUID | None = None, **kwargs: Any
-    ) -> list[AsyncCallbackManagerForLLMRun]:
-        runs: list[AsyncCallbackManagerForLLMRun] = []
+    async def _start_each(
+        self, event: str, run_id: UUID | None, serialized: Any, items: Any, kwargs: Any
+    ) -> list[AsyncRunManager]:
+        runs: list[AsyncRunManager] = []
         try:
-            for i, prompt in enumerate(prompts):
-                runs.append(
-                    await self._start(
-                        AsyncCallbackManagerForLLMRun,
-                        "on_llm_start",
-                        "ignore_llm",
-                        run_id if i == 0 else None,
-                        (serialized, [prompt]),
-                        kwargs,
-                    )
-                )
+            for i, x in enumerate(items):
+                runs.append(await self._start(event, run_id if i == 0 else None, (serialized, [x]), kwargs))
         except BaseException as error:
-            await _afail_started(runs, error)
+            await self.end_started(error)
             raise
         return runs
 
-    async def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[BaseMessage]],
-        run_id: UUID | None = None,
-        **kwargs: Any,
-    ) -> list[AsyncCallbackManagerForLLMRun]:
-        runs: list[AsyncCallbackManagerForLLMRun] = []
-        try:
-            for i, m in enumerate(messages):
-                runs.append(
-                    await self._start(
-                        AsyncCallbackManagerForLLMRun,
-                        "on_chat_model_start",
-                        "ignore_chat_model",
-                        run_id if i == 0 else None,
-                        (serialized, [m]),
-                        kwargs,
-                    )
-                )
-        except BaseException as error:
-            await _afail_started(runs, error)
-            raise
-        return runs
+    async def end_started(self, error: BaseException) -> None:
+        """Async `CallbackManager.end_started`."""
+        for rm in self.unfinished():
+            await rm._finish(*rm._error_event, (error,), {})
+        self._restore_context()
 
-    async def on_chain_start(
-        self, serialized: dict[str, Any] | None, inputs: Any, run_id: UUID | None = None, **kwargs: Any
-    ) -> AsyncCallbackManagerForChainRun:
-        return await self._start(
-            AsyncCallbackManagerForChainRun,
-            "on_chain_start",
-            "ignore_chain",
-            run_id,
-            (serialized or {}, inputs),
-            kwargs,
+
+class _StartMethods(_StartingManager):
+    """The start methods, written once and given to both modes (an async manager's return
+    awaitables); `_StartEvents` types them."""
+
+    __slots__ = ()
+
+    def on_llm_start(self, serialized: Any, prompts: Any, run_id: Any = None, **kwargs: Any) -> Any:
+        """One run per prompt; ``run_id`` names the first."""
+        return self._start_each("on_llm_start", run_id, serialized, prompts, kwargs)
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, run_id: Any = None, **kwargs: Any) -> Any:
+        """One run per message list; handlers without it get ``on_llm_start``."""
+        return self._start_each("on_chat_model_start", run_id, serialized, messages, kwargs)
+
+    def on_chain_start(self, serialized: Any, inputs: Any, run_id: Any = None, **kwargs: Any) -> Any:
+        return self._start("on_chain_start", run_id, (serialized or {}, inputs), kwargs)
+
+    def on_tool_start(
+        self, serialized: Any, input_str: str, run_id: Any = None, inputs: Any = None, **kwargs: Any
+    ) -> Any:
+        return self._start(
+            "on_tool_start", run_id, (serialized or {}, input_str), {"inputs": inputs, **kwargs}
         )
 
-    async def on_tool_start(
-        self,
-        serialized: dict[str, Any] | None,
-        input_str: str,
-        run_id: UUID | None = None,
-        inputs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> AsyncCallbackManagerForToolRun:
-        return await self._start(
-            AsyncCallbackManagerForToolRun,
-            "on_tool_start",
-            "ignore_agent",
-            run_id,
-            (serialized or {}, input_str),
-            {"inputs": inputs, **kwargs},
-        )
+    def on_retriever_start(self, serialized: Any, query: str, run_id: Any = None, **kwargs: Any) -> Any:
+        return self._start("on_retriever_start", run_id, (serialized or {}, query), kwargs)
 
-    async def on_retriever_start(
-        self, serialized: dict[str, Any] | None, query: str, run_id: UUID | None = None, **kwargs: Any
-    ) -> AsyncCallbackManagerForRetrieverRun:
-        return await self._start(
-            AsyncCallbackManagerForRetrieverRun,
-            "on_retriever_start",
-            "ignore_retriever",
-            run_id,
-            (serialized or {}, query),
-            kwargs,
-        )
-
-    async def on_custom_event(self, name: str, data: Any, run_id: UUID) -> None:
-        if self.handlers:
-            await ahandle_event(
-                self.handlers,
-                "on_custom_event",
-                "ignore_custom_event",
-                name,
-                data,
-                run_id=run_id,
-                tags=self.tags,
-                metadata=self.metadata,
-            )
+    def on_custom_event(self, name: str, data: Any, run_id: UUID) -> Any:
+        """Dispatch a user-defined event attributed to ``run_id``."""
+        kwargs = {"run_id": run_id, "tags": self.tags, "metadata": self.metadata}
+        return self._dispatch("on_custom_event", "ignore_custom_event", name, data, **kwargs)
 
 
-_SYNC_TWIN: dict[type[AsyncRunManager], type[RunManager]] = {
-    AsyncRunManager: RunManager,
-    AsyncCallbackManagerForLLMRun: CallbackManagerForLLMRun,
-    AsyncCallbackManagerForChainRun: CallbackManagerForChainRun,
-    AsyncCallbackManagerForToolRun: CallbackManagerForToolRun,
-    AsyncCallbackManagerForRetrieverRun: CallbackManagerForRetrieverRun,
-}
+for _name in (*_START_IGNORE, "on_custom_event"):
+    setattr(CallbackManager, _name, getattr(_StartMethods, _name))
+    setattr(AsyncCallbackManager, _name, getattr(_StartMethods, _name))

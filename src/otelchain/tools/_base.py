@@ -389,7 +389,7 @@ class _FunctionTool(BaseTool):
         if self.coroutine is not None:
             return await _call_with_injected(self.coroutine, args, kwargs, run_manager)
         sync_rm = run_manager.get_sync() if run_manager is not None else None
-        return await asyncio.to_thread(self._run, *args, run_manager=sync_rm, **kwargs)  # type: ignore[arg-type]
+        return await asyncio.to_thread(self._run, *args, run_manager=sync_rm, **kwargs)
 
 
 class Tool(_FunctionTool):

@@ -82,9 +82,9 @@ def run_context(run_id: UUID | None) -> otel_context.Context | None:
     for ref in _refs:
         handler = ref()
         if handler is not None:
-            ctx = handler.otelchain_run_context(run_id)
-            if ctx is not None:
-                return ctx
+            state = handler.otelchain_run_context(run_id)
+            if state is not None:
+                return state.context()
     return None
 
 

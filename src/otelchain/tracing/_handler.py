@@ -231,6 +231,26 @@ class _SpanState:
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
 
+    # --- the RunContext protocol the run managers use (otelchain.callbacks) -----------------
+    def context(self) -> otel_context.Context:
+        """The OTel context holding this run's span; made once, the one cache of it."""
+        ctx = self.ctx
+        if ctx is None:
+            ctx = self.ctx = trace.set_span_in_context(self.span)
+        return ctx
+
+    def attach(self) -> object:
+        """Make this run's span current (``rm.activate()``)."""
+        return otel_context.attach(self.context())
+
+    def detach(self, token: object) -> None:
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    def trace_ids(self) -> tuple[str, str] | None:
+        """The run's trace and span ids as hex (for ``run_info()``)."""
+        sc = self.span.get_span_context()
+        return (format(sc.trace_id, "032x"), format(sc.span_id, "016x")) if sc.is_valid else None
+
 
 def _limits(tracer: Any) -> tuple[int | None, int | None]:
     """(max events, max attributes) per span of the tracer's provider; SDK defaults if unknown."""
@@ -523,24 +543,10 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         return False
 
     # --- the context protocol the run managers use ------------------------------------------
-    def otelchain_run_context(self, run_id: UUID) -> otel_context.Context | None:
-        """The OTel context holding this run's span (what ``rm.activate()`` makes current)."""
+    def otelchain_run_context(self, run_id: UUID) -> _SpanState | None:
+        """This run's context (a `RunContext`: what ``rm.activate()`` makes current)."""
         run = self.runs.get(run_id)
-        if run is None:
-            return None
-        state = run.data
-        if state is None:
-            return None
-        ctx: otel_context.Context | None = state.ctx
-        if ctx is None:
-            ctx = state.ctx = trace.set_span_in_context(state.span)
-        return ctx
-
-    def span_for_run(self, run_id: UUID) -> Span | None:
-        """The live span of a run, if this handler sees it."""
-        run = self.runs.get(run_id)
-        state: _SpanState | None = None if run is None else run.data
-        return None if state is None else state.span
+        return None if run is None else run.data
 
     # --- hooks ------------------------------------------------------------------------------
     def _on_run_start(self, run: Run) -> None:
@@ -908,9 +914,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         ctx: otel_context.Context | None = None
         pstate: _SpanState | None = None if parent is None else parent.data
         if pstate is not None:
-            ctx = pstate.ctx
-            if ctx is None:
-                ctx = pstate.ctx = trace.set_span_in_context(pstate.span)
+            ctx = pstate.context()
         elif run.parent_run_id is not None:  # a parent traced by another handler (or none)
             ctx = run_context(run.parent_run_id)
         elif self.separate_trace_from_runtime_context:
@@ -931,12 +935,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         elif run_type == "llm" and metric_attrs is not None and A.GEN_AI_PROVIDER_NAME in metric_attrs:
             self._agent_provider(run, str(metric_attrs[A.GEN_AI_PROVIDER_NAME]))
         if claim is not None and claim.activate:
-            claim.token = otel_context.attach(state.ctx or self._context_of(state))
-
-    @staticmethod
-    def _context_of(state: _SpanState) -> otel_context.Context:
-        ctx = state.ctx = trace.set_span_in_context(state.span)
-        return ctx
+            claim.token = state.attach()
 
     def _agent_start(self, agent_name: str, run: Run, attrs: dict[str, AttributeValue]) -> str:
         if self._gen_ai:
