@@ -3,14 +3,22 @@ turns them into a callback manager."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
 from typing import Any, ClassVar
 from uuid import UUID
 
-from otelchain.callbacks._manager import AsyncCallbackManager, BaseCallbackManager, CallbackManager, Callbacks
+from otelchain.callbacks._manager import (
+    AsyncCallbackManager,
+    AsyncRunManager,
+    BaseCallbackManager,
+    CallbackManager,
+    Callbacks,
+    RunManager,
+)
 from otelchain.schema import RunInfo
 
-__all__ = ["ChainOutput", "Component", "RequestConfig", "TextOutput", "split_config"]
+__all__ = ["ChainOutput", "Component", "Envelope", "RequestConfig", "TextOutput", "split_config"]
 
 RequestConfig = Mapping[str, Any]
 _CONFIG_KEYS = frozenset({"callbacks", "tags", "metadata", "run_name", "run_id"})
@@ -127,3 +135,76 @@ def check_run_id(run_id: Any) -> UUID | None:
         except ValueError:
             pass
     raise TypeError(f"run_id must be a UUID, got {run_id!r}")
+
+
+# The events that end a run of each kind: (success, failure).
+_END_EVENTS = {
+    "chain": ("on_chain_end", "on_chain_error"),
+    "llm": ("on_llm_end", "on_llm_error"),
+    "tool": ("on_tool_end", "on_tool_error"),
+}
+
+_Emit = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class Envelope:
+    """One run from its body to its end, the same for chains, models, tools and agents.
+
+    ``with Envelope(rm, "chain") as run: run.output = body()`` (``async with`` in async code):
+    the run's span is current around the body (unless ``activate=False``, for streams that
+    activate per step), then exactly one event ends the run: the error event when the body
+    raised (also for the runs in ``also``, started in the same batch), else ``run_info`` is read
+    into ``run.info`` and the end event carries ``run.output``. Sync and async share all of it
+    but the awaiting of that last event.
+    """
+
+    __slots__ = ("_also", "_end_kwargs", "_events", "_scope", "info", "output", "rm")
+
+    def __init__(
+        self,
+        rm: RunManager | AsyncRunManager,
+        kind: str,
+        *,
+        also: Sequence[RunManager | AsyncRunManager] = (),
+        end_kwargs: dict[str, Any] | None = None,
+        activate: bool = True,
+    ) -> None:
+        self.rm = rm
+        self._events = _END_EVENTS[kind]
+        self._also = also
+        self._end_kwargs = end_kwargs or {}
+        self._scope = rm.activate() if activate else None
+        self.output: Any = None
+        self.info: RunInfo | None = None
+
+    def _enter(self) -> Envelope:
+        if self._scope is not None:
+            self._scope.__enter__()
+        return self
+
+    def _ending(self, error: BaseException | None) -> list[_Emit]:
+        """Leave the span's scope, then say which events end the run(s)."""
+        if self._scope is not None:
+            self._scope.__exit__(None, None, None)
+        if error is not None:
+            return [(getattr(rm, self._events[1]), (error,), {}) for rm in (self.rm, *self._also)]
+        self.info = self.rm.run_info()
+        return [(getattr(self.rm, self._events[0]), (self.output,), self._end_kwargs)]
+
+    def __enter__(self) -> Envelope:
+        return self._enter()
+
+    def __exit__(
+        self, et: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for emit, args, kwargs in self._ending(error):
+            emit(*args, **kwargs)
+
+    async def __aenter__(self) -> Envelope:
+        return self._enter()
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for emit, args, kwargs in self._ending(error):
+            await emit(*args, **kwargs)

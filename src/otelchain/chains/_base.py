@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
 
-from otelchain._component import ChainOutput, Component, RequestConfig, TextOutput, check_run_id, split_config
+from otelchain._component import (
+    ChainOutput,
+    Component,
+    Envelope,
+    RequestConfig,
+    TextOutput,
+    check_options,
+    check_run_id,
+    split_config,
+)
 from otelchain.callbacks._manager import (
     AsyncCallbackManagerForChainRun,
     CallbackManagerForChainRun,
     Callbacks,
 )
 
-__all__ = ["Chain"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["Chain", "ChainOptions"]
+
+
+class ChainOptions(TypedDict, total=False):
+    """The keyword options of `Chain.call` and `Chain.acall`."""
+
+    return_only_outputs: bool  # default True; False merges the inputs into the result
+    tags: list[str] | None
+    metadata: dict[str, Any] | None
+    run_name: str | None
+    run_id: UUID | str | None  # the root run's id (a UUID or its string form)
+    include_run_info: bool  # also put the RunInfo under the "__run" key
 
 
 class Chain(Component):
@@ -64,87 +88,56 @@ class Chain(Component):
             )
         return checked
 
-    def _check_outputs(self, outputs: Mapping[str, Any]) -> None:
+    def _checked(self, outputs: dict[str, Any]) -> dict[str, Any]:
         missing = [k for k in self.output_keys if k not in outputs]
         if missing:
             raise ValueError(f"{type(self).__name__} did not return output key(s) {missing}")
+        return outputs
 
     # --- public API -------------------------------------------------------------------------
-    def call(
-        self,
-        inputs: Any,
-        callbacks: Callbacks = None,
-        *,
-        return_only_outputs: bool = True,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        run_name: str | None = None,
-        run_id: UUID | None = None,
-        include_run_info: bool = False,
-    ) -> ChainOutput:
+    def call(self, inputs: Any, callbacks: Callbacks = None, **options: Unpack[ChainOptions]) -> ChainOutput:
         """Run the chain. ``callbacks`` here apply to this call and every sub-call.
 
         Returns the outputs (plus the inputs unless ``return_only_outputs``) as a dict whose
         ``.run_info`` names the run; ``include_run_info=True`` also adds a ``"__run"`` key.
         """
-        inputs = self.prep_inputs(inputs)
-        cm = self._configure(callbacks, tags, metadata)
-        extra = self._start_kwargs()
-        if run_name:
-            extra["name"] = run_name
-        try:
-            rm = cm.on_chain_start(self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra)
-            with rm.activate():
-                outputs = self._call(inputs, run_manager=rm)
-                self._check_outputs(outputs)
-            info = rm.run_info()
-            rm.on_chain_end(outputs)
-        except BaseException as error:
-            # start and end are inside the try: whatever raises where, the started run ends once
-            cm.end_started(error)
-            raise
-        return self._final(inputs, outputs, info, return_only_outputs, include_run_info)
+        inputs, cm, start = self._begin(inputs, callbacks, options, self._configure)
+        with Envelope(cm, start) as run:
+            run.output = self._checked(self._call(inputs, run_manager=run.rm))
+        return self._final(inputs, run, options)
 
     async def acall(
-        self,
-        inputs: Any,
-        callbacks: Callbacks = None,
-        *,
-        return_only_outputs: bool = True,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        run_name: str | None = None,
-        run_id: UUID | None = None,
-        include_run_info: bool = False,
+        self, inputs: Any, callbacks: Callbacks = None, **options: Unpack[ChainOptions]
     ) -> ChainOutput:
         """Async `call`."""
+        inputs, cm, start = self._begin(inputs, callbacks, options, self._aconfigure)
+        async with Envelope(cm, start) as run:
+            run.output = self._checked(await self._acall(inputs, run_manager=run.rm))
+        return self._final(inputs, run, options)
+
+    def _begin(
+        self, inputs: Any, callbacks: Callbacks, options: ChainOptions, configure: Callable[..., Any]
+    ) -> tuple[dict[str, Any], Any, Callable[[], Any]]:
+        """Check the call and build its manager; returns the inputs, the manager and the start."""
+        check_options(options, ChainOptions)
         inputs = self.prep_inputs(inputs)
-        cm = self._aconfigure(callbacks, tags, metadata)
+        cm = configure(callbacks, options.get("tags"), options.get("metadata"))
         extra = self._start_kwargs()
-        if run_name:
-            extra["name"] = run_name
-        try:
-            rm = await cm.on_chain_start(
-                self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra
-            )
-            with rm.activate():
-                outputs = await self._acall(inputs, run_manager=rm)
-                self._check_outputs(outputs)
-            info = rm.run_info()
-            await rm.on_chain_end(outputs)
-        except BaseException as error:
-            # start and end are inside the try: whatever raises where, the started run ends once
-            await cm.end_started(error)
-            raise
-        return self._final(inputs, outputs, info, return_only_outputs, include_run_info)
+        if options.get("run_name"):
+            extra["name"] = options["run_name"]
+        run_id = check_run_id(options.get("run_id"))
+        return (
+            inputs,
+            cm,
+            functools.partial(cm.on_chain_start, self._serialized_for(cm), inputs, run_id=run_id, **extra),
+        )
 
     @staticmethod
-    def _final(
-        inputs: dict[str, Any], outputs: dict[str, Any], info: Any, only_outputs: bool, include_run_info: bool
-    ) -> ChainOutput:
-        result = ChainOutput(outputs if only_outputs else {**inputs, **outputs}, info)
-        if include_run_info:
-            result["__run"] = info
+    def _final(inputs: dict[str, Any], run: Envelope, options: ChainOptions) -> ChainOutput:
+        outputs = run.output if options.get("return_only_outputs", True) else {**inputs, **run.output}
+        result = ChainOutput(outputs, run.info)
+        if options.get("include_run_info", False):
+            result["__run"] = run.info
         return result
 
     __call__ = call

@@ -13,19 +13,32 @@ import json
 import re
 import typing
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Union, overload
+from typing import TYPE_CHECKING, Any, TypedDict, Union, overload
 from uuid import UUID
 
 import pydantic
 
-from otelchain._component import Component, RequestConfig, TextOutput, check_run_id, split_config
+from otelchain._component import (
+    Component,
+    Envelope,
+    RequestConfig,
+    TextOutput,
+    check_options,
+    check_run_id,
+    split_config,
+)
 from otelchain.callbacks._manager import (
     AsyncCallbackManagerForToolRun,
+    AsyncRunManager,
     BaseRunManager,
     CallbackManagerForToolRun,
     Callbacks,
+    RunManager,
 )
 from otelchain.schema import ToolCall, ToolMessage
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "BaseTool",
@@ -35,6 +48,16 @@ __all__ = [
     "ToolException",
     "tool",
 ]
+
+
+class ToolOptions(TypedDict, total=False):
+    """The keyword options of `BaseTool.run` and `BaseTool.arun`."""
+
+    tags: list[str] | None
+    metadata: dict[str, Any] | None
+    run_name: str | None
+    run_id: UUID | str | None
+    tool_call_id: str | None  # the model's tool call this run answers
 
 
 class ToolException(Exception):
@@ -52,6 +75,11 @@ _SINGLE_INPUT_SCHEMA: dict[str, Any] = {
     "properties": {"tool_input": {"type": "string"}},
     "required": ["tool_input"],
 }
+
+
+def _output(run: Envelope) -> Any:
+    """A tool run's result: a ``str`` output names its run (`TextOutput`)."""
+    return TextOutput(run.output, run.info) if isinstance(run.output, str) else run.output
 
 
 def _handle_tool_error(error: ToolException, flag: HandleToolError) -> str:
@@ -173,24 +201,31 @@ class BaseTool(Component):
             f"tool {self.name!r} takes a str or a dict of arguments, got {type(tool_input).__name__}"
         )
 
-    @staticmethod
-    def _start_extra(run_name: str | None, tool_call_id: str | None) -> dict[str, Any]:
-        extra: dict[str, Any] = {"name": run_name} if run_name else {}
-        if tool_call_id:
-            extra["tool_call_id"] = tool_call_id
-        return extra
+    def _begin(
+        self, tool_input: Any, callbacks: Callbacks, options: ToolOptions, configure: Callable[..., Any]
+    ) -> tuple[str | dict[str, Any], Any, Callable[[], Any]]:
+        """Check the call and build its manager; returns the checked input, the manager, the start."""
+        check_options(options, ToolOptions)
+        checked = self._check_input(tool_input)
+        cm = configure(callbacks, options.get("tags"), options.get("metadata"))
+        extra: dict[str, Any] = {}
+        if options.get("run_name"):
+            extra["name"] = options["run_name"]
+        if options.get("tool_call_id"):
+            extra["tool_call_id"] = options["tool_call_id"]
+        start = functools.partial(
+            cm.on_tool_start,
+            self._serialized_for(cm),
+            _input_str(checked),
+            run_id=check_run_id(options.get("run_id")),
+            inputs=checked if isinstance(checked, dict) else None,
+            **extra,
+        )
+        return checked, cm, start
 
     # --- public API ----------------------------------------------------------------------------
     def run(
-        self,
-        tool_input: str | Mapping[str, Any],
-        callbacks: Callbacks = None,
-        *,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        run_name: str | None = None,
-        run_id: UUID | None = None,
-        tool_call_id: str | None = None,
+        self, tool_input: str | Mapping[str, Any], callbacks: Callbacks = None, **options: Unpack[ToolOptions]
     ) -> Any:
         """Run the tool as one callback run and return its output (a ``str`` output is a
         `TextOutput` with ``.run_info``).
@@ -199,78 +234,49 @@ class BaseTool(Component):
         normally, with that text); any other error ends the run with ``on_tool_error`` and
         propagates. ``tool_call_id`` names the model's tool call this run answers.
         """
-        checked = self._check_input(tool_input)
-        cm = self._configure(callbacks, tags, metadata)
-        try:
-            rm = cm.on_tool_start(
-                self._serialized_for(cm),
-                _input_str(checked),
-                run_id=check_run_id(run_id),
-                inputs=checked if isinstance(checked, dict) else None,
-                **self._start_extra(run_name, tool_call_id),
-            )
-            with rm.activate():
-                try:
-                    args, kwargs = self._to_args_and_kwargs(checked)
-                    if self._accepts_run_manager(self._run):
-                        kwargs["run_manager"] = rm
-                    output = self._run(*args, **kwargs)
-                except ToolException as error:
-                    if not self.handle_tool_error:
-                        raise
-                    output = _handle_tool_error(error, self.handle_tool_error)
-            return self._finish(rm, output)
-        except BaseException as error:
-            # start and end are inside the try: whatever raises where, the started run ends once
-            cm.end_started(error)
-            raise
+        checked, cm, start = self._begin(tool_input, callbacks, options, self._configure)
+        with Envelope(cm, start, end_kwargs={"name": self.name}) as run:
+            try:
+                args, kwargs = self._call_args(checked, run.rm)
+                run.output = self._run(*args, **kwargs)
+            except ToolException as error:
+                run.output = self._tool_error_output(error)
+        return _output(run)
 
     async def arun(
-        self,
-        tool_input: str | Mapping[str, Any],
-        callbacks: Callbacks = None,
-        *,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        run_name: str | None = None,
-        run_id: UUID | None = None,
-        tool_call_id: str | None = None,
+        self, tool_input: str | Mapping[str, Any], callbacks: Callbacks = None, **options: Unpack[ToolOptions]
     ) -> Any:
         """Async `run` (uses the tool's coroutine when it has one)."""
-        checked = self._check_input(tool_input)
-        cm = self._aconfigure(callbacks, tags, metadata)
-        try:
-            rm = await cm.on_tool_start(
-                self._serialized_for(cm),
-                _input_str(checked),
-                run_id=check_run_id(run_id),
-                inputs=checked if isinstance(checked, dict) else None,
-                **self._start_extra(run_name, tool_call_id),
-            )
-            with rm.activate():
-                try:
-                    args, kwargs = self._to_args_and_kwargs(checked)
-                    if type(self)._arun is BaseTool._arun:
-                        if self._accepts_run_manager(self._run):
-                            kwargs["run_manager"] = rm.get_sync()
-                    elif self._accepts_run_manager(self._arun):
-                        kwargs["run_manager"] = rm
-                    output = await self._arun(*args, **kwargs)
-                except ToolException as error:
-                    if not self.handle_tool_error:
-                        raise
-                    output = _handle_tool_error(error, self.handle_tool_error)
-            info = rm.run_info()
-            await rm.on_tool_end(output, name=self.name)
-        except BaseException as error:
-            await cm.end_started(error)
-            raise
-        return TextOutput(output, info) if isinstance(output, str) else output
+        checked, cm, start = self._begin(tool_input, callbacks, options, self._aconfigure)
+        async with Envelope(cm, start, end_kwargs={"name": self.name}) as run:
+            try:
+                args, kwargs = self._call_args(checked, run.rm)
+                run.output = await self._arun(*args, **kwargs)
+            except ToolException as error:
+                run.output = self._tool_error_output(error)
+        return _output(run)
 
-    def _finish(self, rm: CallbackManagerForToolRun, output: Any) -> Any:
-        info = rm.run_info()
-        rm.on_tool_end(output, name=self.name)
-        return TextOutput(output, info) if isinstance(output, str) else output
+    def _call_args(
+        self, checked: str | dict[str, Any], rm: RunManager | AsyncRunManager
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The body's arguments; the run manager is passed when the body declares one (the
+        sync one when async code falls back to ``_run`` in a thread)."""
+        args, kwargs = self._to_args_and_kwargs(checked)
+        body: Callable[..., Any] = self._run
+        if isinstance(rm, AsyncRunManager):
+            if type(self)._arun is BaseTool._arun:
+                rm = rm.get_sync()
+            else:
+                body = self._arun
+        if self._accepts_run_manager(body):
+            kwargs["run_manager"] = rm
+        return args, kwargs
+
+    def _tool_error_output(self, error: ToolException) -> Any:
+        """With ``handle_tool_error`` set a `ToolException` becomes the output; else it propagates."""
+        if not self.handle_tool_error:
+            raise error
+        return _handle_tool_error(error, self.handle_tool_error)
 
     def invoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Any:
         """LangChain-style: ``input`` is a str, an argument dict, or a model's tool call (then a
