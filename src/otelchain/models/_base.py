@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from otelchain._component import Component, RequestConfig, TextOutput, check_run_id, split_config
+from otelchain._component import Component, Envelope, RequestConfig, TextOutput, check_run_id, split_config
 from otelchain.callbacks._manager import (
-    AsyncCallbackManager,
     AsyncCallbackManagerForLLMRun,
-    CallbackManager,
+    AsyncRunManager,
+    BaseCallbackManager,
     CallbackManagerForLLMRun,
     Callbacks,
+    RunManager,
 )
 from otelchain.schema import (
     AIMessage,
@@ -32,7 +34,6 @@ from otelchain.schema import (
     GenerationChunk,
     LLMResult,
     MessageLike,
-    RunInfo,
     coerce_messages,
 )
 
@@ -127,33 +128,17 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
 
     def _start_runs(
         self,
-        cm: CallbackManager,
+        cm: BaseCallbackManager,
         inputs: list[In],
         run_id: UUID | None,
         run_name: str | None,
         stop: list[str] | None,
         kwargs: dict[str, Any],
-    ) -> list[CallbackManagerForLLMRun]:
+    ) -> Any:
+        """Start one run per input on ``cm``: the run managers, or (async) a coroutine of them."""
         extra = self._start_kwargs(stop, run_name, len(inputs), kwargs) if cm.handlers else {}
-        if self.is_chat:
-            return cm.on_chat_model_start(self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra)
-        return cm.on_llm_start(self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra)
-
-    async def _astart_runs(
-        self,
-        cm: AsyncCallbackManager,
-        inputs: list[In],
-        run_id: UUID | None,
-        run_name: str | None,
-        stop: list[str] | None,
-        kwargs: dict[str, Any],
-    ) -> list[AsyncCallbackManagerForLLMRun]:
-        extra = self._start_kwargs(stop, run_name, len(inputs), kwargs) if cm.handlers else {}
-        if self.is_chat:
-            return await cm.on_chat_model_start(
-                self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra
-            )
-        return await cm.on_llm_start(self._serialized_for(cm), cast(Any, inputs), run_id=run_id, **extra)
+        start = getattr(cm, "on_chat_model_start" if self.is_chat else "on_llm_start")
+        return start(self._serialized_for(cm), inputs, run_id=run_id, **extra)
 
     def _start_kwargs(
         self, stop: list[str] | None, run_name: str | None, batch_size: int, kwargs: dict[str, Any]
@@ -221,20 +206,16 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         """Run the model on each input (one run per input) and return all generations."""
         normalized = self._normalize_batch(inputs)
         cm = self._configure(callbacks, tags, metadata)
-        results: list[LLMResult] = []
-        infos: list[RunInfo] = []
-        try:
-            rms = self._start_runs(cm, normalized, check_run_id(run_id), run_name, stop, kwargs)
+        runs: list[Envelope] = []
+        with Envelope.guard(cm):  # every run of the batch ends, whatever raises where
+            rms: list[RunManager] = self._start_runs(
+                cm, normalized, check_run_id(run_id), run_name, stop, kwargs
+            )
             for item, rm in zip(normalized, rms, strict=True):
-                with rm.activate():
-                    result = self._run_one(item, stop, rm, **kwargs)
-                infos.append(rm.run_info())
-                rm.on_llm_end(result)
-                results.append(result)
-        except BaseException as error:
-            cm.end_started(error)  # every started run ends, once
-            raise
-        return self._batch_result(results, infos)
+                with Envelope(cm, rm) as run:
+                    run.output = self._run_one(item, stop, rm, **kwargs)
+                runs.append(run)
+        return self._batch_result(runs)
 
     async def agenerate(
         self,
@@ -251,20 +232,16 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         """Async `generate`."""
         normalized = self._normalize_batch(inputs)
         cm = self._aconfigure(callbacks, tags, metadata)
-        results: list[LLMResult] = []
-        infos: list[RunInfo] = []
-        try:
-            rms = await self._astart_runs(cm, normalized, check_run_id(run_id), run_name, stop, kwargs)
+        runs: list[Envelope] = []
+        async with Envelope.guard(cm):
+            rms: list[AsyncRunManager] = await self._start_runs(
+                cm, normalized, check_run_id(run_id), run_name, stop, kwargs
+            )
             for item, rm in zip(normalized, rms, strict=True):
-                with rm.activate():
-                    result = await self._arun_one(item, stop, rm, **kwargs)
-                infos.append(rm.run_info())
-                await rm.on_llm_end(result)
-                results.append(result)
-        except BaseException as error:
-            await cm.end_started(error)  # every started run ends, once
-            raise
-        return self._batch_result(results, infos)
+                async with Envelope(cm, rm) as run:
+                    run.output = await self._arun_one(item, stop, rm, **kwargs)
+                runs.append(run)
+        return self._batch_result(runs)
 
     def _normalize_batch(self, inputs: Sequence[Any]) -> list[In]:
         if isinstance(inputs, (str, BaseMessage)) or not isinstance(inputs, Sequence):
@@ -275,11 +252,12 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         return [self._normalize(item) for item in inputs]
 
     @staticmethod
-    def _batch_result(results: list[LLMResult], infos: list[RunInfo]) -> LLMResult:
+    def _batch_result(runs: list[Envelope]) -> LLMResult:
+        results: list[LLMResult] = [run.output for run in runs]
         return LLMResult(
             generations=[r.generations[0] for r in results],
             llm_output=merge_llm_outputs(r.llm_output for r in results),
-            run=infos,
+            run=[run.info for run in runs if run.info is not None],
         )
 
     def generate_prompt(
@@ -322,28 +300,28 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         cm = self._configure(callbacks, tags, metadata)
         chunks: list[Chunk] = []
         source: Iterator[Chunk] | None = None
-        try:
-            (rm,) = self._start_runs(cm, [item], check_run_id(run_id), run_name, stop, kwargs)
-            with rm.activate():
-                source = self._chunks(item, stop, rm, kwargs)
-            while True:
+        start = functools.partial(self._start_runs, cm, [item], check_run_id(run_id), run_name, stop, kwargs)
+        with Envelope(cm, start, activate=False) as run:
+            rm = run.rm
+            try:
                 with rm.activate():
-                    chunk = next(source, None)
-                    if chunk is None:
-                        break
+                    source = self._chunks(item, stop, rm, kwargs)
+                while True:
+                    with rm.activate():
+                        chunk = next(source, None)
+                        if chunk is None:
+                            break
+                        if not _is_metadata_chunk(chunk):
+                            rm.on_llm_new_token(chunk.text, chunk=chunk)
+                    chunks.append(chunk)
                     if not _is_metadata_chunk(chunk):
-                        rm.on_llm_new_token(chunk.text, chunk=chunk)
-                chunks.append(chunk)
-                if not _is_metadata_chunk(chunk):
-                    yield self._stream_output(chunk)
-            rm.on_llm_end(self._combine(chunks))
-        except BaseException as error:
-            if cm.unfinished():
+                        yield self._stream_output(chunk)
+            except BaseException:
                 close = getattr(source, "close", None)
                 if close is not None:
                     close()
-            cm.end_started(error)
-            raise
+                raise
+            run.output = self._combine(chunks)
 
     def _chunks(
         self, item: In, stop: list[str] | None, rm: CallbackManagerForLLMRun, kwargs: dict[str, Any]
@@ -369,29 +347,30 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         cm = self._aconfigure(callbacks, tags, metadata)
         chunks: list[Chunk] = []
         source: AsyncIterator[Chunk] | None = None
-        try:
-            (rm,) = await self._astart_runs(cm, [item], check_run_id(run_id), run_name, stop, kwargs)
-            with rm.activate():
-                source = await self._achunks(item, stop, rm, kwargs)
-            while True:
+        start = functools.partial(self._start_runs, cm, [item], check_run_id(run_id), run_name, stop, kwargs)
+        async with Envelope(cm, start, activate=False) as run:
+            rm = run.rm
+            try:
                 with rm.activate():
-                    try:
-                        chunk = await source.__anext__()
-                    except StopAsyncIteration:
-                        break
+                    source = await self._achunks(item, stop, rm, kwargs)
+                while True:
+                    with rm.activate():
+                        try:
+                            chunk = await source.__anext__()
+                        except StopAsyncIteration:
+                            break
+                        if not _is_metadata_chunk(chunk):
+                            await rm.on_llm_new_token(chunk.text, chunk=chunk)
+                    chunks.append(chunk)
                     if not _is_metadata_chunk(chunk):
-                        await rm.on_llm_new_token(chunk.text, chunk=chunk)
-                chunks.append(chunk)
-                if not _is_metadata_chunk(chunk):
-                    yield self._stream_output(chunk)
-            await rm.on_llm_end(self._combine(chunks))
-        except BaseException as error:
-            aclose = getattr(source, "aclose", None) if cm.unfinished() else None
-            if aclose is not None:
-                with contextlib.suppress(Exception):  # a broken source must not hide the real error
-                    await aclose()
-            await cm.end_started(error)
-            raise
+                        yield self._stream_output(chunk)
+            except BaseException:
+                aclose = getattr(source, "aclose", None)
+                if aclose is not None:
+                    with contextlib.suppress(Exception):  # a broken source must not hide the real error
+                        await aclose()
+                raise
+            run.output = self._combine(chunks)
 
     async def _achunks(
         self, item: In, stop: list[str] | None, rm: AsyncCallbackManagerForLLMRun, kwargs: dict[str, Any]
