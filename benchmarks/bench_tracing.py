@@ -29,7 +29,8 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otelchain.callbacks import CallbackManagerForChainRun, Run, RunTreeHandler
+from otelchain.callbacks import CallbackManagerForChainRun
+from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.chains import Chain
 from otelchain.llms import FakeListLLM
 from otelchain.tracing import OpenTelemetryCallbackHandler

@@ -1,13 +1,12 @@
 """otelchain: LangChain-style callbacks for Python LLM apps, bridged to OpenTelemetry."""
 
 from otelchain._component import ChainOutput, TextOutput
-from otelchain.callbacks import (
-    AsyncCallbackHandler,
-    BaseCallbackHandler,
-    CallbackManager,
-    ConsoleCallbackHandler,
-)
+from otelchain.callbacks import AsyncCallbackHandler, BaseCallbackHandler, CallbackManager
+from otelchain.callbacks._manager import set_verbose_handler as _set_verbose_handler
 from otelchain.schema import RunInfo
+from otelchain.tracing import ConsoleCallbackHandler
+from otelchain.tracing._instrument import instrument_from_env as _instrument_from_env
+from otelchain.tracing._verbose import default_console_handler as _default_console_handler
 
 __version__ = "0.1.0"
 
@@ -22,7 +21,8 @@ __all__ = [
     "__version__",
 ]
 
-# OTELCHAIN_TRACING=true: every run in the app becomes a span (otelchain.tracing.instrument()).
-from otelchain.tracing._instrument import instrument_from_env as _instrument_from_env
+# Wiring done here, above both layers: verbose mode's console handler comes from tracing.
+_set_verbose_handler(_default_console_handler)
 
+# OTELCHAIN_TRACING=true: every run in the app becomes a span (otelchain.tracing.instrument()).
 _instrument_from_env()

@@ -16,8 +16,8 @@ from otelchain.callbacks import (
     CallbackManagerForChainRun,
     add_global_handler,
     remove_global_handler,
-    uuid7,
 )
+from otelchain.callbacks._ids import uuid7
 from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate

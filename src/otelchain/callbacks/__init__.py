@@ -1,62 +1,64 @@
-"""Callbacks: handlers, the managers that dispatch to them, and the console handler.
+"""Callbacks: handlers, the managers that dispatch to them, and verbose mode.
+
+Handlers subclass `BaseCallbackHandler` (or `AsyncCallbackHandler`, whose events are
+coroutines), or are any object or mapping of ``on_*`` / ``handle*`` functions. A call builds a
+`CallbackManager` (``AsyncCallbackManager`` in async code) from the request's and the object's
+callbacks; each run gets one run manager, which LangChain's names
+(``CallbackManagerForChainRun``, ``...ForLLMRun``, ``...ForToolRun``) all denote. A handler
+that traces runs offers each run's context to the run managers through `RunContext`.
 
 Where things happen: events reach handlers in `_dispatch`; which handlers a call sees is decided
-in `_manager`; the tree of runs that handlers build is in `_runs`.
+in `_manager`; the tree of runs that the tracing handlers build is in `_runs`.
 """
 
+from typing import Any
+
 from otelchain.callbacks._base import AsyncCallbackHandler, BaseCallbackHandler
-from otelchain.callbacks._console import ConsoleCallbackHandler
 from otelchain.callbacks._dispatch import handler_error_counts, reset_handler_error_counts
-from otelchain.callbacks._ids import uuid7
 from otelchain.callbacks._manager import (
     AsyncCallbackManager,
     AsyncCallbackManagerForChainRun,
     AsyncCallbackManagerForLLMRun,
-    AsyncCallbackManagerForRetrieverRun,
     AsyncCallbackManagerForToolRun,
-    AsyncRunManager,
-    BaseCallbackManager,
-    BaseRunManager,
     CallbackManager,
     CallbackManagerForChainRun,
     CallbackManagerForLLMRun,
-    CallbackManagerForRetrieverRun,
     CallbackManagerForToolRun,
     Callbacks,
-    RunManager,
+    RunContext,
     add_global_handler,
     get_verbose,
     remove_global_handler,
     set_verbose,
 )
-from otelchain.callbacks._runs import Run, RunTreeHandler
 
 __all__ = [
     "AsyncCallbackHandler",
     "AsyncCallbackManager",
     "AsyncCallbackManagerForChainRun",
     "AsyncCallbackManagerForLLMRun",
-    "AsyncCallbackManagerForRetrieverRun",
     "AsyncCallbackManagerForToolRun",
-    "AsyncRunManager",
     "BaseCallbackHandler",
-    "BaseCallbackManager",
-    "BaseRunManager",
     "CallbackManager",
     "CallbackManagerForChainRun",
     "CallbackManagerForLLMRun",
-    "CallbackManagerForRetrieverRun",
     "CallbackManagerForToolRun",
     "Callbacks",
-    "ConsoleCallbackHandler",
-    "Run",
-    "RunManager",
-    "RunTreeHandler",
+    "RunContext",
     "add_global_handler",
     "get_verbose",
     "handler_error_counts",
     "remove_global_handler",
     "reset_handler_error_counts",
     "set_verbose",
-    "uuid7",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ConsoleCallbackHandler`` lives with tracing (it is a tracing handler); this is the
+    import path the README shows, resolved on first use so this package never imports tracing."""
+    if name == "ConsoleCallbackHandler":
+        from otelchain.tracing import ConsoleCallbackHandler
+
+        return ConsoleCallbackHandler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

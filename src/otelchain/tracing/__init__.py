@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler, capture_content_from_env
 from otelchain.tracing._health import TracingHealth, health, reset_health
 from otelchain.tracing._instrument import instrument, instrumented_handler, uninstrument
+from otelchain.tracing._verbose import ConsoleCallbackHandler
 
 if TYPE_CHECKING:
     from otelchain.tracing._configure import ConfigurationError, configure
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigurationError",
+    "ConsoleCallbackHandler",
     "ConsoleSpanProcessor",
     "ConsoleSpanTreeExporter",
     "OpenTelemetryCallbackHandler",

@@ -52,6 +52,7 @@ class ConsoleCallbackHandler(RunTreeHandler):
 
     name = "console_callback_handler"
     _json_values = True  # LangChain's verbose format prints the JSON of whole inputs and outputs
+    otelchain_verbose = True  # verbose mode adds no second console (see `set_verbose_handler`)
 
     def __init__(
         self, stream: IO[str] | None = None, *, color: bool | None = None, width: int | None = None

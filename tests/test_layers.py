@@ -1,0 +1,90 @@
+"""The layers point one way: callbacks knows nothing of OpenTelemetry or tracing; no package
+imports one that imports it back. Read from the source (module-level imports, including ones
+only for type checking; imports inside functions are runtime seams and are listed separately)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import otelchain
+
+SRC = Path(otelchain.__file__).parent
+
+
+def _unit(module: str) -> str:
+    """The package (or top-level module) a dotted otelchain module belongs to."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "otelchain"
+
+
+def _imports(tree: ast.AST) -> list[tuple[str, bool]]:
+    """(imported module, at module level?) for every import in a file."""
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, top: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = top and not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if isinstance(child, ast.Import):
+                found.extend((alias.name, top) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                found.extend((child.module, top) for _ in (0,))
+            visit(child, inner)
+
+    visit(tree, True)
+    return found
+
+
+def _graph() -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
+    """Package edges at module level, edges only inside functions, and modules importing OTel."""
+    edges: dict[str, set[str]] = {}
+    lazy: dict[str, set[str]] = {}
+    otel: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        module = ".".join(p for p in rel.parts if p != "__init__")
+        unit = _unit(module)
+        for name, top in _imports(ast.parse(path.read_text())):
+            if name.startswith("opentelemetry"):
+                otel.add(module)
+            if not name.startswith("otelchain.") or _unit(name) == unit:
+                continue
+            (edges if top else lazy).setdefault(unit, set()).add(_unit(name))
+    return edges, lazy, otel
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    cycles: list[list[str]] = []
+
+    def walk(node: str, path: list[str]) -> None:
+        for nxt in sorted(edges.get(node, ())):
+            if nxt == "otelchain":
+                continue  # the root only wires the layers together; nothing imports it back
+            if nxt in path:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            else:
+                walk(nxt, [*path, nxt])
+
+    for start in sorted(edges):
+        if start != "otelchain":
+            walk(start, [start])
+    return cycles
+
+
+def test_no_import_cycle_between_packages() -> None:
+    edges, _, _ = _graph()
+    assert _cycles(edges) == []
+
+
+def test_callbacks_knows_nothing_of_opentelemetry_or_tracing() -> None:
+    edges, lazy, otel = _graph()
+    assert not [m for m in otel if _unit(m) == "callbacks"]
+    assert "tracing" not in edges.get("callbacks", set())
+    assert "integrations" not in edges.get("callbacks", set())
+    # The one runtime seam: `otelchain.callbacks.ConsoleCallbackHandler`, the README's import path.
+    assert lazy.get("callbacks", set()) <= {"tracing", "schema"}
+
+
+def test_tracing_does_not_import_integrations_at_import_time() -> None:
+    edges, _, _ = _graph()
+    assert "integrations" not in edges.get("tracing", set())
