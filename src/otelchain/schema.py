@@ -1,4 +1,8 @@
-"""Data types passed between models, chains, agents and callbacks."""
+"""Data types passed between models, chains, agents and callbacks.
+
+`AgentAction` and `AgentFinish` are defined here (callbacks carry them) and exported by
+`otelchain.agents`, their one public home.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,6 @@ from uuid import UUID
 __all__ = [
     "AIMessage",
     "AIMessageChunk",
-    "AgentAction",
-    "AgentFinish",
     "BaseMessage",
     "ChatGeneration",
     "ChatGenerationChunk",
