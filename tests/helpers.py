@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from otelchain.callbacks import BaseCallbackHandler
@@ -57,3 +58,23 @@ class XYChain(Chain):
     @property
     def output_keys(self) -> list[str]:
         return ["y"]
+
+
+class FakeClock:
+    """A clock the test moves by hand, patched in as a module's ``time`` (``monkeypatch.setattr(
+    module, "time", clock)``): ``time_ns``/``monotonic`` read it, the rest is the real module."""
+
+    def __init__(self) -> None:
+        self.ns = 1_000_000_000_000
+
+    def advance(self, seconds: float) -> None:
+        self.ns += round(seconds * 1e9)
+
+    def time_ns(self) -> int:
+        return self.ns
+
+    def monotonic(self) -> float:
+        return self.ns / 1e9
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)

@@ -101,10 +101,11 @@ def test_make_helpers_do_not_share_state(make_chat: Callable[..., ChatOpenAI]) -
 
 
 async def test_api_key_never_reaches_a_span(openai_server: OpenAIServer, mode: str) -> None:
-    tracing = pytest.importorskip("otelchain.tracing")
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otelchain import tracing
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()

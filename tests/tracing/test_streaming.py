@@ -11,11 +11,15 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
 from opentelemetry.trace import StatusCode
 
+from otelchain.callbacks import BaseCallbackHandler
+from otelchain.callbacks import _runs as runs_module
 from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import GenerationChunk
+from otelchain.tracing import _handler as handler_module
+from tests.helpers import FakeClock
 from tests.tracing.conftest import Traced, make_traced
 
 JOKE = ["\n", "\n", "Q", ":", " Why", " did", " the", " chicken", " cross", " the", " playground", "?"]
@@ -47,10 +51,16 @@ def test_each_token_is_an_event_with_index_and_text(traced: Traced) -> None:
     assert isinstance(ttfc, float) and 0 <= ttfc < 5
 
 
-def test_time_to_first_chunk_measures_the_wait(traced: Traced) -> None:
-    FakeListLLM([["a", "b"]], streaming=True, sleep=0.05).call("x", callbacks=[traced.handler])
+def test_time_to_first_chunk_measures_the_wait(traced: Traced, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a fake clock the model waits 0.05 s after its run starts (after the tracing handler
+    saw the start) before its first token."""
+    clock = FakeClock()
+    monkeypatch.setattr(runs_module, "time", clock)
+    monkeypatch.setattr(handler_module, "time", clock)
+    wait = BaseCallbackHandler.from_methods({"on_llm_start": lambda *a, **k: clock.advance(0.05)})
+    FakeListLLM([["a", "b"]], streaming=True).call("x", callbacks=[traced.handler, wait])
     ttfc = (traced.spans[0].attributes or {})["gen_ai.response.time_to_first_chunk"]
-    assert isinstance(ttfc, float) and 0.04 <= ttfc < 1.0
+    assert ttfc == 0.05
 
 
 def test_stream_api_emits_token_events(traced: Traced) -> None:
@@ -138,8 +148,10 @@ async def test_a_cancelled_async_stream_ends_its_spans(traced: Traced) -> None:
     chain = LLMChain(
         llm=FakeListLLM([JOKE], streaming=True, sleep=0.01), prompt=PromptTemplate.from_template("{q}")
     )
-    task = asyncio.create_task(chain.acall({"q": "joke"}, callbacks=[traced.handler]))
-    await asyncio.sleep(0.05)
+    first = asyncio.Event()
+    streaming = BaseCallbackHandler.from_methods({"on_llm_new_token": lambda *a, **k: first.set()})
+    task = asyncio.create_task(chain.acall({"q": "joke"}, callbacks=[traced.handler, streaming]))
+    await first.wait()  # cancelled mid-stream: after the first token, before the last
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -152,12 +164,16 @@ async def test_a_cancelled_async_stream_ends_its_spans(traced: Traced) -> None:
 
 
 async def test_astream_cancelled_between_steps(traced: Traced) -> None:
+    first = asyncio.Event()
+    streaming = BaseCallbackHandler.from_methods({"on_llm_new_token": lambda *a, **k: first.set()})
+
     async def consume() -> None:
-        async for _ in FakeListChatModel([JOKE], sleep=0.01).astream("joke", callbacks=[traced.handler]):
+        model = FakeListChatModel([JOKE], sleep=0.01)
+        async for _ in model.astream("joke", callbacks=[traced.handler, streaming]):
             pass
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.05)
+    await first.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
