@@ -5,8 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from otelchain.callbacks import BaseCallbackHandler
-from otelchain.chains import Chain
+from otelchain.agents import AgentExecutor, ZeroShotAgent
+from otelchain.callbacks import BaseCallbackHandler, CallbackManagerForChainRun
+from otelchain.chains import Chain, LLMChain
+from otelchain.chat_models import FakeListChatModel
+from otelchain.llms import FakeListLLM
+from otelchain.prompts import PromptTemplate
+from otelchain.tools import Calculator
 
 
 class Recorder(BaseCallbackHandler):
@@ -78,3 +83,55 @@ class FakeClock:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+class Boom(XYChain):
+    """A chain whose body raises the given exception."""
+
+    type_name = "boom"
+
+    def __init__(self, error: BaseException, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
+        raise self.error
+
+
+def seed_chain(**llm_kwargs: Any) -> LLMChain:
+    """The seed's first example: ``1 + {number} =`` answered by a scripted completion model."""
+    llm = FakeListLLM([" 3\n\n3 - 1 = 2"], **llm_kwargs)
+    return LLMChain(llm=llm, prompt=PromptTemplate.from_template("1 + {number} ="))
+
+
+# The seed's agent example, streamed exactly as the seed's model streams it.
+SEED_STEP_1 = ["", "I", " can", " use", " the", " calculator", " tool", " to", " solve", " this", ".\n"]
+SEED_STEP_1 += ["Action", ":", " calculator", "\n", "Action", " Input", ":", " ", "2", "^", "8", ""]
+SEED_STEP_2 = ["", "That", " was", " easy", "!\n", "Final", " Answer", ":", " ", "256", ""]
+
+
+def seed_model(**kwargs: Any) -> FakeListChatModel:
+    """The scripted chat model of the seed's example (streams the seed's tokens)."""
+    return FakeListChatModel([SEED_STEP_1, SEED_STEP_2], streaming=True, **kwargs)
+
+
+def seed_executor(**kwargs: Any) -> AgentExecutor:
+    """The seed's calculator agent (its agent allows only ``search``, as the seed's does)."""
+    tools = [Calculator()]
+    chain = LLMChain(llm=seed_model(), prompt=ZeroShotAgent.create_prompt(tools))
+    agent = ZeroShotAgent(llm_chain=chain, allowed_tools=["search"])
+    return AgentExecutor.from_agent_and_tools(agent=agent, tools=tools, **kwargs)
+
+
+CALC_STEP_1 = ["I", " can", " use", " the", " calculator", ".\n", "Action", ":", " calculator", "\n"]
+CALC_STEP_1 += ["Action", " Input", ":", " 2", "^", "8"]
+CALC_STEP_2 = ["That", " was", " easy", "!\n", "Final", " Answer", ":", " 256"]
+
+
+def calculator_executor() -> AgentExecutor:
+    """A two-step calculator agent (one action, then the final answer ``256``)."""
+    tools = [Calculator()]
+    model = FakeListChatModel([CALC_STEP_1, CALC_STEP_2], streaming=True)
+    chain = LLMChain(llm=model, prompt=ZeroShotAgent.create_prompt(tools))
+    agent = ZeroShotAgent(llm_chain=chain, allowed_tools=["calculator"])
+    return AgentExecutor.from_agent_and_tools(agent=agent, tools=tools)

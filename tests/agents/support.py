@@ -14,16 +14,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otelchain.callbacks import BaseCallbackHandler
-from otelchain.chat_models import FakeListChatModel
+from tests.helpers import SEED_STEP_1, SEED_STEP_2, seed_model
 
-SEED_STEP_1 = ["", "I", " can", " use", " the", " calculator", " tool", " to", " solve", " this", ".\n"]
-SEED_STEP_1 += ["Action", ":", " calculator", "\n", "Action", " Input", ":", " ", "2", "^", "8", ""]
-SEED_STEP_2 = ["", "That", " was", " easy", "!\n", "Final", " Answer", ":", " ", "256", ""]
-
-
-def seed_model(**kwargs: Any) -> FakeListChatModel:
-    """The scripted chat model of the seed's example (streams the seed's tokens)."""
-    return FakeListChatModel([SEED_STEP_1, SEED_STEP_2], streaming=True, **kwargs)
+__all__ = ["SEED_STEP_1", "SEED_STEP_2", "EventLog", "SpanHandler", "seed_model"]
 
 
 @dataclass

@@ -12,11 +12,10 @@ from opentelemetry import trace
 from otelchain.agents import AgentAction, AgentExecutor, AgentFinish, ZeroShotAgent
 from otelchain.agents import _executor as executor_module
 from otelchain.callbacks import BaseCallbackHandler
-from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import BaseTool, Calculator, Tool, ToolException, tool
-from tests.agents.support import SEED_STEP_1, SEED_STEP_2, EventLog, SpanHandler, seed_model
-from tests.helpers import FakeClock
+from tests.agents.support import SEED_STEP_1, SEED_STEP_2, EventLog, SpanHandler
+from tests.helpers import FakeClock, seed_executor
 
 
 def make_executor(
@@ -29,13 +28,6 @@ def make_executor(
     tools = list(tools) if tools is not None else [Calculator()]
     model = FakeListChatModel(list(responses), sleep=sleep)
     agent = ZeroShotAgent.from_llm_and_tools(model, tools)
-    return AgentExecutor.from_agent_and_tools(agent=agent, tools=tools, **kwargs)
-
-
-def seed_executor(**kwargs: Any) -> AgentExecutor:
-    tools = [Calculator()]
-    chain = LLMChain(llm=seed_model(), prompt=ZeroShotAgent.create_prompt(tools))
-    agent = ZeroShotAgent(llm_chain=chain, allowed_tools=["search"])
     return AgentExecutor.from_agent_and_tools(agent=agent, tools=tools, **kwargs)
 
 

@@ -16,7 +16,7 @@ from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import Tool
 from otelchain.tracing import OpenTelemetryCallbackHandler
-from tests.agents.test_executor import seed_executor
+from tests.helpers import seed_executor
 
 
 @pytest.fixture

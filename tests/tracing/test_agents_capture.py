@@ -8,21 +8,13 @@ from opentelemetry.trace import SpanKind
 from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
-from otelchain.tools import Calculator, Tool
+from otelchain.tools import Tool
+from tests.helpers import CALC_STEP_1, CALC_STEP_2, Boom, calculator_executor
 from tests.tracing.conftest import Traced, all_strings, make_traced, tree
 
-STEP_1 = ["I", " can", " use", " the", " calculator", ".\n", "Action", ":", " calculator", "\n"]
-STEP_1 += ["Action", " Input", ":", " 2", "^", "8"]
-STEP_2 = ["That", " was", " easy", "!\n", "Final", " Answer", ":", " 256"]
+STEP_1, STEP_2 = CALC_STEP_1, CALC_STEP_2
 LOG_1 = "".join(STEP_1)
-
-
-def seed_executor() -> AgentExecutor:
-    tools = [Calculator()]
-    model = FakeListChatModel([STEP_1, STEP_2], streaming=True)
-    chain = LLMChain(llm=model, prompt=ZeroShotAgent.create_prompt(tools))
-    agent = ZeroShotAgent(llm_chain=chain, allowed_tools=["calculator"])
-    return AgentExecutor.from_agent_and_tools(agent=agent, tools=tools)
+seed_executor = calculator_executor
 
 
 def test_agent_executor_span_carries_actions_and_finish(traced: Traced) -> None:
@@ -113,7 +105,6 @@ def test_capture_env_var_false_leaves_no_content_anywhere(monkeypatch: pytest.Mo
 
 
 def test_capture_off_keeps_exception_messages_out() -> None:
-    from tests.tracing.test_spans import Boom
 
     t = make_traced(capture_content=False)
     with pytest.raises(ValueError):

@@ -25,8 +25,10 @@ from otelchain.prompts import PromptTemplate
 from otelchain.tools import Calculator, Tool
 from otelchain.tracing import ConsoleSpanProcessor, ConsoleSpanTreeExporter, OpenTelemetryCallbackHandler
 from otelchain.tracing._console import use_color
-from tests.tracing.test_agents_capture import STEP_1, STEP_2, seed_executor
-from tests.tracing.test_spans import Boom, seed_chain
+from tests.helpers import CALC_STEP_1 as STEP_1
+from tests.helpers import CALC_STEP_2 as STEP_2
+from tests.helpers import Boom, seed_chain
+from tests.helpers import calculator_executor as seed_executor
 
 GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -16,26 +16,8 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import AIMessage, ChatGeneration, LLMResult, ToolCall
 from otelchain.tracing import OpenTelemetryCallbackHandler
-from tests.helpers import XYChain
+from tests.helpers import Boom, XYChain, seed_chain
 from tests.tracing.conftest import Traced, all_strings, tree
-
-
-def seed_chain(**llm_kwargs: Any) -> LLMChain:
-    llm = FakeListLLM([" 3\n\n3 - 1 = 2"], **llm_kwargs)
-    return LLMChain(llm=llm, prompt=PromptTemplate.from_template("1 + {number} ="))
-
-
-class Boom(XYChain):
-    """A chain whose body raises the given exception."""
-
-    type_name = "boom"
-
-    def __init__(self, error: BaseException, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.error = error
-
-    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
-        raise self.error
 
 
 def test_llm_chain_request_handler_gives_nested_spans(traced: Traced) -> None:
