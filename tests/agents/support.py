@@ -1,9 +1,8 @@
-"""Test helpers for tools and agents: a handler that records every event, and a minimal span
+"""Test helpers for tools and agents: a minimal span
 handler (real OpenTelemetry SDK, in-memory exporter) to check which span is current where."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -16,85 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otelchain.callbacks import BaseCallbackHandler
 from tests.helpers import SEED_STEP_1, SEED_STEP_2, seed_model
 
-__all__ = ["SEED_STEP_1", "SEED_STEP_2", "EventLog", "SpanHandler", "seed_model"]
-
-
-@dataclass
-class Event:
-    kind: str  # chain_start, llm_start, token, agent_action, tool_start, ...
-    name: str | None
-    run_id: UUID
-    parent_run_id: UUID | None
-    payload: Any = None
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind}:{self.name}" if self.name else self.kind
-
-
-class EventLog(BaseCallbackHandler):
-    """Records every event with its run ids; ``labels()`` gives ``kind:name`` strings."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self._names: dict[UUID, str | None] = {}
-
-    def _start(self, kind: str, serialized: dict[str, Any], payload: Any, kw: dict[str, Any]) -> None:
-        name = (serialized or {}).get("name")
-        self._names[kw["run_id"]] = name
-        self.events.append(Event(kind, name, kw.pop("run_id"), kw.pop("parent_run_id", None), payload, kw))
-
-    def _other(self, kind: str, payload: Any, kw: dict[str, Any]) -> None:
-        run_id = kw.pop("run_id")
-        self.events.append(
-            Event(kind, self._names.get(run_id), run_id, kw.pop("parent_run_id", None), payload, kw)
-        )
-
-    def on_chain_start(self, serialized: dict[str, Any], inputs: Any, **kw: Any) -> None:
-        self._start("chain_start", serialized, inputs, kw)
-
-    def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kw: Any) -> None:
-        self._start("llm_start", serialized, messages, kw)
-
-    def on_llm_start(self, serialized: dict[str, Any], prompts: Any, **kw: Any) -> None:
-        self._start("llm_start", serialized, prompts, kw)
-
-    def on_tool_start(self, serialized: dict[str, Any], input_str: str, **kw: Any) -> None:
-        self._start("tool_start", serialized, input_str, kw)
-
-    def on_llm_new_token(self, token: str, **kw: Any) -> None:
-        self._other("token", token, kw)
-
-    def on_llm_end(self, response: Any, **kw: Any) -> None:
-        self._other("llm_end", response, kw)
-
-    def on_llm_error(self, error: BaseException, **kw: Any) -> None:
-        self._other("llm_error", error, kw)
-
-    def on_chain_end(self, outputs: Any, **kw: Any) -> None:
-        self._other("chain_end", outputs, kw)
-
-    def on_chain_error(self, error: BaseException, **kw: Any) -> None:
-        self._other("chain_error", error, kw)
-
-    def on_tool_end(self, output: Any, **kw: Any) -> None:
-        self._other("tool_end", output, kw)
-
-    def on_tool_error(self, error: BaseException, **kw: Any) -> None:
-        self._other("tool_error", error, kw)
-
-    def on_agent_action(self, action: Any, **kw: Any) -> None:
-        self._other("agent_action", action, kw)
-
-    def on_agent_finish(self, finish: Any, **kw: Any) -> None:
-        self._other("agent_finish", finish, kw)
-
-    def labels(self, tokens: bool = False) -> list[str]:
-        return [e.label for e in self.events if tokens or e.kind != "token"]
-
-    def of(self, kind: str, name: str | None = None) -> list[Event]:
-        return [e for e in self.events if e.kind == kind and (name is None or e.name == name)]
+__all__ = ["SEED_STEP_1", "SEED_STEP_2", "SpanHandler", "seed_model"]
 
 
 class SpanContext:

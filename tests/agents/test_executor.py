@@ -14,8 +14,8 @@ from otelchain.agents import _executor as executor_module
 from otelchain.callbacks import BaseCallbackHandler
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import BaseTool, Calculator, Tool, ToolException, tool
-from tests.agents.support import SEED_STEP_1, SEED_STEP_2, EventLog, SpanHandler
-from tests.helpers import FakeClock, seed_executor
+from tests.agents.support import SEED_STEP_1, SEED_STEP_2, SpanHandler
+from tests.helpers import FakeClock, Recorder, seed_executor
 
 
 def make_executor(
@@ -49,7 +49,7 @@ SEED_SEQUENCE = [
 ]
 
 
-def check_seed_run(log: EventLog, result: Any) -> None:
+def check_seed_run(log: Recorder, result: Any) -> None:
     assert dict(result) == {"output": "256"}
     assert log.labels() == SEED_SEQUENCE
     executor_start = log.events[0]
@@ -90,13 +90,13 @@ def check_seed_run(log: EventLog, result: Any) -> None:
 
 
 def test_seed_run_sync() -> None:
-    log = EventLog()
+    log = Recorder()
     result = seed_executor().call({"input": "What is 2 to the power of 8"}, callbacks=[log])
     check_seed_run(log, result)
 
 
 async def test_seed_run_async() -> None:
-    log = EventLog()
+    log = Recorder()
     result = await seed_executor().acall({"input": "What is 2 to the power of 8"}, callbacks=[log])
     check_seed_run(log, result)
 
@@ -142,7 +142,7 @@ def test_multi_step_with_calculator_errors_as_observations() -> None:
         "Oops.\nAction: calculator\nAction Input: 2^10",
         "Final Answer: 1024",
     ]
-    log = EventLog()
+    log = Recorder()
     result = make_executor(responses, return_intermediate_steps=True).call({"input": "q"}, callbacks=[log])
     assert result["output"] == "1024"
     first, second = result["intermediate_steps"]
@@ -157,7 +157,7 @@ def test_multi_step_with_calculator_errors_as_observations() -> None:
 
 def test_unknown_tool_is_an_observation() -> None:
     responses = ["Action: search\nAction Input: weather", "Final Answer: sunny"]
-    log = EventLog()
+    log = Recorder()
     result = make_executor(responses, return_intermediate_steps=True).call({"input": "q"}, callbacks=[log])
     assert result["output"] == "sunny"
     ((action, observation),) = result["intermediate_steps"]
@@ -184,7 +184,7 @@ def test_unknown_tool_is_an_observation() -> None:
 )
 def test_parse_errors_are_retried_with_an_observation(handle: Any, observation: str) -> None:
     responses = ["I think the answer is 4", "Final Answer: 4"]
-    log = EventLog()
+    log = Recorder()
     executor = make_executor(responses, return_intermediate_steps=True, handle_parsing_errors=handle)
     result = executor.call({"input": "2+2"}, callbacks=[log])
     assert result["output"] == "4"
@@ -202,7 +202,7 @@ def test_parse_errors_default_to_retry() -> None:
 
 
 def test_parse_errors_can_raise() -> None:
-    log = EventLog()
+    log = Recorder()
     executor = make_executor(["nonsense"], handle_parsing_errors=False)
     with pytest.raises(ValueError, match="output parsing error"):
         executor.call({"input": "q"}, callbacks=[log])
@@ -229,7 +229,7 @@ def test_hallucinated_observation_is_cut_at_the_stop_sequence() -> None:
 
 
 def test_max_iterations_force() -> None:
-    log = EventLog()
+    log = Recorder()
     executor = make_executor(["Action: calculator\nAction Input: 1+1"], max_iterations=3)
     result = executor.call({"input": "loop"}, callbacks=[log])
     assert result["output"] == "Agent stopped due to iteration limit or time limit."
@@ -245,7 +245,7 @@ async def test_max_iterations_force_async() -> None:
 
 
 def test_max_iterations_generate_asks_once_more() -> None:
-    log = EventLog()
+    log = Recorder()
     responses = ["Action: calculator\nAction Input: 1+1"] * 2 + ["I now know.\nFinal Answer: 2"]
     executor = make_executor(responses, max_iterations=2, early_stopping_method="generate")
     result = executor.call({"input": "1+1"}, callbacks=[log])
@@ -268,7 +268,7 @@ def test_max_execution_time(monkeypatch: pytest.MonkeyPatch) -> None:
     the 0.12 s limit stops the loop."""
     clock = FakeClock()
     monkeypatch.setattr(executor_module, "time", clock)
-    log = EventLog()
+    log = Recorder()
     work = BaseCallbackHandler.from_methods({"on_chat_model_start": lambda *a, **k: clock.advance(0.05)})
     executor = make_executor(
         ["Action: calculator\nAction Input: 1+1"], max_execution_time=0.12, max_iterations=None
@@ -310,7 +310,7 @@ def test_tool_crash_propagates_and_every_run_ends() -> None:
     def broken(_: str) -> str:
         raise RuntimeError("disk on fire")
 
-    log = EventLog()
+    log = Recorder()
     executor = make_executor(["Action: broken\nAction Input: x"], [Tool("broken", "Breaks.", broken)])
     with pytest.raises(RuntimeError, match="disk on fire"):
         executor.call({"input": "q"}, callbacks=[log])
@@ -334,7 +334,7 @@ def test_return_direct_tool_ends_the_run() -> None:
         """Answer directly."""
         return "42"
 
-    log = EventLog()
+    log = Recorder()
     result = make_executor(["Action: answer\nAction Input: life"], [answer]).call(
         {"input": "q"}, callbacks=[log]
     )
@@ -365,7 +365,7 @@ def test_spans_nest_executor_llm_chain_model_and_tool() -> None:
 
 
 async def test_concurrent_async_runs_keep_their_trees_apart() -> None:
-    log = EventLog()
+    log = Recorder()
     executors = [seed_executor() for _ in range(5)]
     results = await asyncio.gather(*(e.acall({"input": "2^8"}, callbacks=[log]) for e in executors))
     assert all(r["output"] == "256" for r in results)
@@ -401,7 +401,7 @@ def test_multi_argument_tool_takes_json_action_input() -> None:
 
 
 async def test_async_deadline_cancels_a_slow_step_and_ends_its_runs() -> None:
-    log = EventLog()
+    log = Recorder()
     executor = make_executor(["Final Answer: too late"], sleep=3600.0, max_execution_time=0.2)
     result = await executor.acall({"input": "q"}, callbacks=[log])
     (error,) = [e.payload for e in log.of("llm_error")]
@@ -428,7 +428,7 @@ async def test_a_steps_own_timeout_is_not_the_deadline() -> None:
 async def test_completion_model_agent() -> None:
     from otelchain.llms import FakeListLLM
 
-    log = EventLog()
+    log = Recorder()
     llm = FakeListLLM([" I should compute.\nAction: calculator\nAction Input: 6*7", " Final Answer: 42"])
     agent = ZeroShotAgent.from_llm_and_tools(llm, [Calculator()])
     executor = AgentExecutor.from_agent_and_tools(agent=agent, tools=[Calculator()])

@@ -10,7 +10,8 @@ import pytest
 from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chains import LLMChain
 from otelchain.tools import Calculator
-from tests.agents.support import SEED_STEP_1, SEED_STEP_2, EventLog, seed_model
+from tests.agents.support import SEED_STEP_1, SEED_STEP_2, seed_model
+from tests.helpers import Recorder
 
 MODEL = "fake-list-chat-model"
 
@@ -44,7 +45,7 @@ def is_async(request: pytest.FixtureRequest) -> bool:
 
 
 async def test_each_constructor_handler_sees_only_its_object(is_async: bool) -> None:
-    on_executor, on_chain, on_model, on_tool, on_request = (EventLog() for _ in range(5))
+    on_executor, on_chain, on_model, on_tool, on_request = (Recorder() for _ in range(5))
     executor = build([on_executor], [on_chain], [on_model], [on_tool])
     result = await call(executor, is_async, callbacks=[on_request])
     assert result["output"] == "256"
@@ -81,7 +82,7 @@ async def test_each_constructor_handler_sees_only_its_object(is_async: bool) -> 
 
 
 async def test_handler_in_both_places_gets_each_event_once(is_async: bool) -> None:
-    both = EventLog()
+    both = Recorder()
     executor = build(chain_cb=[both], model_cb=[both], tool_cb=[both])
     await call(executor, is_async, callbacks=[both])
     labels = both.labels()
@@ -92,7 +93,7 @@ async def test_handler_in_both_places_gets_each_event_once(is_async: bool) -> No
 
 
 async def test_request_tags_and_metadata_are_inherited_constructor_ones_are_not(is_async: bool) -> None:
-    log = EventLog()
+    log = Recorder()
     executor = build(tags=["executor-tag"], metadata={"team": "agents"})
     await call(executor, is_async, callbacks=[log], tags=["request"], metadata={"user": "u1"})
     starts = {e.label: e for e in log.events if e.kind.endswith("_start")}
@@ -111,7 +112,7 @@ async def test_no_handlers_anywhere_still_runs(is_async: bool) -> None:
 
 
 async def test_ignore_agent_hides_actions_and_tools(is_async: bool) -> None:
-    class NoAgent(EventLog):
+    class NoAgent(Recorder):
         ignore_agent = True
 
     quiet = NoAgent()

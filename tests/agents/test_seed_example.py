@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from otelchain.callbacks import BaseCallbackHandler
 from tests.agents.support import SEED_STEP_1, SEED_STEP_2
+from tests.helpers import Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "agent_callbacks.py"
@@ -91,25 +91,6 @@ def test_example_imported(capsys: pytest.CaptureFixture[str], monkeypatch: pytes
     check_output(capsys.readouterr().out)
 
 
-class Everything(BaseCallbackHandler):
-    """Counts every event by name, to check what handler2's scope sees."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __getattribute__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            seen = object.__getattribute__(self, "seen")
-
-            def record(*args: Any, **kwargs: Any) -> None:
-                first = args[0] if args else None
-                label = first.get("name") if isinstance(first, dict) else None
-                seen.append(f"{name}:{label}" if label else name)
-
-            return record
-        return object.__getattribute__(self, name)
-
-
 def test_handler2_scope_with_every_event(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -117,14 +98,18 @@ def test_handler2_scope_with_every_event(
     and the model's own runs, never the executor, the agent's actions or the tool."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     module = load_example()
-    spy = Everything()
+    spy = Recorder()
     monkeypatch.setattr(module, "make_handler2", lambda: spy)
     assert dict(module.run()) == {"output": "256"}
     capsys.readouterr()
-    assert spy.seen.count("on_chain_start:llm_chain") == 2
-    assert spy.seen.count("on_chat_model_start:" + MODEL) == 2
-    assert spy.seen.count("on_llm_new_token") == len(SEED_STEP_1) + len(SEED_STEP_2)
-    assert not [s for s in spy.seen if "agent" in s or "tool" in s]
+    seen = [
+        f"{e.event}:{e.name}" if e.event in ("on_chain_start", "on_chat_model_start") else e.event
+        for e in spy.events
+    ]
+    assert seen.count("on_chain_start:llm_chain") == 2
+    assert seen.count("on_chat_model_start:" + MODEL) == 2
+    assert seen.count("on_llm_new_token") == len(SEED_STEP_1) + len(SEED_STEP_2)
+    assert not [s for s in seen if "agent" in s or "tool" in s]
 
 
 def test_example_on_chat_openai_over_http(

@@ -18,9 +18,9 @@ def test_otelchain_handler_in_a_langchain_core_chain() -> None:
     names = rec.names
     assert names[0] == "on_chain_start" and names[-1] == "on_chain_end"
     assert "on_llm_start" in names and "on_llm_end" in names
-    llm_start = next(e for e in rec.events if e[0] == "on_llm_start")
-    assert llm_start[1] == ["1 + 2 ="]
-    assert llm_start[2]["parent_run_id"] == rec.events[0][2]["run_id"]
+    llm_start = next(e for e in rec.events if e.event == "on_llm_start")
+    assert llm_start.payload == ["1 + 2 ="]
+    assert llm_start.kwargs["parent_run_id"] == rec.events[0].kwargs["run_id"]
 
 
 def test_from_methods_handler_in_langchain_core() -> None:

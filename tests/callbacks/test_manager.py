@@ -119,12 +119,12 @@ def test_run_ids_and_parents() -> None:
     root = uuid4()
     out = _build().call({"number": 2}, [rec], run_id=root)
     chain_start, llm_start = rec.events[0], rec.events[1]
-    assert chain_start[2]["run_id"] == root == out.run_info.run_id
-    assert chain_start[2]["parent_run_id"] is None
-    assert llm_start[2]["parent_run_id"] == root
-    assert llm_start[2]["run_id"].version == 7
-    assert rec.events[2][2]["run_id"] == llm_start[2]["run_id"]
-    assert rec.events[3][2]["run_id"] == root
+    assert chain_start.kwargs["run_id"] == root == out.run_info.run_id
+    assert chain_start.kwargs["parent_run_id"] is None
+    assert llm_start.kwargs["parent_run_id"] == root
+    assert llm_start.kwargs["run_id"].version == 7
+    assert rec.events[2].kwargs["run_id"] == llm_start.kwargs["run_id"]
+    assert rec.events[3].kwargs["run_id"] == root
 
 
 def test_run_id_must_be_a_uuid() -> None:
@@ -150,7 +150,7 @@ def test_tags_and_metadata_are_inherited_the_langchain_way() -> None:
         llm=llm, prompt=PromptTemplate.from_template("{q}"), tags=["chain-tag"], metadata={"chain": 1}
     )
     chain.call({"q": "x"}, [rec], tags=["req"], metadata={"user_id": "u1"})
-    chain_kw, llm_kw = rec.events[0][2], rec.events[1][2]
+    chain_kw, llm_kw = rec.events[0].kwargs, rec.events[1].kwargs
     assert chain_kw["tags"] == ["req", "chain-tag"]
     assert chain_kw["metadata"] == {"user_id": "u1", "chain": 1}
     # the chain's own tags/metadata are local; the request's are inherited
@@ -210,10 +210,10 @@ async def test_concurrent_async_runs_keep_their_parents() -> None:
     chain = LLMChain(llm=FakeListLLM(["a", "b"], sleep=0.01), prompt=PromptTemplate.from_template("{q}"))
     outs = await asyncio.gather(*(chain.acall({"q": str(i)}, [rec]) for i in range(10)))
     roots = {o.run_info.run_id for o in outs}
-    llm_starts = [e for e in rec.events if e[0] == "on_llm_start"]
-    assert {e[2]["parent_run_id"] for e in llm_starts} == roots
-    by_prompt = {e[1][0]: e[2]["parent_run_id"] for e in llm_starts}
-    chain_starts = [e for e in rec.events if e[0] == "on_chain_start"]
+    llm_starts = [e for e in rec.events if e.event == "on_llm_start"]
+    assert {e.kwargs["parent_run_id"] for e in llm_starts} == roots
+    by_prompt = {e.payload[0]: e.kwargs["parent_run_id"] for e in llm_starts}
+    chain_starts = [e for e in rec.events if e.event == "on_chain_start"]
     assert len(by_prompt) == 10 and len(chain_starts) == 10
 
 

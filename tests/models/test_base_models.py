@@ -33,18 +33,18 @@ def test_streaming_true_on_generate_fires_tokens_and_returns_text() -> None:
     rec = Recorder()
     out = FakeListLLM([JOKE], streaming=True).call("Tell me a joke.", callbacks=[rec])
     assert out == "".join(JOKE)
-    tokens = [e[1] for e in rec.events if e[0] == "on_llm_new_token"]
+    tokens = [e.payload for e in rec.events if e.event == "on_llm_new_token"]
     assert tokens == JOKE
     end = rec.events[-1]
-    assert end[0] == "on_llm_end"
-    assert end[1].llm_output["token_usage"]["completion_tokens"] == len(JOKE)
+    assert end.event == "on_llm_end"
+    assert end.payload.llm_output["token_usage"]["completion_tokens"] == len(JOKE)
 
 
 async def test_astream_and_async_streaming() -> None:
     rec = Recorder()
     got = [t async for t in FakeListLLM([JOKE]).astream("x", callbacks=[rec])]
     assert got == JOKE
-    assert [e[1] for e in rec.events if e[0] == "on_llm_new_token"] == JOKE
+    assert [e.payload for e in rec.events if e.event == "on_llm_new_token"] == JOKE
     rec2 = Recorder()
     msg = await FakeListChatModel([JOKE], streaming=True).acall("x", callbacks=[rec2])
     assert msg.content == "".join(JOKE) and msg.run_info is not None
@@ -57,7 +57,7 @@ def test_closed_stream_ends_the_run_with_an_error_event() -> None:
     assert next(stream) == "\n"
     stream.close()
     assert rec.names == ["on_llm_start", "on_llm_new_token", "on_llm_error"]
-    assert isinstance(rec.events[-1][1], GeneratorExit)
+    assert isinstance(rec.events[-1].payload, GeneratorExit)
 
 
 def test_abandoned_stream_ends_the_run_when_collected() -> None:
@@ -77,7 +77,7 @@ async def test_cancelled_async_call_ends_the_run() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert rec.names == ["on_llm_start", "on_llm_error"]
-    assert isinstance(rec.events[-1][1], asyncio.CancelledError)
+    assert isinstance(rec.events[-1].payload, asyncio.CancelledError)
 
 
 def test_error_mid_stream_delivers_earlier_tokens_then_one_error() -> None:
@@ -112,7 +112,7 @@ def test_chat_inputs_are_coerced_and_checked() -> None:
     chat = FakeListChatModel(["ok"])
     msg = chat.call([("system", "s"), {"role": "user", "content": "u"}, HumanMessage("h")], callbacks=[rec])
     assert isinstance(msg, AIMessage) and msg.content == "ok"
-    sent = rec.events[0][1][0]
+    sent = rec.events[0].payload[0]
     assert [type(m) for m in sent] == [SystemMessage, HumanMessage, HumanMessage]
     with pytest.raises(TypeError, match="message 0 is a int"):
         chat.call([42])

@@ -23,7 +23,8 @@ from otelchain.schema import (
     ToolMessage,
 )
 from tests._servers.openai_server import DEFAULT_CONTENT, OpenAIServer, Reply, ToolCallReply, tokens_of
-from tests.models._openai_helpers import API_KEY, Events, call, stream
+from tests.helpers import Recorder
+from tests.models._openai_helpers import API_KEY, call, stream
 
 MakeChat = Callable[..., ChatOpenAI]
 
@@ -32,7 +33,7 @@ async def test_call_returns_message_with_usage_and_metadata(
     openai_server: OpenAIServer, make_chat: MakeChat, mode: str
 ) -> None:
     openai_server.add(Reply("Bonjour !", model="served-chat-1"))
-    events = Events()
+    events = Recorder()
     message = await call(make_chat(model="gpt-4o-mini"), "Say hello in French", mode, callbacks=[events])
 
     assert isinstance(message, AIMessage)
@@ -98,7 +99,7 @@ async def test_all_message_kinds_are_sent(
 async def test_streaming_tokens_in_order_with_usage(
     openai_server: OpenAIServer, make_chat: MakeChat, mode: str
 ) -> None:
-    events = Events()
+    events = Recorder()
     message = await call(make_chat(streaming=True), "hi", mode, callbacks=[events])
 
     expected = tokens_of(DEFAULT_CONTENT)
@@ -127,7 +128,7 @@ async def test_stream_yields_chunks_after_their_events(
     openai_server: OpenAIServer, make_chat: MakeChat, mode: str
 ) -> None:
     openai_server.add(Reply(["A", "B", "C"]))
-    events = Events()
+    events = Recorder()
     chunks = await stream(make_chat(), [("system", "be brief"), ("human", "abc")], mode, events)
     assert [c.content for c in chunks] == ["A", "B", "C"]
     assert all(isinstance(c, AIMessageChunk) for c in chunks)
@@ -148,7 +149,7 @@ async def test_tool_calls_in_responses(
     openai_server: OpenAIServer, make_chat: MakeChat, mode: str, streaming: bool
 ) -> None:
     openai_server.add(_tool_reply())
-    events = Events()
+    events = Recorder()
     message = await call(make_chat(streaming=streaming), "weather and time?", mode, callbacks=[events])
 
     assert message.tool_calls == [
@@ -212,7 +213,7 @@ async def test_bind_tools_sends_tools_and_choice(
     tool_dict = {"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}
     bound = chat.bind_tools([DuckTool(), PlainTool(), function_dict, tool_dict], tool_choice="weather")
     assert "tools" not in chat.model_kwargs  # the original model is unchanged
-    events = Events()
+    events = Recorder()
     await call(bound, "weather?", mode, callbacks=[events])
 
     body = openai_server.requests[0].body

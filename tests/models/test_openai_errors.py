@@ -15,7 +15,8 @@ import tenacity
 from otelchain.chat_models import ChatOpenAI
 from otelchain.llms import OpenAI
 from tests._servers.openai_server import OpenAIServer, Reply
-from tests.models._openai_helpers import API_KEY, Events, call, stream
+from tests.helpers import Recorder
+from tests.models._openai_helpers import API_KEY, call, stream
 
 Make = Callable[..., Any]
 
@@ -30,7 +31,7 @@ def _text(out: Any) -> str:
     return out if isinstance(out, str) else str(out.content)
 
 
-async def _fails(model: Any, mode: str, events: Events, error_type: type[BaseException]) -> BaseException:
+async def _fails(model: Any, mode: str, events: Recorder, error_type: type[BaseException]) -> BaseException:
     with pytest.raises(error_type) as info:
         await call(model, "hi", mode, callbacks=[events])
     assert type(info.value) is error_type  # the client's own class, not a wrapper
@@ -60,7 +61,7 @@ async def test_http_errors_are_the_clients_typed_exceptions(
     streaming: bool,
 ) -> None:
     openai_server.add(Reply(status=status))
-    events = Events()
+    events = Recorder()
     error = await _fails(make(streaming=streaming), mode, events, error_type)
     assert isinstance(error, openai.APIStatusError) and error.status_code == status
     assert events.names[0] in ("on_llm_start", "on_chat_model_start")
@@ -72,7 +73,7 @@ async def test_wrong_key_is_an_authentication_error(
     openai_server: OpenAIServer, make: Make, mode: str
 ) -> None:
     openai_server.expected_api_key = "sk-the-right-key-000000"
-    events = Events()
+    events = Recorder()
     await _fails(make(max_retries=2), mode, events, openai.AuthenticationError)
     assert events.named("on_retry") == []  # 401 is not retried
     assert len(openai_server.requests) == 1
@@ -87,7 +88,7 @@ async def test_retries_are_visible_and_then_succeed(
         Reply(status=429, headers={"retry-after-ms": "5"}),
         Reply("finally"),
     )
-    events = Events()
+    events = Recorder()
     out = await call(make(max_retries=2, streaming=streaming), "hi", mode, callbacks=[events])
 
     assert _text(out) == "finally"
@@ -110,7 +111,7 @@ async def test_retries_exhausted_raise_the_last_error(
     openai_server: OpenAIServer, make: Make, mode: str
 ) -> None:
     openai_server.add(*[Reply(status=503, headers={"retry-after-ms": "1"})] * 2)
-    events = Events()
+    events = Recorder()
     await _fails(make(max_retries=1), mode, events, openai.InternalServerError)
     assert len(events.named("on_retry")) == 1
     assert len(openai_server.requests) == 2
@@ -118,14 +119,14 @@ async def test_retries_exhausted_raise_the_last_error(
 
 async def test_server_can_forbid_retries(openai_server: OpenAIServer, make: Make, mode: str) -> None:
     openai_server.add(Reply(status=500, headers={"x-should-retry": "false"}))
-    events = Events()
+    events = Recorder()
     await _fails(make(max_retries=3), mode, events, openai.InternalServerError)
     assert events.named("on_retry") == []
 
 
 async def test_timeout(openai_server: OpenAIServer, make: Make, mode: str) -> None:
     openai_server.add(Reply(delay=1.0))
-    events = Events()
+    events = Recorder()
     await _fails(make(timeout=0.2), mode, events, openai.APITimeoutError)
 
 
@@ -133,7 +134,7 @@ async def test_stream_that_goes_quiet_times_out_after_delivering_tokens(
     openai_server: OpenAIServer, make: Make, mode: str
 ) -> None:
     openai_server.add(Reply(["one", " two", " three"], stall_after=2, stall=1.0))
-    events = Events()
+    events = Recorder()
     await _fails(make(timeout=0.3, streaming=True), mode, events, openai.APITimeoutError)
     assert events.tokens == ["one", " two"]
     assert events.names[-1] == "on_llm_error"
@@ -148,7 +149,7 @@ def _closed_port() -> int:
 @pytest.mark.parametrize("kind", [OpenAI, ChatOpenAI])
 async def test_connection_refused_is_retried_then_raised(mode: str, kind: type[Any]) -> None:
     model = kind(api_key=API_KEY, base_url=f"http://127.0.0.1:{_closed_port()}/v1", max_retries=1)
-    events = Events()
+    events = Recorder()
     await _fails(model, mode, events, openai.APIConnectionError)
     (retry,) = events.named("on_retry")
     assert type(retry["retry_state"].outcome.exception()) is openai.APIConnectionError
@@ -156,7 +157,7 @@ async def test_connection_refused_is_retried_then_raised(mode: str, kind: type[A
 
 async def test_stream_cut_midway(openai_server: OpenAIServer, make: Make, mode: str) -> None:
     openai_server.add(Reply(["a", "b", "c", "d"], cut_after=2))
-    events = Events()
+    events = Recorder()
     await _fails(make(streaming=True, max_retries=2), mode, events, openai.APIConnectionError)
     assert events.tokens == ["a", "b"]
     assert events.named("on_retry") == []  # a stream that already delivered tokens is not replayed
@@ -164,7 +165,7 @@ async def test_stream_cut_midway(openai_server: OpenAIServer, make: Make, mode: 
 
 async def test_malformed_sse(openai_server: OpenAIServer, make: Make, mode: str) -> None:
     openai_server.add(Reply(["a", "b", "c"], malformed_after=2))
-    events = Events()
+    events = Recorder()
     error = await _fails(make(streaming=True), mode, events, openai.APIResponseValidationError)
     assert events.tokens == ["a", "b"]
     assert "Malformed server-sent event" in str(error)
@@ -188,7 +189,7 @@ async def test_public_stream_delivers_then_raises(
     delivered: list[str],
 ) -> None:
     openai_server.add(reply)
-    events = Events()
+    events = Recorder()
     received: list[Any] = []
 
     async def collect() -> None:
@@ -205,7 +206,7 @@ async def test_abandoned_stream_ends_the_run_once_and_frees_the_connection(
     openai_server: OpenAIServer, make: Make, mode: str
 ) -> None:
     openai_server.add(Reply(["a", "b", "c", "d"], token_delay=0.01))
-    events = Events()
+    events = Recorder()
     model = make()
     if mode == "sync":
         iterator = model.stream("hi", callbacks=[events])

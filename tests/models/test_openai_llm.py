@@ -11,7 +11,8 @@ import pytest
 from otelchain.llms import OpenAI
 from otelchain.schema import LLMResult
 from tests._servers.openai_server import DEFAULT_CONTENT, OpenAIServer, Reply, tokens_of
-from tests.models._openai_helpers import API_KEY, Events, call, stream
+from tests.helpers import Recorder
+from tests.models._openai_helpers import API_KEY, call, stream
 
 MakeLLM = Callable[..., OpenAI]
 
@@ -20,7 +21,7 @@ async def test_call_reports_usage_model_id_and_finish_reason(
     openai_server: OpenAIServer, make_llm: MakeLLM, mode: str
 ) -> None:
     openai_server.add(Reply("Paris is the capital.", model="served-model-7"))
-    events = Events()
+    events = Recorder()
     out = await call(
         make_llm(model="gpt-3.5-turbo-instruct"), "What is the capital of France?", mode, callbacks=[events]
     )
@@ -48,7 +49,7 @@ async def test_streaming_fires_one_token_per_delta_in_order_and_requests_usage(
 ) -> None:
     tokens = ["\n", "\n", "Q", ":", " Why", " did", " the", " chicken", " cross", "?"]
     openai_server.add(Reply(tokens))
-    events = Events()
+    events = Recorder()
     llm = make_llm(streaming=True, max_tokens=25)
     out = await call(llm, "Tell me a joke.", mode, callbacks=[events])
 
@@ -74,7 +75,7 @@ async def test_streaming_fires_one_token_per_delta_in_order_and_requests_usage(
 async def test_stream_yields_each_token_after_its_event(
     openai_server: OpenAIServer, make_llm: MakeLLM, mode: str
 ) -> None:
-    events = Events()
+    events = Recorder()
     chunks = await stream(make_llm(), "hi", mode, events)
     assert chunks == tokens_of(DEFAULT_CONTENT)
     assert events.names[-1] == "on_llm_end"
@@ -86,7 +87,7 @@ async def test_stream_yields_each_token_after_its_event(
 async def test_max_tokens_truncates_with_finish_reason_length(
     openai_server: OpenAIServer, make_llm: MakeLLM, mode: str
 ) -> None:
-    events = Events()
+    events = Recorder()
     out = await call(make_llm(max_tokens=2, streaming=mode == "async"), "hi", mode, callbacks=[events])
     assert out == "Hello from"
     result = events.one("on_llm_end")["response"]
@@ -97,7 +98,7 @@ async def test_max_tokens_truncates_with_finish_reason_length(
 async def test_request_params_stop_model_kwargs_and_call_kwargs(
     openai_server: OpenAIServer, make_llm: MakeLLM, mode: str
 ) -> None:
-    events = Events()
+    events = Recorder()
     llm = make_llm(model="m-1", temperature=0.2, max_tokens=7, model_kwargs={"top_p": 0.5, "seed": 3})
     if mode == "sync":
         llm.generate(["a b", "c"], stop=["\n"], callbacks=[events], presence_penalty=0.1)

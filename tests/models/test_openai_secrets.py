@@ -13,13 +13,14 @@ from otelchain._json import dumps
 from otelchain.chat_models import ChatOpenAI
 from otelchain.llms import OpenAI
 from tests._servers.openai_server import OpenAIServer, Reply, ToolCallReply
-from tests.models._openai_helpers import API_KEY, Events, call, stream
+from tests.helpers import Recorder
+from tests.models._openai_helpers import API_KEY, call, stream
 
 
-def _everything(events: Events) -> list[str]:
+def _everything(events: Recorder) -> list[str]:
     """Each event's args and kwargs as repr, str and JSON (as a tracer or logger would)."""
     out = []
-    for name, args, kwargs in events.events:
+    for name, args, kwargs in ((e.event, e.args, e.kwargs) for e in events.events):
         for value in (*args, *kwargs.values()):
             out += [name, repr(value), str(value), dumps(value)]
     return out
@@ -40,7 +41,7 @@ async def test_api_key_never_reaches_handlers_logs_or_console(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     openai_server.expected_api_key = API_KEY
-    events = Events()
+    events = Recorder()
     model = kind(
         api_key=API_KEY,
         base_url=openai_server.base_url,

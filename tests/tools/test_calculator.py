@@ -10,7 +10,7 @@ import pytest
 
 from otelchain.tools import Calculator, ToolException
 from otelchain.tools._calculator import evaluate
-from tests.agents.support import EventLog
+from tests.helpers import Recorder
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_calculator_is_the_seeds_tool() -> None:
 
 
 def test_error_ends_the_tool_run_normally_with_the_message() -> None:
-    log = EventLog()
+    log = Recorder()
     output = Calculator().run("1/0", callbacks=[log])
     assert log.labels() == ["tool_start:calculator", "tool_end:calculator"]
     assert log.events[-1].payload == output
@@ -144,7 +144,7 @@ def test_error_ends_the_tool_run_normally_with_the_message() -> None:
 
 
 def test_unhandled_mode_raises_and_reports_the_error() -> None:
-    log = EventLog()
+    log = Recorder()
     with pytest.raises(ToolException, match="division by zero"):
         Calculator(handle_tool_error=False).run("1/0", callbacks=[log])
     assert log.labels() == ["tool_start:calculator", "tool_error:calculator"]
@@ -152,7 +152,7 @@ def test_unhandled_mode_raises_and_reports_the_error() -> None:
 
 
 async def test_async_calculator() -> None:
-    log = EventLog()
+    log = Recorder()
     assert await Calculator().arun("2^8", callbacks=[log]) == "256"
     assert "division by zero" in await Calculator().arun("1/0")
     assert log.labels() == ["tool_start:calculator", "tool_end:calculator"]

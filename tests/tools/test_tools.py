@@ -15,7 +15,8 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import ToolCall, ToolMessage
 from otelchain.tools import BaseTool, StructuredTool, Tool, ToolException, tool
-from tests.agents.support import EventLog, SpanHandler
+from tests.agents.support import SpanHandler
+from tests.helpers import Recorder
 
 
 def upper(text: str) -> str:
@@ -26,7 +27,7 @@ def upper(text: str) -> str:
 
 
 def test_tool_runs_with_callbacks_and_returns_text_with_run_info() -> None:
-    log = EventLog()
+    log = Recorder()
     shout = Tool("shout", "Upper-cases text.", upper)
     out = shout.run("hi", callbacks=[log])
     assert out == "HI"
@@ -48,7 +49,7 @@ def test_tool_serialized_carries_name_and_description() -> None:
 
 
 def test_tool_takes_a_single_value_dict() -> None:
-    log = EventLog()
+    log = Recorder()
     shout = Tool("shout", "Upper-cases text.", upper)
     assert shout.run({"text": "ok"}, callbacks=[log]) == "OK"
     assert log.events[0].kwargs["inputs"] == {"text": "ok"}
@@ -79,7 +80,7 @@ def test_tool_exception_handling_options() -> None:
     def fail(_: str) -> str:
         raise ToolException("no such city")
 
-    log = EventLog()
+    log = Recorder()
     with pytest.raises(ToolException):
         Tool("weather", "d", fail).run("x", callbacks=[log])
     assert log.labels() == ["tool_start:weather", "tool_error:weather"]
@@ -94,7 +95,7 @@ def test_other_exceptions_propagate_after_on_tool_error() -> None:
     def broken(_: str) -> str:
         raise KeyError("boom")
 
-    log = EventLog()
+    log = Recorder()
     with pytest.raises(KeyError):
         Tool("broken", "d", broken, handle_tool_error=True).run("x", callbacks=[log])
     assert log.labels() == ["tool_start:broken", "tool_error:broken"]
@@ -112,7 +113,7 @@ async def test_arun_prefers_the_coroutine() -> None:
         calls.append("async")
         return text + "!"
 
-    log = EventLog()
+    log = Recorder()
     both = Tool("echo", "d", sync, coroutine=coro)
     assert await both.arun("a", callbacks=[log]) == "a!"
     assert both.run("b") == "b"
@@ -153,7 +154,7 @@ def test_tool_function_can_take_callbacks_for_sub_runs() -> None:
     def ask(question: str, callbacks: Any = None) -> str:
         return str(chain.run(question, callbacks=callbacks))
 
-    log = EventLog()
+    log = Recorder()
     assert Tool("ask", "d", ask).run("2+2", callbacks=[log]) == "4"
     assert log.labels() == [
         "tool_start:ask",
@@ -168,7 +169,7 @@ def test_tool_function_can_take_callbacks_for_sub_runs() -> None:
 
 
 def test_request_and_constructor_callbacks_on_tools() -> None:
-    local, request = EventLog(), EventLog()
+    local, request = Recorder(), Recorder()
     chain = LLMChain(llm=FakeListLLM(["x"]), prompt=PromptTemplate.from_template("{q}"))
 
     def ask(q: str, callbacks: Any = None) -> Any:
@@ -221,7 +222,7 @@ async def test_user_spans_nest_under_the_tool_span_async() -> None:
 def test_run_name_and_run_id() -> None:
     import uuid
 
-    log = EventLog()
+    log = Recorder()
     rid = uuid.uuid4()
     out = Tool("shout", "d", upper).run("a", callbacks=[log], run_name="loud", run_id=rid)
     assert log.events[0].run_id == rid
@@ -259,7 +260,7 @@ def test_decorator_takes_name_description_and_schema_from_the_function() -> None
 
 
 def test_structured_tool_runs_with_validated_arguments() -> None:
-    log = EventLog()
+    log = Recorder()
     assert multiply.run({"a": 3, "b": 4}, callbacks=[log]) == 12
     assert multiply.run({"a": "5"}) == 10  # coerced by the schema
     assert log.events[0].kwargs["inputs"] == {"a": 3, "b": 4}
@@ -325,7 +326,7 @@ async def test_async_decorated_tool() -> None:
         await asyncio.sleep(0)
         return f"{url}:{retries}"
 
-    log = EventLog()
+    log = Recorder()
     assert fetch.coroutine is not None and fetch.func is None
     assert await fetch.arun({"url": "u", "retries": 3}, callbacks=[log]) == "u:3"
     assert log.labels() == ["tool_start:fetch", "tool_end:fetch"]
@@ -336,7 +337,7 @@ async def test_async_decorated_tool() -> None:
 
 
 def test_invoke_with_config_and_with_a_tool_call() -> None:
-    log = EventLog()
+    log = Recorder()
     assert multiply.invoke({"a": 2, "b": 5}, {"callbacks": [log], "tags": ["t"]}) == 10
     assert log.events[0].kwargs["tags"] == ["t"]
 
@@ -374,7 +375,7 @@ class Reverse(BaseTool):
 
 
 async def test_subclassing_base_tool() -> None:
-    log = EventLog()
+    log = Recorder()
     assert Reverse().run("abc", callbacks=[log]) == "cba"
     assert await Reverse().arun("xyz") == "zyx"
     assert log.labels() == ["tool_start:reverse", "tool_end:reverse"]
@@ -412,10 +413,10 @@ def test_unusable_signature_is_a_clear_error() -> None:
 
 
 def test_tool_call_id_reaches_the_tool_run() -> None:
-    log = EventLog()
+    log = Recorder()
     multiply.invoke(ToolCall("multiply", {"a": 1}, "call_9"), {"callbacks": [log]})
     assert log.events[0].kwargs["tool_call_id"] == "call_9"
-    plain = EventLog()
+    plain = Recorder()
     multiply.invoke({"a": 1}, {"callbacks": [plain]})
     assert "tool_call_id" not in plain.events[0].kwargs
 
@@ -427,6 +428,6 @@ def test_coroutine_only_tool_gets_callbacks_from_sync_run() -> None:
         got.append(callbacks)
         return text
 
-    log = EventLog()
+    log = Recorder()
     Tool("echo", "d", coroutine=coro).run("x", callbacks=[log])
     assert got[0] is not None and got[0].parent_run_id == log.events[0].run_id
