@@ -125,6 +125,13 @@ class Component:
         )
 
 
+def check_options(options: Mapping[str, Any], allowed: Any) -> None:
+    """Keyword options typed with ``**options: Unpack[SomeTypedDict]`` must be that dict's keys."""
+    unknown = set(options) - allowed.__optional_keys__ - allowed.__required_keys__
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+
+
 def check_run_id(run_id: Any) -> UUID | None:
     """A caller-supplied root run id must be a UUID (or its string form)."""
     if run_id is None or isinstance(run_id, UUID):
