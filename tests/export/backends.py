@@ -233,3 +233,24 @@ class Rotel:
             if len(spans) >= expect or time.monotonic() > deadline:
                 return spans
             time.sleep(0.1)
+
+
+def run_example(name: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL", "LANGCHAIN_", "OPENAI_"))}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean | {"PYTHONUNBUFFERED": "1"} | env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def printed_trace_id(out: str) -> str:
+    match = re.search(r"trace_id=([0-9a-f]{32})", out)
+    assert match, out
+    return match.group(1)

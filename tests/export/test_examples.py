@@ -3,17 +3,14 @@ the OTLP ones are also pointed at the real Phoenix and the trace they print is r
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.export.backends import Phoenix, free_port
+from tests.export.backends import Phoenix, free_port, printed_trace_id, run_example
 
 ROOT = Path(__file__).resolve().parents[2]
 TREE_LINE = re.compile(
@@ -56,27 +53,6 @@ def parse_trees(out: str) -> dict[str, Node]:
 
 def shape(node: Node) -> tuple[str, list[object]]:
     return (node.name, [shape(c) for c in node.children])
-
-
-def run_example(name: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL", "LANGCHAIN_", "OPENAI_"))}
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=clean | {"PYTHONUNBUFFERED": "1"} | env,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
-
-
-def printed_trace_id(out: str) -> str:
-    match = re.search(r"trace_id=([0-9a-f]{32})", out)
-    assert match, out
-    return match.group(1)
 
 
 SEED_TREE = (
