@@ -18,7 +18,6 @@ from otelchain.chat_models import FakeListChatModel
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import GenerationChunk
-from otelchain.tracing import _handler as handler_module
 from tests.helpers import FakeClock
 from tests.tracing.conftest import Traced, make_traced
 
@@ -55,8 +54,7 @@ def test_time_to_first_chunk_measures_the_wait(traced: Traced, monkeypatch: pyte
     """On a fake clock the model waits 0.05 s after its run starts (after the tracing handler
     saw the start) before its first token."""
     clock = FakeClock()
-    monkeypatch.setattr(runs_module, "time", clock)
-    monkeypatch.setattr(handler_module, "time", clock)
+    monkeypatch.setattr(runs_module, "now_ns", clock.time_ns)
     wait = BaseCallbackHandler.from_methods({"on_llm_start": lambda *a, **k: clock.advance(0.05)})
     FakeListLLM([["a", "b"]], streaming=True).call("x", callbacks=[traced.handler, wait])
     ttfc = (traced.spans[0].attributes or {})["gen_ai.response.time_to_first_chunk"]
