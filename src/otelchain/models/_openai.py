@@ -586,18 +586,14 @@ class _OpenAIBase:
     def _secret_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
 
-    def _retrying(self, run_manager: CallbackManagerForLLMRun) -> tenacity.Retrying:
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
-            run_manager.on_retry(copy.copy(state))  # tenacity reuses the state
-
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_retries + 1),
-            wait=_retry_wait,
-            retry=tenacity.retry_if_exception(_retryable),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+    def _retry_policy(self) -> dict[str, Any]:
+        """When to retry (both modes): the client's own errors that a retry can fix, with backoff."""
+        return {
+            "stop": tenacity.stop_after_attempt(self.max_retries + 1),
+            "wait": _retry_wait,
+            "retry": tenacity.retry_if_exception(_retryable),
+            "reraise": True,
+        }
 
     def _request(self, run_manager: CallbackManagerForLLMRun, send: Callable[[], T]) -> T:
         """Send with retries (each announced by ``on_retry``); errors are the client's own."""
@@ -610,7 +606,11 @@ class _OpenAIBase:
                 _scrub(error, secret)
                 raise
 
-        return self._retrying(run_manager)(attempt)
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
+            run_manager.on_retry(copy.copy(state))  # tenacity reuses the state
+
+        return tenacity.Retrying(before_sleep=before_sleep, **self._retry_policy())(attempt)
 
     async def _arequest(
         self, run_manager: AsyncCallbackManagerForLLMRun, send: Callable[[], Awaitable[T]]
@@ -629,14 +629,59 @@ class _OpenAIBase:
             log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
             await run_manager.on_retry(copy.copy(state))  # tenacity reuses the state
 
-        retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(self.max_retries + 1),
-            wait=_retry_wait,
-            retry=tenacity.retry_if_exception(_retryable),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        return await retrying(attempt)
+        return await tenacity.AsyncRetrying(before_sleep=before_sleep, **self._retry_policy())(attempt)
+
+    # --- one request and one stream, for both models and both modes ------------------------
+    def _create(self, client: Any, input: Any, params: dict[str, Any]) -> Any:
+        """Send ``input`` with ``client`` (sync or async): the model's API call."""
+        raise NotImplementedError
+
+    def _result(self, response: Any) -> LLMResult:
+        raise NotImplementedError
+
+    def _delta_chunks(self, state: _StreamState, chunk: Any) -> list[Any]:
+        """The chunks one streamed response chunk yields."""
+        raise NotImplementedError
+
+    def _final_chunks(self, state: _StreamState) -> Iterator[Any]:
+        """What closes a stream: the provider output (and, for chat, assembled tool calls)."""
+        raise NotImplementedError
+
+    def _generate(self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any) -> LLMResult:
+        params = self._params(stop, kwargs, stream=False)
+        return self._result(self._request(run_manager, lambda: self._create(self._client, input, params)))
+
+    async def _agenerate(
+        self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
+    ) -> LLMResult:
+        params = self._params(stop, kwargs, stream=False)
+        client = self.async_client
+        return self._result(await self._arequest(run_manager, lambda: self._create(client, input, params)))
+
+    def _stream(
+        self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
+    ) -> Iterator[Any]:
+        params = self._params(stop, kwargs, stream=True)
+        stream = self._request(run_manager, lambda: self._create(self._client, input, params))
+        state = _StreamState()
+        with contextlib.closing(self._iterate(stream)) as chunks:
+            for chunk in chunks:
+                yield from self._delta_chunks(state, chunk)
+        yield from self._final_chunks(state)
+
+    async def _astream(
+        self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        params = self._params(stop, kwargs, stream=True)
+        client = self.async_client
+        stream = await self._arequest(run_manager, lambda: self._create(client, input, params))
+        state = _StreamState()
+        async with contextlib.aclosing(self._aiterate(stream)) as chunks:
+            async for chunk in chunks:
+                for out in self._delta_chunks(state, chunk):
+                    yield out
+        for final in self._final_chunks(state):
+            yield final
 
     def _iterate(self, stream: Any) -> Generator[Any, None, None]:
         """Iterate a response stream, closing it when done or abandoned; key-scrubbed errors."""
@@ -679,47 +724,13 @@ class OpenAI(_OpenAIBase, BaseLLM):
         output = _llm_output(response.id, response.model, response.usage, [c.finish_reason for c in choices])
         return LLMResult(generations=[generations or [Generation("")]], llm_output=output)
 
-    def _generate(
-        self, input: str, *, stop: list[str] | None, run_manager: CallbackManagerForLLMRun, **kwargs: Any
-    ) -> LLMResult:
-        params = self._params(stop, kwargs, stream=False)
-        completions: Any = self._client.completions
-        return self._result(self._request(run_manager, lambda: completions.create(prompt=input, **params)))
+    def _create(self, client: Any, input: str, params: dict[str, Any]) -> Any:
+        return client.completions.create(prompt=input, **params)
 
-    async def _agenerate(
-        self, input: str, *, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun, **kwargs: Any
-    ) -> LLMResult:
-        params = self._params(stop, kwargs, stream=False)
-        completions: Any = self.async_client.completions
-        response = await self._arequest(run_manager, lambda: completions.create(prompt=input, **params))
-        return self._result(response)
+    def _delta_chunks(self, state: _StreamState, chunk: Any) -> list[GenerationChunk]:
+        return [GenerationChunk(c.text) for c in state.update(chunk) if getattr(c, "text", None)]
 
-    def _stream(
-        self, input: str, *, stop: list[str] | None, run_manager: CallbackManagerForLLMRun, **kwargs: Any
-    ) -> Iterator[GenerationChunk]:
-        params = self._params(stop, kwargs, stream=True)
-        completions: Any = self._client.completions
-        stream = self._request(run_manager, lambda: completions.create(prompt=input, **params))
-        state = _StreamState()
-        with contextlib.closing(self._iterate(stream)) as chunks:
-            for chunk in chunks:
-                for choice in state.update(chunk):
-                    if getattr(choice, "text", None):
-                        yield GenerationChunk(choice.text)
-        yield GenerationChunk("", state.info())
-
-    async def _astream(
-        self, input: str, *, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun, **kwargs: Any
-    ) -> AsyncIterator[GenerationChunk]:
-        params = self._params(stop, kwargs, stream=True)
-        completions: Any = self.async_client.completions
-        stream = await self._arequest(run_manager, lambda: completions.create(prompt=input, **params))
-        state = _StreamState()
-        async with contextlib.aclosing(self._aiterate(stream)) as chunks:
-            async for chunk in chunks:
-                for choice in state.update(chunk):
-                    if getattr(choice, "text", None):
-                        yield GenerationChunk(choice.text)
+    def _final_chunks(self, state: _StreamState) -> Iterator[GenerationChunk]:
         yield GenerationChunk("", state.info())
 
 
@@ -791,33 +802,12 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
             generations.append(ChatGeneration(ai, {"finish_reason": choice.finish_reason}))
         return LLMResult(generations=[generations or [ChatGeneration(AIMessage(""))]], llm_output=output)
 
-    def _generate(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> LLMResult:
-        params = self._params(stop, kwargs, stream=False)
-        chat: Any = self._client.chat.completions
-        messages = self._messages(input)
-        return self._result(self._request(run_manager, lambda: chat.create(messages=messages, **params)))
+    def _create(self, client: Any, input: list[BaseMessage], params: dict[str, Any]) -> Any:
+        return client.chat.completions.create(messages=self._messages(input), **params)
 
-    async def _agenerate(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> LLMResult:
-        params = self._params(stop, kwargs, stream=False)
-        chat: Any = self.async_client.chat.completions
-        messages = self._messages(input)
-        return self._result(
-            await self._arequest(run_manager, lambda: chat.create(messages=messages, **params))
-        )
+    def _delta_chunks(self, state: _StreamState, chunk: Any) -> list[ChatGenerationChunk]:
+        out = self._delta_chunk(state, chunk)
+        return [] if out is None else [out]
 
     @staticmethod
     def _delta_chunk(state: _StreamState, chunk: Any) -> ChatGenerationChunk | None:
@@ -830,8 +820,7 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
                 return ChatGenerationChunk(AIMessageChunk(delta.content, id=state.id))
         return None
 
-    @staticmethod
-    def _final_chunks(state: _StreamState) -> Iterator[ChatGenerationChunk]:
+    def _final_chunks(self, state: _StreamState) -> Iterator[ChatGenerationChunk]:
         """The assembled tool calls (if any, as one chunk), then the metadata chunk."""
         if state.tool_calls:
             raw = [state.tool_calls[i] for i in sorted(state.tool_calls)]
@@ -855,44 +844,3 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
             id=state.id,
         )
         yield ChatGenerationChunk(message, info)
-
-    def _stream(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: CallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        params = self._params(stop, kwargs, stream=True)
-        chat: Any = self._client.chat.completions
-        messages = self._messages(input)
-        stream = self._request(run_manager, lambda: chat.create(messages=messages, **params))
-        state = _StreamState()
-        with contextlib.closing(self._iterate(stream)) as chunks:
-            for chunk in chunks:
-                out = self._delta_chunk(state, chunk)
-                if out is not None:
-                    yield out
-        yield from self._final_chunks(state)
-
-    async def _astream(
-        self,
-        input: list[BaseMessage],
-        *,
-        stop: list[str] | None,
-        run_manager: AsyncCallbackManagerForLLMRun,
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        params = self._params(stop, kwargs, stream=True)
-        chat: Any = self.async_client.chat.completions
-        messages = self._messages(input)
-        stream = await self._arequest(run_manager, lambda: chat.create(messages=messages, **params))
-        state = _StreamState()
-        async with contextlib.aclosing(self._aiterate(stream)) as chunks:
-            async for chunk in chunks:
-                out = self._delta_chunk(state, chunk)
-                if out is not None:
-                    yield out
-        for final in self._final_chunks(state):
-            yield final
