@@ -28,7 +28,7 @@ from otelchain.prompts import PromptTemplate
 from otelchain.schema import HumanMessage, SystemMessage
 from otelchain.tools import Calculator
 from tests._servers.openai_server import OpenAIServer, Reply, ToolCallReply
-from tests.tracing.test_agents_capture import seed_executor
+from tests.helpers import calculator_executor as seed_executor
 
 API_KEY = "sk-test-0123456789abcdefSECRETxyz"
 IMAGE = "data:image/png;base64,iVBORw0KGgo="
