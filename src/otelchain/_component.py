@@ -3,18 +3,16 @@ turns them into a callback manager."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
 from uuid import UUID
 
 from otelchain.callbacks._manager import (
     AsyncCallbackManager,
-    AsyncRunManager,
     BaseCallbackManager,
     CallbackManager,
     Callbacks,
-    RunManager,
 )
 from otelchain.schema import RunInfo
 
@@ -144,74 +142,107 @@ def check_run_id(run_id: Any) -> UUID | None:
     raise TypeError(f"run_id must be a UUID, got {run_id!r}")
 
 
-# The events that end a run of each kind: (success, failure).
+# The event that ends a run of each kind when its body succeeded.
 _END_EVENTS = {
-    "chain": ("on_chain_end", "on_chain_error"),
-    "llm": ("on_llm_end", "on_llm_error"),
-    "tool": ("on_tool_end", "on_tool_error"),
+    "chain": "on_chain_end",
+    "llm": "on_llm_end",
+    "tool": "on_tool_end",
+    "retriever": "on_retriever_end",
 }
 
-_Emit = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_Emit = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None
 
 
 class Envelope:
-    """One run from its body to its end, the same for chains, models, tools and agents.
+    """One run from its start to its end, the same for chains, models, tools and agents.
 
-    ``with Envelope(rm, "chain") as run: run.output = body()`` (``async with`` in async code):
-    the run's span is current around the body (unless ``activate=False``, for streams that
-    activate per step), then exactly one event ends the run: the error event when the body
-    raised (also for the runs in ``also``, started in the same batch), else ``run_info`` is read
-    into ``run.info`` and the end event carries ``run.output``. Sync and async share all of it
-    but the awaiting of that last event.
+    ``with Envelope(cm, start) as run: run.output = body(run.rm)`` (``async with`` in async
+    code): ``start`` starts the run on the call's manager ``cm`` (or is the run manager of a run
+    already started); the run's span is current around the body (unless ``activate=False``, for
+    streams that activate per step); then ``run_info`` is read into ``run.info`` and the end event
+    carries ``run.output``. Whatever raises wherever (the start, the body, the end event, an
+    interrupt), ``cm.end_started`` ends every run the call started and has not ended, once.
+    Sync and async share all of it but the awaiting.
     """
 
-    __slots__ = ("_also", "_end_kwargs", "_events", "_scope", "info", "output", "rm")
+    __slots__ = ("_activate", "_cm", "_end_kwargs", "_scope", "_start", "info", "output", "rm")
 
     def __init__(
         self,
-        rm: RunManager | AsyncRunManager,
-        kind: str,
+        cm: CallbackManager | AsyncCallbackManager,
+        start: Any,
         *,
-        also: Sequence[RunManager | AsyncRunManager] = (),
         end_kwargs: dict[str, Any] | None = None,
         activate: bool = True,
     ) -> None:
-        self.rm = rm
-        self._events = _END_EVENTS[kind]
-        self._also = also
+        self._cm = cm
+        self._start = start
         self._end_kwargs = end_kwargs or {}
-        self._scope = rm.activate() if activate else None
+        self._activate = activate
+        self._scope: Any = None
+        self.rm: Any = None
         self.output: Any = None
         self.info: RunInfo | None = None
 
-    def _enter(self) -> Envelope:
-        if self._scope is not None:
+    @classmethod
+    def guard(cls, cm: CallbackManager | AsyncCallbackManager) -> Envelope:
+        """The protected region around several runs started together (a model's batch)."""
+        return cls(cm, None, activate=False)
+
+    def _enter(self, rm: Any) -> Envelope:
+        if isinstance(rm, list):  # a model's start: one run per input, here one input
+            (rm,) = rm
+        self.rm = rm
+        if self._activate and rm is not None:
+            self._scope = rm.activate()
             self._scope.__enter__()
         return self
 
-    def _ending(self, error: BaseException | None) -> list[_Emit]:
-        """Leave the span's scope, then say which events end the run(s)."""
+    def _close(self, error: BaseException | None) -> _Emit:
+        """Leave the span's scope; say what ends the run: its end event, or `end_started`."""
         if self._scope is not None:
             self._scope.__exit__(None, None, None)
         if error is not None:
-            return [(getattr(rm, self._events[1]), (error,), {}) for rm in (self.rm, *self._also)]
+            return self._cm.end_started, (error,), {}
+        if self.rm is None:  # a guard: the runs inside have their own envelopes
+            return None
         self.info = self.rm.run_info()
-        return [(getattr(self.rm, self._events[0]), (self.output,), self._end_kwargs)]
+        return getattr(self.rm, _END_EVENTS[self.rm.kind]), (self.output,), self._end_kwargs
 
     def __enter__(self) -> Envelope:
-        return self._enter()
+        try:
+            return self._enter(self._start() if callable(self._start) else self._start)
+        except BaseException as error:  # the start failed, or an interrupt landed here
+            self._cm.end_started(error)
+            raise
 
     def __exit__(
         self, et: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for emit, args, kwargs in self._ending(error):
-            emit(*args, **kwargs)
+        try:
+            ending = self._close(error)
+            if ending is not None:
+                emit, args, kwargs = ending
+                emit(*args, **kwargs)
+        except BaseException as failure:  # the end event failed, or an interrupt landed here
+            self._cm.end_started(failure)  # ends only what has not ended yet
+            raise
 
     async def __aenter__(self) -> Envelope:
-        return self._enter()
+        try:
+            return self._enter(await self._start() if callable(self._start) else self._start)
+        except BaseException as error:
+            await self._cm.end_started(error)  # type: ignore[misc]
+            raise
 
     async def __aexit__(
         self, et: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for emit, args, kwargs in self._ending(error):
-            await emit(*args, **kwargs)
+        try:
+            ending = self._close(error)
+            if ending is not None:
+                emit, args, kwargs = ending
+                await emit(*args, **kwargs)
+        except BaseException as failure:
+            await self._cm.end_started(failure)  # type: ignore[misc]
+            raise

@@ -80,6 +80,18 @@ def app() -> Iterator[App]:
     a.provider.shutdown()
 
 
+# The events of one `Pipeline` call, in order (the chain, its streaming model, its tool).
+EVENTS = [
+    "on_chain_start",
+    "on_llm_start",
+    "on_llm_new_token",
+    "on_llm_end",
+    "on_tool_start",
+    "on_tool_end",
+    "on_chain_end",
+]
+
+
 class Pipeline(XYChain):
     """A chain that asks a streaming model, then runs a tool on the answer (sync and async)."""
 

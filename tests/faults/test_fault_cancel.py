@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from otelchain.callbacks import AsyncCallbackHandler
-from tests.faults.conftest import App, Pipeline
-from tests.faults.test_fault_handlers import EVENTS
+from tests.faults.conftest import EVENTS, App, Pipeline
 
 
 class Stuck(AsyncCallbackHandler):

@@ -9,18 +9,8 @@ from typing import Any
 import pytest
 
 from otelchain.callbacks import AsyncCallbackHandler, BaseCallbackHandler
-from tests.faults.conftest import App, Pipeline
+from tests.faults.conftest import EVENTS, App, Pipeline
 from tests.helpers import Recorder
-
-EVENTS = [
-    "on_chain_start",
-    "on_llm_start",
-    "on_llm_new_token",
-    "on_llm_end",
-    "on_tool_start",
-    "on_tool_end",
-    "on_chain_end",
-]
 
 
 class Failure(Exception):
@@ -96,7 +86,7 @@ def test_every_handler_gets_the_event_a_raise_error_handler_raised_in(app: App) 
         Pipeline().call({"x": "q"}, [bad, rec, app.handler])
     # the start reached every handler, and so did the run's failure
     assert rec.names == ["on_chain_start", "on_chain_error"]
-    assert isinstance(rec.events[1][1], Failure)
+    assert isinstance(rec.events[1].payload, Failure)
     (span,) = app.spans
     assert span.status.status_code.name == "ERROR"
     app.assert_clean()

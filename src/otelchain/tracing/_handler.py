@@ -187,6 +187,7 @@ class _SpanState:
         "agent",
         "attrs",
         "attrs_dropped",
+        "before",
         "cap",
         "chars",
         "chunk",
@@ -241,7 +242,15 @@ class _SpanState:
 
     def attach(self) -> object:
         """Make this run's span current (``rm.activate()``)."""
+        self.before = otel_context.get_current()
         return otel_context.attach(self.context())
+
+    def restore(self) -> None:
+        """If this run's context is still current (an interrupt skipped ``detach``), make what
+        was current before it current again."""
+        before = getattr(self, "before", None)
+        if before is not None and self.ctx is not None and otel_context.get_current() is self.ctx:
+            otel_context.attach(before)
 
     def detach(self, token: object) -> None:
         otel_context.detach(token)  # type: ignore[arg-type]
