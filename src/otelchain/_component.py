@@ -3,6 +3,7 @@ turns them into a callback manager."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
@@ -150,7 +151,13 @@ _END_EVENTS = {
     "retriever": "on_retriever_end",
 }
 
-_Emit = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None
+
+def _nothing() -> None:
+    """What ends a guard: nothing (its runs have their own envelopes)."""
+
+
+async def _anothing() -> None:
+    """Async `_nothing`."""
 
 
 class Envelope:
@@ -198,16 +205,16 @@ class Envelope:
             self._scope.__enter__()
         return self
 
-    def _close(self, error: BaseException | None) -> _Emit:
-        """Leave the span's scope; say what ends the run: its end event, or `end_started`."""
+    def _close(self, error: BaseException | None) -> Callable[[], Any]:
+        """Leave the span's scope; what ends the run: its end event, or `end_started`."""
         if self._scope is not None:
             self._scope.__exit__(None, None, None)
         if error is not None:
-            return self._cm.end_started, (error,), {}
+            return functools.partial(self._cm.end_started, error)
         if self.rm is None:  # a guard: the runs inside have their own envelopes
-            return None
+            return _nothing if isinstance(self._cm, CallbackManager) else _anothing
         self.info = self.rm.run_info()
-        return getattr(self.rm, _END_EVENTS[self.rm.kind]), (self.output,), self._end_kwargs
+        return functools.partial(getattr(self.rm, _END_EVENTS[self.rm.kind]), self.output, **self._end_kwargs)
 
     def __enter__(self) -> Envelope:
         try:
@@ -220,10 +227,7 @@ class Envelope:
         self, et: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            ending = self._close(error)
-            if ending is not None:
-                emit, args, kwargs = ending
-                emit(*args, **kwargs)
+            self._close(error)()
         except BaseException as failure:  # the end event failed, or an interrupt landed here
             self._cm.end_started(failure)  # ends only what has not ended yet
             raise
@@ -239,10 +243,7 @@ class Envelope:
         self, et: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            ending = self._close(error)
-            if ending is not None:
-                emit, args, kwargs = ending
-                await emit(*args, **kwargs)
+            await self._close(error)()
         except BaseException as failure:
             await self._cm.end_started(failure)  # type: ignore[misc]
             raise
