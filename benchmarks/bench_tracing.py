@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -62,6 +63,26 @@ class Echo(Chain):
         return {"y": inputs["x"]}
 
 
+class _SpanContext:
+    """The `RunContext` the run managers ask for: attach/detach the span's context, its ids."""
+
+    __slots__ = ("ctx", "span")
+
+    def __init__(self, span: Any) -> None:
+        self.span = span
+        self.ctx = trace.set_span_in_context(span)
+
+    def attach(self) -> object:
+        return otel_context.attach(self.ctx)
+
+    def detach(self, token: object) -> None:
+        otel_context.detach(token)  # type: ignore[arg-type]
+
+    def trace_ids(self) -> tuple[str, str] | None:
+        sc = self.span.get_span_context()
+        return (format(sc.trace_id, "032x"), format(sc.span_id, "016x")) if sc.is_valid else None
+
+
 class BareSpanHandler(RunTreeHandler):
     """The floor: one bare span per run (no attributes), made current like the real handler."""
 
@@ -71,7 +92,7 @@ class BareSpanHandler(RunTreeHandler):
 
     def _on_run_start(self, run: Run) -> None:
         span = self.tracer.start_span(run.name)
-        run.data = (span, trace.set_span_in_context(span))
+        run.data = (span, _SpanContext(span))
 
     def _on_run_end(self, run: Run) -> None:
         run.data[0].end()
