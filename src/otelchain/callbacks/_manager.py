@@ -158,8 +158,17 @@ class _Scope:
 
     def _scope(self, **changes: Any) -> dict[str, Any]:
         """This scope's fields as keyword arguments, with ``changes`` applied."""
-        fields = {name: getattr(self, name) for name in _SCOPE}
-        fields.update(changes)
+        fields = {
+            "handlers": self.handlers,
+            "inheritable_handlers": self.inheritable_handlers,
+            "inheritable_metadata": self.inheritable_metadata,
+            "inheritable_tags": self.inheritable_tags,
+            "metadata": self.metadata,
+            "parent_run_id": self.parent_run_id,
+            "tags": self.tags,
+        }  # spelled out: this runs at every run's start
+        if changes:
+            fields.update(changes)
         return fields
 
     def _child_scope(self, parent_run_id: UUID | None) -> dict[str, Any]:
