@@ -980,37 +980,43 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     def _input_value(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
         """``input.value`` as OpenInference writes it (a single-key input unwrapped)."""
-        if not self.capture_content or not (self._oi or self._json_values):
-            return
-        if self._json_values:
-            self._input_json(inputs, attrs)
-            return
-        if self._masking.hide_inputs:
-            if inputs:
-                attrs[A.INPUT_VALUE] = _oi.REDACTED
-            return
-        value = _oi.convert_io(inputs, self.max_attribute_length)
-        if value is not None:
-            attrs[A.INPUT_VALUE] = value[0]
-            if value[1] is not None:
-                attrs[A.INPUT_MIME_TYPE] = value[1]
+        if self.capture_content:
+            hidden = self._masking.hide_inputs
+            self._io_value(inputs, attrs, A.INPUT_VALUE, A.INPUT_MIME_TYPE, hidden, skip_none=True)
 
     def _output_value(self, outputs: Any, attrs: dict[str, AttributeValue]) -> None:
-        if not (self._oi or self._json_values):
-            return
+        hidden = self._masking.hide_outputs
+        self._io_value(outputs, attrs, A.OUTPUT_VALUE, A.OUTPUT_MIME_TYPE, hidden, skip_none=False)
+
+    def _io_value(
+        self,
+        value: Any,
+        attrs: dict[str, AttributeValue],
+        key: str,
+        mime_key: str,
+        hidden: bool,
+        *,
+        skip_none: bool,
+    ) -> None:
+        """An input or output value: OpenInference's form, or the whole value's JSON for verbose
+        mode (``_json_values``); masked by the ``OPENINFERENCE_HIDE_*`` setting ``hidden``."""
+        limit = self.max_attribute_length
         if self._json_values:
-            attrs[A.OUTPUT_VALUE] = json_text(outputs, self.max_attribute_length)
-            attrs[A.OUTPUT_MIME_TYPE] = A.MIME_JSON
+            if value is not None or not skip_none:
+                attrs[key] = json_text(value, limit)
+                attrs[mime_key] = A.MIME_JSON
             return
-        if self._masking.hide_outputs:
-            if outputs:
-                attrs[A.OUTPUT_VALUE] = _oi.REDACTED
+        if not self._oi:
             return
-        value = _oi.convert_io(outputs, self.max_attribute_length)
-        if value is not None:
-            attrs[A.OUTPUT_VALUE] = value[0]
-            if value[1] is not None:
-                attrs[A.OUTPUT_MIME_TYPE] = value[1]
+        if hidden:
+            if value:
+                attrs[key] = _oi.REDACTED
+            return
+        converted = _oi.convert_io(value, limit)
+        if converted is not None:
+            attrs[key] = converted[0]
+            if converted[1] is not None:
+                attrs[mime_key] = converted[1]
 
     def _identity_attrs(self, run: Run, attrs: dict[str, AttributeValue]) -> None:
         """Session, user, metadata, tags and (OpenInference) context attributes of a run."""
