@@ -734,7 +734,25 @@ def group(*parts: RenderableType | None) -> RenderableType | None:
     return shown[0] if len(shown) == 1 else Group(*shown)
 
 
-class ConsoleSpanProcessor(SpanProcessor):
+class _Printing:
+    """The stream and colour setting of a console view, kept by its `Printer`."""
+
+    printer: Printer
+
+    @property
+    def stream(self) -> IO[str]:
+        return self.printer.stream
+
+    @property
+    def color(self) -> bool | None:
+        return self.printer.color
+
+    @color.setter
+    def color(self, value: bool | None) -> None:
+        self.printer.color = value
+
+
+class ConsoleSpanProcessor(_Printing, SpanProcessor):
     """Prints ``[chain/start] [1:chain:llm_chain] Entering Chain run with input:`` lines as
     otelchain spans start and end, for any tracer provider it is added to.
 
@@ -748,18 +766,6 @@ class ConsoleSpanProcessor(SpanProcessor):
     ) -> None:
         self.printer = Printer(stream, color, width)
         self._live: dict[int, tuple[str, Iterator[int]]] = {}
-
-    @property
-    def stream(self) -> IO[str]:
-        return self.printer.stream
-
-    @property
-    def color(self) -> bool | None:
-        return self.printer.color
-
-    @color.setter
-    def color(self, value: bool | None) -> None:
-        self.printer.color = value
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -953,7 +959,7 @@ class _Budget:
 _KIND_ORDER = ("llm", "tool", "retriever", "chain", "agent", "other")
 
 
-class ConsoleSpanTreeExporter(SpanExporter):
+class ConsoleSpanTreeExporter(_Printing, SpanExporter):
     """Prints each trace as a tree when its local root span ends, readable at a glance.
 
     One node per span in time order: ``3:llm:gpt-4o`` (named as in the verbose log), duration,
@@ -993,18 +999,6 @@ class ConsoleSpanTreeExporter(SpanExporter):
         self._lock = threading.Lock()
         self._traces: dict[int, _Trace] = {}
         self._shutdown = False
-
-    @property
-    def stream(self) -> IO[str]:
-        return self.printer.stream
-
-    @property
-    def color(self) -> bool | None:
-        return self.printer.color
-
-    @color.setter
-    def color(self, value: bool | None) -> None:
-        self.printer.color = value
 
     @property
     def pending_spans(self) -> int:
