@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import SpanProcessor
 
 from otelchain.callbacks import BaseCallbackHandler, ConsoleCallbackHandler
 from tests.faults.conftest import App, Pipeline
@@ -135,3 +136,29 @@ def random_interrupts(app: App) -> None:
 def _absorb() -> None:
     for _ in range(10):
         pass
+
+
+class _InterruptOnStart(SpanProcessor):
+    """Raises KeyboardInterrupt inside the SDK's start_span once (after the tally saw the span)."""
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_inside_the_sdks_span_start_is_counted(app: App) -> None:
+    """The span object never reaches otelchain, so it cannot be ended: it is counted, not silent."""
+    from otelchain.tracing import health, reset_health
+
+    reset_health()
+    app.provider.add_span_processor(_InterruptOnStart())
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline().call({"x": "q"}, [app.handler])
+    assert len(app.tally.open) == 1 == health().spans_interrupted
+    app.tally.open.clear()
+    assert app.handler.runs == {}
+    reset_health()

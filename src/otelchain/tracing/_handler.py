@@ -929,15 +929,19 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         elif self.separate_trace_from_runtime_context:
             ctx = _EMPTY_CONTEXT  # a root run starts its own trace, whatever span is current
         chars = bound_attributes(attrs, self.max_attribute_length, self.max_span_length)
-        span = self._tracer.start_span(
-            name, context=ctx, kind=kind, attributes=attrs, start_time=run.start_ns
-        )
+        span: Span | None = None
         try:
+            span = self._tracer.start_span(
+                name, context=ctx, kind=kind, attributes=attrs, start_time=run.start_ns
+            )
             state = run.data = _SpanState(span, len(attrs), _budget(self._limits()))
             state.chars = chars
             state.metric_attrs = metric_attrs
-        except BaseException:  # interrupted: the span must not stay open unseen
-            span.end()
+        except BaseException as error:  # interrupted: the span must not stay open unseen
+            if span is not None:
+                span.end()
+            elif not isinstance(error, Exception):  # inside the SDK's start: lost, but counted
+                _health.count("spans_interrupted")
             raise
         if agent:
             state.agent = agent
