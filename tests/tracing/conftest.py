@@ -84,17 +84,19 @@ def parent_of(span: ReadableSpan, spans: Sequence[ReadableSpan]) -> ReadableSpan
 
 
 def all_strings(spans: Sequence[ReadableSpan]) -> str:
-    """Every name, attribute value and event attribute value of the spans, as one text (run ids
-    left out: random hex could contain a searched-for number such as "256")."""
+    """Every name and text attribute value of the spans and their events, as one text. Run ids
+    and numbers are left out: random hex or a measured duration (``6.4256e-05``) could contain a
+    searched-for number such as "256", and content is always text."""
     parts: list[str] = []
     for s in spans:
         parts.append(s.name)
         parts.append(str(s.status.description or ""))
         for key, value in (s.attributes or {}).items():
-            if not key.endswith("run_id"):
+            if not key.endswith("run_id") and not isinstance(value, (bool, int, float)):
                 parts.append(str(value))
         for event in s.events:
             parts.append(event.name)
             for value in (event.attributes or {}).values():
-                parts.append(str(value))
+                if not isinstance(value, (bool, int, float)):
+                    parts.append(str(value))
     return "\n".join(parts)
