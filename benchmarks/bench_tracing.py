@@ -29,10 +29,9 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from otelchain_scenarios import Echo  # the smallest real chain, shared with the suite
 
-from otelchain.callbacks import CallbackManagerForChainRun
 from otelchain.callbacks._runs import Run, RunTreeHandler
-from otelchain.chains import Chain
 from otelchain.llms import FakeListLLM
 from otelchain.tracing import OpenTelemetryCallbackHandler
 
@@ -44,23 +43,6 @@ class NullExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         return SpanExportResult.SUCCESS
-
-
-class Echo(Chain):
-    """The smallest chain: one input, one output."""
-
-    type_name = "echo"
-
-    @property
-    def input_keys(self) -> list[str]:
-        return ["x"]
-
-    @property
-    def output_keys(self) -> list[str]:
-        return ["y"]
-
-    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
-        return {"y": inputs["x"]}
 
 
 class _SpanContext:

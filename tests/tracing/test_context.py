@@ -4,8 +4,6 @@ caused them, concurrent runs keep their parents apart, nothing stays attached.""
 from __future__ import annotations
 
 import asyncio
-import http.server
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,7 +19,7 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import Generation, LLMResult
 from otelchain.tools import Tool
-from tests.helpers import XYChain
+from tests.helpers import XYChain, get_server
 from tests.tracing.conftest import Traced, parent_of, tree
 
 
@@ -84,25 +82,8 @@ def test_console_handler_first_does_not_hide_the_otel_span(traced: Traced, capsy
 @pytest.fixture
 def local_http() -> Iterator[str]:
     """A tiny HTTP server on 127.0.0.1, stopped after the test."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"4"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with get_server(b"4") as url:
+        yield url
 
 
 class HttpLLM(FakeListLLM):

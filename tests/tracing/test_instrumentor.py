@@ -6,16 +6,13 @@ one trace arrives in one service with the httpx client span nested, and
 
 from __future__ import annotations
 
-import http.server
 import os
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +27,7 @@ from otelchain.tracing import (
     instrumented_handler,
 )
 from tests._servers.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.helpers import get_server
 from tests.tracing.conftest import make_traced, tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,26 +50,8 @@ def instrumentor() -> Iterator[OtelchainInstrumentor]:
 def echo_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
     """An HTTP service on 127.0.0.1 recording the headers of every GET."""
     seen: list[dict[str, str]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append({k.lower(): v for k, v in self.headers.items()})
-            body = b"sunny"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with get_server(b"sunny", seen) as url:
+        yield url, seen
 
 
 def test_registered_as_an_opentelemetry_instrumentor() -> None:
