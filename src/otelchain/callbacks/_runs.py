@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Run", "RunTreeHandler", "now_ns", "run_stamp_ns"]
 
 _STAMPS_KEPT = 4096
-_stamps: OrderedDict[UUID, tuple[bool, int]] = OrderedDict()
+_stamps: dict[UUID, tuple[bool, int]] = {}
 _stamps_lock = threading.Lock()
 
 
@@ -37,18 +36,18 @@ def run_stamp_ns(run_id: UUID, end: bool) -> int:
 
     The first handler to see the event stamps it; the others, called right after for the same
     event, read the same stamp, so the verbose log and the span tree show the same durations.
-    Only the latest event per run id is kept (a reused run id starts afresh), at most 4096 ids.
+    Only the latest event per run id is kept (a reused run id starts afresh), at most 4096 ids
+    (the oldest started go first).
     """
+    entry = _stamps.get(run_id)
+    if entry is not None and entry[0] is end:
+        return entry[1]
+    stamp = now_ns()
     with _stamps_lock:
-        entry = _stamps.get(run_id)
-        if entry is not None and entry[0] is end:
-            return entry[1]
-        stamp = now_ns()
         _stamps[run_id] = (end, stamp)
-        _stamps.move_to_end(run_id)
         if len(_stamps) > _STAMPS_KEPT:
-            _stamps.popitem(last=False)
-        return stamp
+            del _stamps[next(iter(_stamps))]
+    return stamp
 
 
 class Run:
