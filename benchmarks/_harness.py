@@ -276,13 +276,20 @@ def results(scenario: Scenario, memory_calls: int) -> dict[str, Any]:
             # a floor lost in the noise (a stream's one span beside 10,000 tokens) gives no ratio
             row["x_floor"] = row["overhead_us"] / floor_overhead if floor_overhead > 0.05 * raw else None
             row["own_x_raw"] = (row["overhead_us"] - floor_overhead) / raw
+            minimal = next(
+                (m for m in scenario.variants if m.role == "minimal" and m.processor == v.processor), None
+            )
+            if minimal is not None:  # own work split: the callback system's share, the handler's
+                minimal_overhead = med[minimal.name] - base
+                row["callbacks_x_raw"] = (minimal_overhead - floor_overhead) / raw
+                row["handler_x_raw"] = (row["overhead_us"] - minimal_overhead) / raw
         if v.exporter is not None:
             v.provider.force_flush()
             row["spans_per_unit"] = v.spans_per_unit
             if v.role == "traced":
                 row["events_per_unit"] = v.events_per_unit
                 row["attributes_per_unit"] = v.attributes_per_unit
-            if v.role in ("traced", "floor", "raw"):
+            if v.role in ("traced", "floor", "raw", "minimal"):
                 row["spans_expected"] = v.calls * v.spans_per_unit
                 row["spans_exported"] = v.exporter.count
                 row["spans_lost"] = row["spans_expected"] - row["spans_exported"]

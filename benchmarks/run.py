@@ -137,8 +137,8 @@ def overview(core: list[dict[str, Any]]) -> str:
         "### otelchain's own objects",
         "",
         "| scenario | untraced µs | no-op ×raw | raw µs | SDK floor ×raw | otelchain ×raw (Simple / Batch) "
-        "| ×floor | own ×raw per span | otelchain spans lost | run map |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ×floor | own ×raw per span | of which callbacks / handler | otelchain spans lost | run map |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in core:
         rows = {(x["role"], x["processor"]): x for x in r["rows"]}
@@ -162,11 +162,20 @@ def overview(core: list[dict[str, Any]]) -> str:
             f"{simple_x} / {batch['x_raw']:.2f}",
             _x(batch.get("x_floor")),
             f"{batch['own_x_raw'] / spans:.2f}",
+            _split(batch, spans),
             str(lost),
             str(batch.get("run_map_left", "")),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _split(row: dict[str, Any], spans: int) -> str:
+    """Own work per span split into the callback system's share (a minimal handler emitting the
+    same spans) and otelchain's handler logic."""
+    if "callbacks_x_raw" not in row:
+        return "n/a"
+    return f"{row['callbacks_x_raw'] / spans:.2f} / {row['handler_x_raw'] / spans:.2f}"
 
 
 def _x(value: float | None) -> str:

@@ -261,12 +261,15 @@ class _SpanState:
         return (format(sc.trace_id, "032x"), format(sc.span_id, "016x")) if sc.is_valid else None
 
 
-def _limits(tracer: Any) -> tuple[int | None, int | None]:
-    """(max events, max attributes) per span of the tracer's provider; SDK defaults if unknown."""
+def sdk_span_limits(tracer: Any) -> tuple[int | None, int | None] | None:
+    """(max events, max attributes) per span of the SDK tracer behind ``tracer``; None when it
+    is not an SDK tracer (yet). The one place otelchain reads SDK internals: the SDK has no
+    public accessor for a provider's span limits (``tests/tracing/test_sdk_contract.py`` fails
+    when these names change)."""
     real = getattr(tracer, "_tracer", None) or tracer  # a ProxyTracer delegates once configured
     limits = getattr(real, "_span_limits", None)
     if limits is None:
-        return _DEFAULT_MAX_EVENTS, _DEFAULT_MAX_ATTRIBUTES
+        return None
     events = getattr(limits, "max_events", _DEFAULT_MAX_EVENTS)
     attrs = getattr(limits, "max_span_attributes", _DEFAULT_MAX_ATTRIBUTES)
     return (
@@ -839,16 +842,15 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     # --- budgets ----------------------------------------------------------------------------
     def _limits(self) -> tuple[int | None, int | None]:
-        """The provider's (max events, max attributes) per span, cached once it is known."""
+        """The provider's (max events, max attributes) per span, cached once it is known (SDK
+        defaults until then)."""
         cached = self._limits_cache
-        if cached is not None:
-            return cached
-        tracer = self._tracer
-        real = getattr(tracer, "_tracer", tracer)  # a ProxyTracer delegates once configured
-        limits = _limits(real)
-        if real is not None and type(real).__name__ != "NoOpTracer" and hasattr(real, "_span_limits"):
-            self._limits_cache = limits
-        return limits
+        if cached is None:
+            cached = sdk_span_limits(self._tracer)
+            if cached is None:
+                return _DEFAULT_MAX_EVENTS, _DEFAULT_MAX_ATTRIBUTES
+            self._limits_cache = cached
+        return cached
 
     def _room_chars(self, state: _SpanState) -> int | None:
         """Characters of text the span can still take (None: no total limit)."""

@@ -454,7 +454,7 @@ def prompt_template(inputs: Any, serialized: Any) -> tuple[str, dict[str, Any]] 
     if not _is_mapping(serialized):
         return None
     kwargs = serialized.get("kwargs")
-    if not _is_mapping(kwargs):
+    if not kwargs or not _is_mapping(kwargs):  # most runs: nothing to look at
         return None
     values: Mapping[str, Any] = inputs if _is_mapping(inputs) else {}
     name = _cls_name(serialized)
