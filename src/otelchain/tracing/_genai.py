@@ -14,13 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from otelchain.tracing._openinference import (
-    REDACTED,
-    image_url,
-    message_content,
-    message_role,
-    tool_calls,
-)
+from otelchain.tracing._openinference import REDACTED, MessageView, image_url
 
 __all__ = ["input_messages", "output_message", "parse_arguments", "tool_definitions"]
 
@@ -39,20 +33,18 @@ def parse_arguments(args: Any) -> Any:
     return args
 
 
-def _parts(message: Any) -> list[dict[str, Any]]:
+def _parts(message: MessageView) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
-    content = message_content(message)
-    role = message_role(message)
-    call_id = message.get("tool_call_id") if _is_mapping(message) else getattr(message, "tool_call_id", None)
-    if role == "tool" and call_id:
+    content = message.content
+    if message.role == "tool" and message.tool_call_id:
         result = content if not isinstance(content, list) else [_part(p) for p in content]
-        return [{"type": "tool_call_response", "id": str(call_id), "result": result}]
+        return [{"type": "tool_call_response", "id": message.tool_call_id, "result": result}]
     if isinstance(content, str):
         if content:
             parts.append({"type": "text", "content": content})
     elif isinstance(content, list):
         parts.extend(p for p in (_part(item) for item in content) if p)
-    for tool_id, name, args in tool_calls(message):
+    for tool_id, name, args in message.tool_calls:
         call: dict[str, Any] = {"type": "tool_call", "name": name or ""}
         if tool_id:
             call["id"] = tool_id
@@ -87,12 +79,10 @@ def _part(item: Any) -> dict[str, Any]:
     return {"type": str(kind or "unknown"), **{k: v for k, v in item.items() if k != "type"}}
 
 
-def _message(message: Any) -> dict[str, Any]:
-    role = message_role(message) or "user"
-    out: dict[str, Any] = {"role": role, "parts": _parts(message)}
-    name = message.get("name") if _is_mapping(message) else getattr(message, "name", None)
-    if isinstance(name, str) and name:
-        out["name"] = name
+def _message(message: MessageView) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role or "user", "parts": _parts(message)}
+    if message.name:
+        out["name"] = message.name
     return out
 
 
@@ -111,13 +101,13 @@ def _masked(parts: list[dict[str, Any]], hide_text: bool, hide_images: bool) -> 
 
 
 def input_messages(
-    messages: list[Any], *, hide_text: bool = False, hide_images: bool = False
+    messages: list[MessageView], *, hide_text: bool = False, hide_images: bool = False
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(system instructions, chat history): the leading system messages become
     ``gen_ai.system_instructions`` parts; the rest are ``gen_ai.input.messages``."""
     system: list[dict[str, Any]] = []
     index = 0
-    while index < len(messages) and message_role(messages[index]) == "system":
+    while index < len(messages) and messages[index].role == "system":
         system.extend(_parts(messages[index]))
         index += 1
     history = [_message(m) for m in messages[index:]]
@@ -126,7 +116,9 @@ def input_messages(
     return _masked(system, hide_text, hide_images), history
 
 
-def output_message(message: Any, finish_reason: str | None, *, hide_text: bool = False) -> dict[str, Any]:
+def output_message(
+    message: MessageView, finish_reason: str | None, *, hide_text: bool = False
+) -> dict[str, Any]:
     """One generation as an output message (finish_reason is required by the schema)."""
     out = _message(message)
     out["parts"] = _masked(out["parts"], hide_text, False)

@@ -1138,6 +1138,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             messages = batches[0]
         if self._oi or self._json_values:
             self._llm_input(inputs, attrs)
+        views = [_oi.MessageView(m) for m in messages]
         if self._oi:
             if isinstance(prompts, list) and prompts and all(isinstance(p, str) for p in prompts):
                 attrs[A.LLM_PROMPTS] = (
@@ -1145,18 +1146,18 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                     if masking.hide_inputs
                     else [truncate(p, limit) for p in prompts]
                 )
-            if messages and masking.input_messages():
-                self._oi_messages(A.LLM_INPUT_MESSAGES, messages, attrs, input_side=True)
+            if views and masking.input_messages():
+                self._oi_messages(A.LLM_INPUT_MESSAGES, views, attrs, input_side=True)
             tools = params.get("tools")
             if isinstance(tools, list) and not (masking.hide_inputs or masking.hide_llm_tools):
                 for i, tool in enumerate(tools[:_MAX_MESSAGES]):
                     attrs[f"{A.LLM_TOOLS}.{i}.{A.TOOL_JSON_SCHEMA}"] = json_text(tool, limit)
         if self._gen_ai and not masking.hide_inputs:
-            if not messages and isinstance(prompts, list) and prompts:
-                messages = [("user", p) for p in prompts[:1]]
-            if messages and not masking.hide_input_messages:
+            if not views and isinstance(prompts, list) and prompts:
+                views = [_oi.MessageView(("user", p)) for p in prompts[:1]]
+            if views and not masking.hide_input_messages:
                 system, history = _genai.input_messages(
-                    messages, hide_text=masking.hide_input_text, hide_images=masking.hide_input_images
+                    views, hide_text=masking.hide_input_text, hide_images=masking.hide_input_images
                 )
                 if system:
                     attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, limit)
@@ -1166,7 +1167,12 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 attrs[A.GEN_AI_TOOL_DEFINITIONS] = json_text(definitions, limit)
 
     def _oi_messages(
-        self, prefix: str, messages: list[Any], attrs: dict[str, AttributeValue], *, input_side: bool
+        self,
+        prefix: str,
+        messages: list[_oi.MessageView],
+        attrs: dict[str, AttributeValue],
+        *,
+        input_side: bool,
     ) -> None:
         masking = self._masking
         hide_text = masking.hide_input_text if input_side else masking.hide_output_text
@@ -1334,13 +1340,16 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 attrs[A.OUTPUT_VALUE] = _oi.REDACTED
             else:
                 self._llm_output(response, generations, attrs)
-        if self._oi and masking.output_messages() and messages:
-            first = messages[: len(first_batch)]
+        if not masking.output_messages() or not (self._oi or self._gen_ai):
+            return
+        views = [_oi.MessageView(m) for m in messages]
+        if self._oi and views:
+            first = views[: min(len(first_batch), _MAX_MESSAGES)]
             self._oi_messages(A.LLM_OUTPUT_MESSAGES, first, attrs, input_side=False)
-        if self._gen_ai and masking.output_messages():
+        if self._gen_ai:
             hide = masking.hide_output_text
             output = [
-                _genai.output_message(m, r, hide_text=hide) for m, r in zip(messages, reasons, strict=True)
+                _genai.output_message(m, r, hide_text=hide) for m, r in zip(views, reasons, strict=True)
             ]
             attrs[A.GEN_AI_OUTPUT_MESSAGES] = json_text(output, self.max_attribute_length)
 

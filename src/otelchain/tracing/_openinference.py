@@ -9,6 +9,7 @@ masking variables.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,14 +28,13 @@ __all__ = [
     "context_attributes",
     "convert_io",
     "image_url",
+    "MessageView",
     "message_attributes",
-    "message_content",
     "message_role",
     "prompt_template",
     "provider_and_system",
     "token_count_attributes",
     "token_counts",
-    "tool_calls",
 ]
 
 REDACTED = "__REDACTED__"
@@ -157,46 +157,62 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key) if _is_mapping(obj) else getattr(obj, key, None)
 
 
-def message_role(message: Any) -> str | None:
-    """The OpenInference role of a message object, dict or ``(role, content)`` tuple."""
-    if isinstance(message, tuple) and len(message) == 2:
-        role = message[0]
-        return _ROLE_BY_TYPE.get(role, role) if isinstance(role, str) else None
-    role = _get(message, "role")
+class MessageView:
+    """What the conventions read from one message (a message object, a dict in the OpenAI or
+    LangChain shape, or a ``(role, content)`` tuple), read once and shared by OpenInference's
+    flattened attributes and the GenAI JSON messages."""
+
+    __slots__ = ("content", "function_call", "name", "role", "tool_call_id", "tool_calls")
+
+    def __init__(self, message: Any) -> None:
+        self.name: str | None = None
+        self.tool_call_id: str | None = None
+        self.function_call: Mapping[str, Any] | None = None
+        self.tool_calls: list[tuple[str | None, str | None, Any]] = []
+        if type(message) is tuple and len(message) == 2:
+            role = message[0]
+            self.role = _ROLE_BY_TYPE.get(role, role) if isinstance(role, str) else None
+            self.content: Any = message[1]
+            return
+        get = message.get if _is_mapping(message) else functools.partial(getattr, message)
+        self.content = get("content", None)
+        name = get("name", None)
+        self.name = name if isinstance(name, str) and name else None
+        call_id = get("tool_call_id", None)
+        self.tool_call_id = str(call_id) if call_id else None
+        extra = get("additional_kwargs", None)
+        extra = extra if extra and _is_mapping(extra) else None
+        function_call = extra.get("function_call") if extra is not None else None
+        self.function_call = function_call if _is_mapping(function_call) else None
+        direct = get("tool_calls", None)
+        calls = direct or (extra.get("tool_calls") if extra is not None else None)
+        if calls:
+            self.tool_calls = _tool_calls(calls)
+        self.role = _role_of(get("role", None), get("type", None), call_id, direct)
+
+
+def _role_of(role: Any, kind: Any, call_id: Any, calls: Any) -> str | None:
     if isinstance(role, str) and role:
         return _ROLE_BY_TYPE.get(role, role)
-    kind = _get(message, "type")
     if isinstance(kind, str):
-        if kind in ("chat", "ChatMessageChunk"):
-            return None
-        if kind == "remove":
+        if kind in ("chat", "ChatMessageChunk", "remove"):
             return None
         mapped = _ROLE_BY_TYPE.get(kind)
         if mapped:
             return mapped
         if kind.endswith("Chunk"):
             return _ROLE_BY_TYPE.get(kind.removesuffix("MessageChunk").lower())
-    if _get(message, "tool_call_id"):
+    if call_id:
         return "tool"
-    if _get(message, "tool_calls"):
+    if calls:
         return "assistant"
     return None
 
 
-def message_content(message: Any) -> Any:
-    if isinstance(message, tuple) and len(message) == 2:
-        return message[1]
-    return _get(message, "content")
-
-
-def tool_calls(message: Any) -> list[tuple[str | None, str | None, Any]]:
-    """(id, name, arguments) of each tool call a message carries (LangChain or OpenAI shape)."""
-    calls = _get(message, "tool_calls")
-    if not calls:
-        extra = _get(message, "additional_kwargs")
-        calls = extra.get("tool_calls") if _is_mapping(extra) else None
+def _tool_calls(calls: Any) -> list[tuple[str | None, str | None, Any]]:
+    """(id, name, arguments) of each tool call (LangChain or OpenAI shape)."""
     out: list[tuple[str | None, str | None, Any]] = []
-    for call in calls or ():
+    for call in calls if isinstance(calls, (list, tuple)) else ():
         if not call:
             continue
         function = _get(call, "function")
@@ -209,6 +225,11 @@ def tool_calls(message: Any) -> list[tuple[str | None, str | None, Any]]:
     return out
 
 
+def message_role(message: Any) -> str | None:
+    """The OpenInference role of a message object, dict or ``(role, content)`` tuple."""
+    return MessageView(message).role
+
+
 def arguments_text(args: Any, limit: int | None) -> str:
     """Tool-call arguments as a JSON string (a string is kept as the provider sent it)."""
     return truncate(args, limit) if isinstance(args, str) else json_text(args, limit)
@@ -217,7 +238,7 @@ def arguments_text(args: Any, limit: int | None) -> str:
 def message_attributes(
     prefix: str,
     index: int,
-    message: Any,
+    message: MessageView,
     limit: int | None,
     *,
     hide_text: bool = False,
@@ -227,10 +248,9 @@ def message_attributes(
 ) -> Iterator[tuple[str, AttributeValue]]:
     """The ``{prefix}.{index}.message.*`` attributes of one message, as OpenInference flattens it."""
     base = f"{prefix}.{index}."
-    role = message_role(message)
-    if role:
-        yield base + A.MESSAGE_ROLE, role
-    content = message_content(message)
+    if message.role:
+        yield base + A.MESSAGE_ROLE, message.role
+    content = message.content
     if isinstance(content, str):
         if content:
             yield base + A.MESSAGE_CONTENT, REDACTED if hide_text else truncate(content, limit)
@@ -239,20 +259,17 @@ def message_attributes(
             yield from _content_part(
                 f"{base}{A.MESSAGE_CONTENTS}.{j}.", part, limit, hide_text, hide_images, image_max_length
             )
-    name = _get(message, "name")
-    if isinstance(name, str) and name:
-        yield base + A.MESSAGE_NAME, name
-    call_id = _get(message, "tool_call_id")
-    if isinstance(call_id, str) and call_id:
-        yield base + A.MESSAGE_TOOL_CALL_ID, call_id
-    extra = _get(message, "additional_kwargs")
-    function_call = extra.get("function_call") if _is_mapping(extra) else None
-    if _is_mapping(function_call):
+    if message.name:
+        yield base + A.MESSAGE_NAME, message.name
+    if message.tool_call_id:
+        yield base + A.MESSAGE_TOOL_CALL_ID, message.tool_call_id
+    function_call = message.function_call
+    if function_call is not None:
         if function_call.get("name"):
             yield base + A.MESSAGE_FUNCTION_CALL_NAME, str(function_call["name"])
         if function_call.get("arguments"):
             yield base + A.MESSAGE_FUNCTION_CALL_ARGUMENTS, arguments_text(function_call["arguments"], limit)
-    for j, (call_id, call_name, args) in enumerate(tool_calls(message)[:max_items]):
+    for j, (call_id, call_name, args) in enumerate(message.tool_calls[:max_items]):
         call_base = f"{base}{A.MESSAGE_TOOL_CALLS}.{j}."
         if call_id:
             yield call_base + A.TOOL_CALL_ID, call_id
