@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
@@ -71,11 +71,23 @@ def make_provider(processor: str) -> tuple[TracerProvider, CountingExporter]:
     return provider, exporter
 
 
+class _StartAttributes(SpanProcessor):
+    """Remembers the attributes each span had when it started (the rest were set later)."""
+
+    def __init__(self) -> None:
+        self.by_span: dict[int, dict[str, Any]] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.by_span[span.context.span_id] = dict(span.attributes or {})
+
+
 def capture(install: Callable[[TracerProvider], Callable[[], None]], unit: Callable[[], object]) -> list[Any]:
     """The spans one unit of work emits under a tracing set up by ``install(provider)`` (which
     returns its undo), as replayable plans."""
     exporter = InMemorySpanExporter()
+    started = _StartAttributes()
     provider = TracerProvider()
+    provider.add_span_processor(started)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     undo = install(provider)
     try:
@@ -83,39 +95,50 @@ def capture(install: Callable[[TracerProvider], Callable[[], None]], unit: Calla
     finally:
         undo()
     provider.shutdown()
-    return plan_of(list(exporter.get_finished_spans()))
+    return plan_of(list(exporter.get_finished_spans()), started.by_span)
 
 
-def plan_of(spans: list[ReadableSpan]) -> list[tuple[str, Any, dict[str, Any], list[Any], int | None]]:
-    """(name, kind, attributes, events, parent index) per span, in start order."""
+Plan = list[tuple[str, Any, dict[str, Any], dict[str, Any], list[Any], int | None]]
+
+
+def plan_of(spans: list[ReadableSpan], started: dict[int, dict[str, Any]]) -> Plan:
+    """(name, kind, attributes at start, attributes set later, events, parent index) per span,
+    in start order."""
     spans = sorted(spans, key=lambda s: s.start_time or 0)
     index = {span.context.span_id: i for i, span in enumerate(spans) if span.context is not None}
     plan = []
     for span in spans:
         parent = index.get(span.parent.span_id) if span.parent is not None else None
         events = [(event.name, dict(event.attributes or {})) for event in span.events]
-        plan.append((span.name, span.kind, dict(span.attributes or {}), events, parent))
+        final = dict(span.attributes or {})
+        at_start = started.get(span.context.span_id, {}) if span.context is not None else {}
+        start = {k: v for k, v in final.items() if k in at_start}
+        later = {k: v for k, v in final.items() if k not in at_start}
+        plan.append((span.name, span.kind, start, later, events, parent))
     return plan
 
 
-def plan_counts(plan: list[Any]) -> tuple[int, int]:
+def plan_counts(plan: Plan) -> tuple[int, int]:
     """(events, attributes) a plan's spans carry."""
-    return sum(len(step[3]) for step in plan), sum(len(step[2]) for step in plan)
+    return sum(len(step[4]) for step in plan), sum(len(step[2]) + len(step[3]) for step in plan)
 
 
-def replay(tracer: Any, plan: list[Any]) -> Callable[[], None]:
-    """The raw SDK doing exactly the span work of ``plan``: the floor of a traced variant."""
+def replay(tracer: Any, plan: Plan) -> Callable[[], None]:
+    """The raw SDK doing exactly the span work of ``plan``: the floor of a traced variant (the
+    attributes a run only knows at its end, such as its output, are set at the end)."""
     set_in = trace.set_span_in_context
 
     def run() -> None:
         live: list[Any] = []
-        for name, kind, attributes, events, parent in plan:
+        for name, kind, attributes, _, events, parent in plan:
             context = set_in(live[parent]) if parent is not None else None
             span = tracer.start_span(name, context=context, kind=kind, attributes=attributes)
             for event_name, event_attributes in events:
                 span.add_event(event_name, event_attributes)
             live.append(span)
-        for span in reversed(live):
+        for span, step in zip(reversed(live), reversed(plan), strict=True):
+            if step[3]:
+                span.set_attributes(step[3])
             span.end()
 
     return run

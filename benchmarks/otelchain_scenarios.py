@@ -96,10 +96,10 @@ class NoOp(BaseCallbackHandler):
 class _PlanSpan:
     """A minimal run context: the span, made current by ``rm.activate()``, ids for run_info."""
 
-    __slots__ = ("ctx", "events", "span")
+    __slots__ = ("ctx", "end_attributes", "events", "span")
 
-    def __init__(self, span: Any, events: list[Any]) -> None:
-        self.span, self.events, self.ctx = span, events, None
+    def __init__(self, span: Any, end_attributes: dict[str, Any], events: list[Any]) -> None:
+        self.span, self.end_attributes, self.events, self.ctx = span, end_attributes, events, None
 
     def context(self) -> Any:
         if self.ctx is None:
@@ -119,10 +119,11 @@ class _PlanSpan:
 
 class PlanHandler(RunTreeHandler):
     """The least a handler on otelchain's callbacks can do to emit the spans otelchain emits:
-    each run starts the plan's next span with all its attributes (constants: no conversion),
+    each run starts the plan's next span with the plan's attributes (constants: no conversion),
     nested under its parent run's span and made current by ``rm.activate()``; the plan's events
-    are added at the end. Its cost above the SDK floor is the callback system's share (event
-    dispatch, the run tree, activation, run_info); otelchain above it is the handler's logic."""
+    and the attributes known only at the end are added at the end. Its cost above the SDK floor
+    is the callback system's share (event dispatch, the run tree, activation, run_info);
+    otelchain above it is the handler's logic."""
 
     def __init__(self, provider: TracerProvider, plan: list[Any]) -> None:
         super().__init__()
@@ -135,18 +136,20 @@ class PlanHandler(RunTreeHandler):
         return None if run is None else run.data  # type: ignore[no-any-return]
 
     def _on_run_start(self, run: Run) -> None:
-        name, kind, attributes, events, _ = self.plan[self.next % len(self.plan)]
+        name, kind, attributes, end_attributes, events, _ = self.plan[self.next % len(self.plan)]
         self.next += 1
         parent = run.parent.data.context() if run.parent is not None and run.parent.data else None
         span = self.tracer.start_span(
             name, context=parent, kind=kind, attributes=attributes, start_time=run.start_ns
         )
-        run.data = _PlanSpan(span, events)
+        run.data = _PlanSpan(span, end_attributes, events)
 
     def _on_run_end(self, run: Run) -> None:
         state: _PlanSpan = run.data
         for event_name, event_attributes in state.events:
             state.span.add_event(event_name, event_attributes)
+        if state.end_attributes:
+            state.span.set_attributes(state.end_attributes)
         state.span.end(end_time=run.end_ns)
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Run", "RunTreeHandler", "now_ns", "run_stamp_ns"]
 
 _STAMPS_KEPT = 4096
-_stamps: dict[UUID, tuple[bool, int]] = {}
+_stamps: dict[object, tuple[bool, int]] = {}  # keyed by the id's int: UUID.__hash__ is Python code
 _stamps_lock = threading.Lock()
 
 
@@ -39,12 +39,13 @@ def run_stamp_ns(run_id: UUID, end: bool) -> int:
     Only the latest event per run id is kept (a reused run id starts afresh), at most 4096 ids
     (the oldest started go first).
     """
-    entry = _stamps.get(run_id)
+    key = run_id.int if type(run_id) is UUID else run_id
+    entry = _stamps.get(key)
     if entry is not None and entry[0] is end:
         return entry[1]
     stamp = now_ns()
     with _stamps_lock:
-        _stamps[run_id] = (end, stamp)
+        _stamps[key] = (end, stamp)
         if len(_stamps) > _STAMPS_KEPT:
             del _stamps[next(iter(_stamps))]
     return stamp
