@@ -515,11 +515,14 @@ _CONTEXT_KEYS = (
 )
 
 
+_CONTEXT_KEY_SET = frozenset(_CONTEXT_KEYS)
+
+
 def context_attributes() -> dict[str, AttributeValue]:
     """The OpenInference context attributes set in the current OTel context (often none)."""
     out: dict[str, AttributeValue] = {}
     current = otel_context.get_current()
-    if not current:
+    if not current or _CONTEXT_KEY_SET.isdisjoint(current):
         return out
     for key in _CONTEXT_KEYS:
         value = current.get(key)
