@@ -105,50 +105,21 @@ def dispatch(
     first: BaseException | None = None
     for handler in handlers:
         try:
-            _call_sync(handler, event, ignore, args, kwargs)
+            guarded = _call(handler, event, ignore, args, kwargs)
+            if guarded is not None:  # an async handler called from sync code
+                _run_sync(guarded)
         except BaseException as error:  # raise_error, KeyboardInterrupt, SystemExit: after the rest
-            if first is None:
-                first = error
-            if interrupted is not None and not isinstance(error, Exception):
-                interrupted.append(handler)
+            first = _noted(first, error, handler, interrupted)
     return first
 
 
-def _call_sync(
-    handler: Any, event: str, ignore: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
-    if ignore is not None and getattr(handler, ignore, False):
-        return
-    method = getattr(handler, event, None)
-    if method is None:
-        if event == "on_chat_model_start":
-            _fallback_sync(handler, args, kwargs)
-        return
-    try:
-        result = method(*args, **kwargs)
-        if result is not None and inspect.isawaitable(result):
-            _run_sync(result)
-    except NotImplementedError:
-        if event == "on_chat_model_start":
-            _fallback_sync(handler, args, kwargs)
-        else:
-            _report_or_raise(handler, event, NotImplementedError(event))
-    except Exception as error:
-        _report_or_raise(handler, event, error)
-
-
-def _fallback_sync(handler: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    if getattr(handler, "ignore_llm", False):
-        return
-    method = getattr(handler, "on_llm_start", None)
-    if method is None:
-        return
-    try:
-        result = method(*_chat_fallback(args), **kwargs)
-        if inspect.isawaitable(result):
-            _run_sync(result)
-    except Exception as error:
-        _report_or_raise(handler, "on_llm_start", error)
+def _noted(
+    first: BaseException | None, error: BaseException, handler: Any, interrupted: list[Any] | None
+) -> BaseException:
+    """The first error of a dispatch; a handler an interrupt cut short joins ``interrupted``."""
+    if interrupted is not None and not isinstance(error, Exception):
+        interrupted.append(handler)
+    return error if first is None else first
 
 
 def _report_or_raise(handler: Any, event: str, error: Exception) -> None:
@@ -186,7 +157,7 @@ async def adispatch(
     pending: list[Awaitable[None]] = []
     for handler in handlers:
         try:
-            guarded = _call_async(handler, event, ignore, args, kwargs)
+            guarded = _call(handler, event, ignore, args, kwargs)
             if guarded is None:
                 continue
             if getattr(handler, "run_inline", False):
@@ -194,10 +165,7 @@ async def adispatch(
             else:
                 pending.append(guarded)
         except BaseException as error:  # raise_error, CancelledError, KeyboardInterrupt
-            if first is None:
-                first = error
-            if interrupted is not None and not isinstance(error, Exception):
-                interrupted.append(handler)
+            first = _noted(first, error, handler, interrupted)
     if pending:
         try:
             if len(pending) == 1:
@@ -213,10 +181,11 @@ async def adispatch(
     return first
 
 
-def _call_async(
+def _call(
     handler: Any, event: str, ignore: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Awaitable[None] | None:
-    """Call one handler; an awaitable result comes back guarded (None: nothing to await)."""
+) -> Coroutine[Any, Any, None] | None:
+    """Call one handler (sync and async dispatch alike): errors are reported or raised by the
+    policy above; an awaitable result comes back guarded by it (None: nothing to await)."""
     if ignore is not None and getattr(handler, ignore, False):
         return None
     method = getattr(handler, event, None)
