@@ -337,6 +337,13 @@ def _async_twin(sync: Callable[..., Any]) -> Callable[..., Any]:
 for _event in sorted(EVENT_NAMES):
     setattr(AsyncCallbackHandler, _event, _async_twin(getattr(BaseCallbackHandler, _event)))
 
+# The base classes' own event functions: dispatch skips a handler's method that is one of them
+# (calling a no-op costs the arguments it is given), and goes straight to the ``on_llm_start``
+# fallback when ``on_chat_model_start`` is the base's unimplemented one.
+_BASES = (BaseCallbackHandler, AsyncCallbackHandler)
+UNIMPLEMENTED_CHAT_START = frozenset(vars(base)["on_chat_model_start"] for base in _BASES)
+BASE_NO_OPS = frozenset(vars(base)[e] for base in _BASES for e in EVENT_NAMES) - UNIMPLEMENTED_CHAT_START
+
 
 def _python_name(key: str) -> str | None:
     if key in EVENT_NAMES:

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
+from otelchain.callbacks._base import BASE_NO_OPS, UNIMPLEMENTED_CHAT_START
+
 __all__ = [
     "add_error_listener",
     "adispatch",
@@ -190,6 +192,12 @@ def _call(
         return None
     method = getattr(handler, event, None)
     call_event, call_args = event, args
+    func = getattr(method, "__func__", None)
+    if func is not None:  # a bound method: skip the base classes' no-ops
+        if func in BASE_NO_OPS:
+            return None
+        if func in UNIMPLEMENTED_CHAT_START:
+            method = None
     if method is None and event == "on_chat_model_start":
         method, call_event, call_args = _fallback_target(handler, args)
     if method is None:
@@ -217,9 +225,10 @@ def _call(
 
 
 def _fallback_target(handler: Any, args: tuple[Any, ...]) -> tuple[Any, str, tuple[Any, ...]]:
-    if getattr(handler, "ignore_llm", False):
+    method = getattr(handler, "on_llm_start", None)
+    if getattr(handler, "ignore_llm", False) or getattr(method, "__func__", None) in BASE_NO_OPS:
         return None, "on_llm_start", args
-    return getattr(handler, "on_llm_start", None), "on_llm_start", _chat_fallback(args)
+    return method, "on_llm_start", _chat_fallback(args)
 
 
 async def _guard(
