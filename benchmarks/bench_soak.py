@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from otelchain.tracing import OpenTelemetryCallbackHandler, configure, health
+from tests._servers.backends import free_port
 from tests._servers.otlp_collector import OtlpCollector
-from tests.export.backends import free_port
-from tests.faults.conftest import Pipeline, Tally
+from tests.helpers import Pipeline, Tally
 
 
 def rss_mib() -> float:

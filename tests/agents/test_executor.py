@@ -14,8 +14,7 @@ from otelchain.agents import _executor as executor_module
 from otelchain.callbacks import BaseCallbackHandler
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import BaseTool, Calculator, Tool, ToolException, tool
-from tests.agents.support import SEED_STEP_1, SEED_STEP_2, SpanHandler
-from tests.helpers import FakeClock, Recorder, seed_executor
+from tests.helpers import SEED_STEP_1, SEED_STEP_2, FakeClock, Recorder, SpanHandler, seed_executor
 
 
 def make_executor(

@@ -10,8 +10,7 @@ import pytest
 from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chains import LLMChain
 from otelchain.tools import Calculator
-from tests.agents.support import SEED_STEP_1, SEED_STEP_2, seed_model
-from tests.helpers import Recorder
+from tests.helpers import SEED_STEP_1, SEED_STEP_2, Recorder, seed_model
 
 MODEL = "fake-list-chat-model"
 

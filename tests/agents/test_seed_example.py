@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.agents.support import SEED_STEP_1, SEED_STEP_2
-from tests.helpers import Recorder
+from tests.helpers import SEED_STEP_1, SEED_STEP_2, Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "agent_callbacks.py"

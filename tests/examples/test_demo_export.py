@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests._servers.backends import free_port
 from tests._servers.otlp_receiver import OtlpReceiver
-from tests.export.backends import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.export.backends import (
+from tests._servers.backends import (
     LAUNCHER,
     PHOENIX_PYTHON,
     PHOENIX_VENV,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.export.backends import Phoenix, printed_trace_id, run_example
+from tests._servers.backends import Phoenix, printed_trace_id, run_example
 
 
 def test_service_span_nests_under_the_tool_span_in_phoenix(phoenix: Phoenix) -> None:

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import Status, StatusCode
 
-from tests.export.backends import Phoenix, Rotel, is_loopback, listening_addresses
+from tests._servers.backends import Phoenix, Rotel, is_loopback, listening_addresses
 
 
 def test_is_loopback() -> None:

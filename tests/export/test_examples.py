@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.export.backends import Phoenix, free_port, printed_trace_id, run_example
+from tests._servers.backends import Phoenix, free_port, printed_trace_id, run_example
 
 ROOT = Path(__file__).resolve().parents[2]
 TREE_LINE = re.compile(

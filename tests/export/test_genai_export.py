@@ -19,8 +19,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 
 from otelchain.tracing import OpenTelemetryCallbackHandler, configure
 from otelchain.tracing._metrics import configure_metrics
-from tests._servers.openai_server import OpenAIServer
-from tests.export.backends import (
+from tests._servers.backends import (
     Phoenix,
     clean_env,
     free_port,
@@ -29,7 +28,8 @@ from tests.export.backends import (
     rotel_binary,
     spawn,
 )
-from tests.tracing import _genai_scenarios as S
+from tests._servers.openai_server import OpenAIServer
+from tests.helpers import scenarios as S
 
 
 def _attr(attributes: dict[str, Any], path: str) -> Any:

@@ -27,8 +27,8 @@ from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import Calculator, Tool
 from otelchain.tracing import configure, instrument, uninstrument
+from tests._servers.backends import Phoenix, Rotel, free_port
 from tests._servers.openai_server import OpenAIServer, Reply
-from tests.export.backends import Phoenix, Rotel, free_port
 
 PATHS = ["http", "grpc", "rotel-http", "rotel-grpc"]
 

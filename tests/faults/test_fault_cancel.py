@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from otelchain.callbacks import AsyncCallbackHandler
-from tests.faults.conftest import EVENTS, App, Pipeline
+from tests.helpers import PIPELINE_EVENTS, Pipeline, Traced
 
 
 class Stuck(AsyncCallbackHandler):
@@ -27,7 +27,7 @@ class Stuck(AsyncCallbackHandler):
             await asyncio.Event().wait()
 
     def __getattribute__(self, name: str) -> Any:
-        if name.startswith("on_") and name in EVENTS:
+        if name.startswith("on_") and name in PIPELINE_EVENTS:
             hang = object.__getattribute__(self, "_maybe_hang")
 
             async def method(*args: Any, **kwargs: Any) -> None:
@@ -37,11 +37,11 @@ class Stuck(AsyncCallbackHandler):
         return object.__getattribute__(self, name)
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", PIPELINE_EVENTS)
 @pytest.mark.parametrize("inline", [True, False])
 @pytest.mark.parametrize("position", ["before", "after"])
 async def test_cancel_while_a_handler_handles_an_event(
-    app: App, event: str, inline: bool, position: str
+    app: Traced, event: str, inline: bool, position: str
 ) -> None:
     """Before the fix, a task cancelled while a non-inline handler handled a start event left
     the tracer's span open and its run in the map."""
@@ -58,8 +58,8 @@ async def test_cancel_while_a_handler_handles_an_event(
         assert any(s.status.status_code.name == "ERROR" for s in app.spans)
 
 
-@pytest.mark.parametrize("event", EVENTS)
-async def test_wait_for_timeout_inside_a_slow_handler(app: App, event: str) -> None:
+@pytest.mark.parametrize("event", PIPELINE_EVENTS)
+async def test_wait_for_timeout_inside_a_slow_handler(app: Traced, event: str) -> None:
     """The shape of the report: ``asyncio.wait_for`` times out while a handler is still busy."""
     stuck = Stuck(event, inline=False)
 
@@ -76,7 +76,7 @@ async def test_wait_for_timeout_inside_a_slow_handler(app: App, event: str) -> N
     app.assert_clean()
 
 
-async def test_cancel_at_every_await_of_the_app(app: App) -> None:
+async def test_cancel_at_every_await_of_the_app(app: Traced) -> None:
     """Cancel after the k-th step of the event loop, for every k until the call completes."""
     k = 0
     while True:

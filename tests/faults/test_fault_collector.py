@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from otelchain.tracing import OpenTelemetryCallbackHandler, configure, health, reset_health
+from tests._servers.backends import free_port
 from tests._servers.otlp_collector import OtlpCollector
-from tests.export.backends import free_port
-from tests.faults.conftest import Pipeline, Tally
+from tests.helpers import Pipeline, Tally
 
 CALLS = 400  # three spans each
 

@@ -17,8 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otelchain.callbacks import CallbackManagerForChainRun, ConsoleCallbackHandler
 from otelchain.llms import FakeListLLM
 from otelchain.tracing import ConsoleSpanTreeExporter, OpenTelemetryCallbackHandler
-from tests.faults.conftest import Tally
-from tests.helpers import XYChain
+from tests.helpers import Tally, XYChain
 
 LIMIT = 64  # small, so truncation is exercised on every other example
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from otelchain.callbacks import AsyncCallbackHandler, BaseCallbackHandler
-from tests.faults.conftest import EVENTS, App, Pipeline
-from tests.helpers import Recorder
+from tests.helpers import PIPELINE_EVENTS, Pipeline, Recorder, Traced
 
 
 class Failure(Exception):
@@ -39,11 +38,11 @@ def faulty(event: str, raise_error: bool, is_async: bool = False) -> Any:
     return cls()
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", PIPELINE_EVENTS)
 @pytest.mark.parametrize("position", ["before", "after"])
 @pytest.mark.parametrize("raise_error", [True, False])
 def test_a_raising_handler_never_leaves_a_span_open(
-    app: App, event: str, position: str, raise_error: bool, caplog: pytest.LogCaptureFixture
+    app: Traced, event: str, position: str, raise_error: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Before the fix, a raise_error handler raising in a start event after the tracer, or in an
     end event before it, left the tracer's span open and its run in the run map."""
@@ -65,11 +64,11 @@ def test_a_raising_handler_never_leaves_a_span_open(
     assert len(starts) == len(ends)
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", PIPELINE_EVENTS)
 @pytest.mark.parametrize("position", ["before", "after"])
 @pytest.mark.parametrize("inline", [True, False])
 async def test_a_raising_async_handler_never_leaves_a_span_open(
-    app: App, event: str, position: str, inline: bool
+    app: Traced, event: str, position: str, inline: bool
 ) -> None:
     bad = faulty(event, raise_error=True, is_async=True)
     bad.run_inline = inline
@@ -80,7 +79,7 @@ async def test_a_raising_async_handler_never_leaves_a_span_open(
     app.assert_clean()
 
 
-def test_every_handler_gets_the_event_a_raise_error_handler_raised_in(app: App) -> None:
+def test_every_handler_gets_the_event_a_raise_error_handler_raised_in(app: Traced) -> None:
     bad, rec = faulty("on_chain_start", raise_error=True), Recorder()
     with pytest.raises(Failure):
         Pipeline().call({"x": "q"}, [bad, rec, app.handler])
@@ -92,7 +91,7 @@ def test_every_handler_gets_the_event_a_raise_error_handler_raised_in(app: App) 
     app.assert_clean()
 
 
-def test_a_failed_start_in_a_batch_ends_the_runs_already_started(app: App) -> None:
+def test_a_failed_start_in_a_batch_ends_the_runs_already_started(app: Traced) -> None:
     class SecondFails(BaseCallbackHandler):
         raise_error = True
         seen = 0

@@ -10,21 +10,13 @@ import pytest
 
 from otelchain.callbacks import BaseCallbackHandler
 from otelchain.tracing import TracingHealth, _health, health, reset_health
-from tests.faults.conftest import App, Pipeline
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import FakeClock, Pipeline, Traced
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    c = Clock()
-    monkeypatch.setattr(_health, "_clock", c)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    c = FakeClock()
+    monkeypatch.setattr(_health, "_clock", c.monotonic)
     reset_health()
     yield c
     reset_health()
@@ -40,7 +32,7 @@ def reports(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_health_is_logged_once_then_when_it_grows_rate_limited(
-    app: App, clock: Clock, caplog: pytest.LogCaptureFixture
+    app: Traced, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "otelchain.tracing")
     assert health() == TracingHealth(0, 0, 0, 0, 0, 0, 0) and health().ok
@@ -50,16 +42,16 @@ def test_health_is_logged_once_then_when_it_grows_rate_limited(
     for _ in range(5):  # grows within the interval: not logged again yet
         Pipeline().call({"x": "q"}, [app.handler, Broken()])
     assert len(reports(caplog)) == 1
-    clock.now += _health.LOG_INTERVAL_S
+    clock.advance(_health.LOG_INTERVAL_S)
     Pipeline().call({"x": "q"}, [app.handler, Broken()])
     assert len(reports(caplog)) == 2 and "handler_errors=7" in reports(caplog)[1]
-    clock.now += _health.LOG_INTERVAL_S
+    clock.advance(_health.LOG_INTERVAL_S)
     Pipeline().call({"x": "q"}, [app.handler])  # nothing grew: nothing logged
     assert len(reports(caplog)) == 2
     assert health().as_dict()["handler_errors"] == 7
 
 
-def test_truncated_and_sanitized_values_are_counted(clock: Clock) -> None:
+def test_truncated_and_sanitized_values_are_counted(clock: FakeClock) -> None:
     from otelchain.tracing._values import json_text, truncate
 
     truncate("x" * 100, 32)

@@ -19,7 +19,7 @@ import pytest
 from opentelemetry.sdk.trace import SpanProcessor
 
 from otelchain.callbacks import BaseCallbackHandler, ConsoleCallbackHandler
-from tests.faults.conftest import App, Pipeline
+from tests.helpers import Pipeline, Traced, make_traced
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ class InterruptAt(BaseCallbackHandler):
 
 
 @pytest.mark.parametrize("position", ["before", "after"])
-def test_an_interrupt_at_every_event_leaves_nothing_open(app: App, position: str) -> None:
+def test_an_interrupt_at_every_event_leaves_nothing_open(app: Traced, position: str) -> None:
     n = 1
     while True:
         stop = InterruptAt(n)
@@ -63,22 +63,14 @@ def test_random_interrupts_leave_nothing_open() -> None:
 
     Runs in a fresh interpreter: a Ctrl-C that lands at an arbitrary bytecode may also land in
     the test harness's own code, and must not touch the other tests' process."""
-    code = (
-        "from tests.faults.conftest import make_app\n"
-        "from tests.faults.test_fault_interrupts import random_interrupts\n"
-        "app = make_app()\n"
-        "random_interrupts(app)\n"
-        "app.provider.shutdown()\n"
-        "print('clean')\n"
-    )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [sys.executable, __file__], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0 and proc.stdout.strip().endswith("clean"), proc.stdout + proc.stderr
 
 
-def random_interrupts(app: App) -> None:
+def random_interrupts(app: Traced) -> None:
     """A thread presses Ctrl-C (``_thread.interrupt_main``) at random moments while the main
     thread runs traced calls and catches KeyboardInterrupt, as a REPL does."""
     from otelchain.tracing import health, reset_health
@@ -151,7 +143,7 @@ class _InterruptOnStart(SpanProcessor):
             raise KeyboardInterrupt
 
 
-def test_an_interrupt_inside_the_sdks_span_start_is_counted(app: App) -> None:
+def test_an_interrupt_inside_the_sdks_span_start_is_counted(app: Traced) -> None:
     """The span object never reaches otelchain, so it cannot be ended: it is counted, not silent."""
     from otelchain.tracing import health, reset_health
 
@@ -163,3 +155,10 @@ def test_an_interrupt_inside_the_sdks_span_start_is_counted(app: App) -> None:
     app.tally.open.clear()
     assert app.handler.runs == {}
     reset_health()
+
+
+if __name__ == "__main__":  # the soak test's fresh interpreter
+    soaked = make_traced()
+    random_interrupts(soaked)
+    soaked.provider.shutdown()
+    print("clean")

@@ -21,8 +21,7 @@ from otelchain.tools import Tool
 from otelchain.tracing import ConsoleSpanTreeExporter, OpenTelemetryCallbackHandler, configure
 from tests._servers.openai_server import OpenAIServer, Reply
 from tests._servers.otlp_collector import OtlpCollector
-from tests.faults.conftest import App, Pipeline
-from tests.helpers import XYChain
+from tests.helpers import Pipeline, Traced, XYChain
 
 LIMIT = 16_384
 
@@ -123,7 +122,7 @@ def test_lone_surrogates_never_sink_a_batch(collector: OtlpCollector) -> None:
     assert health().values_sanitized >= 3 and health().spans_export_failed == 0
 
 
-def test_an_exception_whose_str_raises_still_fails_the_span(app: App) -> None:
+def test_an_exception_whose_str_raises_still_fails_the_span(app: Traced) -> None:
     """Before the fix: no ERROR status, no error.type, no exception event."""
 
     class Unprintable(Exception):
@@ -159,7 +158,7 @@ class CountingMapping(Mapping[str, int]):
         return self.n
 
 
-def test_large_inputs_are_cut_while_encoding(app: App) -> None:
+def test_large_inputs_are_cut_while_encoding(app: Traced) -> None:
     """Before the fix a 200,000-key input was fully encoded before truncation (0.8 s a call)."""
     big = CountingMapping(200_000)
     run_id = uuid4()

@@ -1,52 +1,26 @@
 """LangChain drop-in tests: `instrument()` on an in-memory provider, the real httpx/httpx2
 instrumentation on the same provider, and langchain-openai's ChatOpenAI on the loopback server.
 
-Guards (autouse, from tests/tracing/conftest.py): no OTel context left attached after a test,
-no "Failed to detach context" logged, `uninstrument()` after each test.
+Guard (autouse, `tests.helpers.context_hygiene`, as for the tracing tests): no OTel context left
+attached after a test, no "Failed to detach context" logged, `uninstrument()` after each test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
-from opentelemetry.sdk.trace import ReadableSpan
 
-from otelchain.tracing import OpenTelemetryCallbackHandler, instrument, uninstrument
+from otelchain.tracing import instrument, uninstrument
 from tests._servers.openai_server import OpenAIServer
-from tests.tracing.conftest import Traced, _context_hygiene, make_traced
-
-__all__ = ["_context_hygiene"]  # the tracing tests' guard, applied here too
-
-API_KEY = "sk-langchain-test-key-0123456789"
+from tests.helpers import LC, context_hygiene, make_traced
 
 
-@dataclass
-class LC:
-    """An instrumented app: spans in memory, ChatOpenAI against the loopback server."""
-
-    traced: Traced
-    handler: OpenTelemetryCallbackHandler
-    server: OpenAIServer
-
-    @property
-    def spans(self) -> tuple[ReadableSpan, ...]:
-        return self.traced.spans
-
-    def chat(self, **kwargs: Any) -> Any:
-        from langchain_openai import ChatOpenAI
-
-        kwargs.setdefault("model", "test-model-0001")
-        kwargs.setdefault("api_key", API_KEY)
-        kwargs.setdefault("base_url", self.server.base_url)
-        kwargs.setdefault("max_retries", 0)
-        return ChatOpenAI(**kwargs)
-
-    def http_spans(self) -> list[ReadableSpan]:
-        return [s for s in self.spans if s.name.startswith("POST") or s.name.startswith("GET")]
+@pytest.fixture(autouse=True)
+def _context_hygiene(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    with context_hygiene(caplog):
+        yield
 
 
 @pytest.fixture

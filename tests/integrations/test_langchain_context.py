@@ -16,8 +16,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from tests._servers.openai_server import Reply
-from tests.integrations.conftest import LC
-from tests.tracing.conftest import parent_of
+from tests.helpers import LC, parent_of
 
 
 def _chats(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:

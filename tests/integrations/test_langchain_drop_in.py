@@ -18,8 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from otelchain.tracing import OpenTelemetryCallbackHandler, instrument, uninstrument
 from tests._servers.openai_server import Reply, ToolCallReply
-from tests.integrations.conftest import LC
-from tests.tracing.conftest import make_traced, parent_of
+from tests.helpers import LC, make_traced, parent_of
 
 
 @tool

@@ -13,7 +13,7 @@ import pytest
 from otelchain.chat_models import ChatOpenAI
 from otelchain.llms import OpenAI
 from tests._servers.openai_server import OpenAIServer
-from tests.models._openai_helpers import API_KEY
+from tests.helpers import API_KEY
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -23,8 +23,7 @@ from otelchain.schema import (
     ToolMessage,
 )
 from tests._servers.openai_server import DEFAULT_CONTENT, OpenAIServer, Reply, ToolCallReply, tokens_of
-from tests.helpers import Recorder
-from tests.models._openai_helpers import API_KEY, call, stream
+from tests.helpers import API_KEY, Recorder, call, stream
 
 MakeChat = Callable[..., ChatOpenAI]
 

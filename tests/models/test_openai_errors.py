@@ -15,8 +15,7 @@ import tenacity
 from otelchain.chat_models import ChatOpenAI
 from otelchain.llms import OpenAI
 from tests._servers.openai_server import OpenAIServer, Reply
-from tests.helpers import Recorder
-from tests.models._openai_helpers import API_KEY, call, stream
+from tests.helpers import API_KEY, Recorder, call, stream
 
 Make = Callable[..., Any]
 

@@ -11,8 +11,7 @@ import pytest
 from otelchain.llms import OpenAI
 from otelchain.schema import LLMResult
 from tests._servers.openai_server import DEFAULT_CONTENT, OpenAIServer, Reply, tokens_of
-from tests.helpers import Recorder
-from tests.models._openai_helpers import API_KEY, call, stream
+from tests.helpers import API_KEY, Recorder, call, stream
 
 MakeLLM = Callable[..., OpenAI]
 

@@ -13,8 +13,7 @@ from otelchain._json import dumps
 from otelchain.chat_models import ChatOpenAI
 from otelchain.llms import OpenAI
 from tests._servers.openai_server import OpenAIServer, Reply, ToolCallReply
-from tests.helpers import Recorder
-from tests.models._openai_helpers import API_KEY, call, stream
+from tests.helpers import API_KEY, Recorder, call, stream
 
 
 def _everything(events: Recorder) -> list[str]:

@@ -15,8 +15,7 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import ToolCall, ToolMessage
 from otelchain.tools import BaseTool, StructuredTool, Tool, ToolException, tool
-from tests.agents.support import SpanHandler
-from tests.helpers import Recorder
+from tests.helpers import Recorder, SpanHandler
 
 
 def upper(text: str) -> str:

@@ -9,8 +9,16 @@ from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chains import LLMChain
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import Tool
-from tests.helpers import CALC_STEP_1, CALC_STEP_2, Boom, calculator_executor
-from tests.tracing.conftest import Traced, all_strings, make_traced, tree
+from tests.helpers import (
+    CALC_STEP_1,
+    CALC_STEP_2,
+    Boom,
+    Traced,
+    all_strings,
+    calculator_executor,
+    make_traced,
+    tree,
+)
 
 STEP_1, STEP_2 = CALC_STEP_1, CALC_STEP_2
 LOG_1 = "".join(STEP_1)

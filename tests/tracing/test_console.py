@@ -27,30 +27,17 @@ from otelchain.tracing import ConsoleSpanProcessor, ConsoleSpanTreeExporter, Ope
 from otelchain.tracing._console import use_color
 from tests.helpers import CALC_STEP_1 as STEP_1
 from tests.helpers import CALC_STEP_2 as STEP_2
-from tests.helpers import Boom, seed_chain
+from tests.helpers import Boom, FakeClock, seed_chain
 from tests.helpers import calculator_executor as seed_executor
 
 GOLDEN = Path(__file__).parent / "golden"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class FakeClock:
-    """The runs' clock, advanced by hand (and 1 ms per reading, so every stamp is distinct)."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000_000_000_000
-
-    def __call__(self) -> int:
-        self.now += 1_000_000
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += int(seconds * 1e9)
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
+    """The runs' clock, advanced by hand (and 1 ms per reading, so every stamp is distinct)."""
+    fake = FakeClock(start_ns=1_700_000_000_000_000_000, tick_ns=1_000_000)
     monkeypatch.setattr(_runs, "now_ns", fake)
     return fake
 

@@ -19,8 +19,8 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import Generation, LLMResult
 from otelchain.tools import Tool
-from tests.helpers import XYChain, get_server
-from tests.tracing.conftest import Traced, parent_of, tree
+from tests._servers.get_server import get_server
+from tests.helpers import Traced, XYChain, parent_of, tree
 
 
 class UserWork(XYChain):

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import SpanLimits
 
 from otelchain.callbacks import AsyncCallbackManager, CallbackManager
 from otelchain.schema import Document
-from tests.tracing.conftest import Traced, make_traced
+from tests.helpers import Traced, make_traced
 
 
 def test_retriever_run_is_a_retriever_span_with_documents(traced: Traced) -> None:

@@ -16,8 +16,8 @@ from opentelemetry.trace import StatusCode
 
 from otelchain.tracing._metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from tests._servers.openai_server import OpenAIServer, Reply
-from tests.tracing import _genai_scenarios as S
-from tests.tracing.conftest import Traced, all_strings, make_traced
+from tests.helpers import Traced, all_strings, make_traced
+from tests.helpers import scenarios as S
 
 
 @dataclass

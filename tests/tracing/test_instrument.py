@@ -11,7 +11,7 @@ from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.tracing import OpenTelemetryCallbackHandler, instrument, instrumented_handler, uninstrument
-from tests.tracing.conftest import make_traced, tree
+from tests.helpers import make_traced, tree
 
 
 def chain() -> LLMChain:

@@ -26,9 +26,9 @@ from otelchain.tracing import (
     http_propagation_enabled,
     instrumented_handler,
 )
+from tests._servers.get_server import get_server
 from tests._servers.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.helpers import get_server
-from tests.tracing.conftest import make_traced, tree
+from tests.helpers import make_traced, tree
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTRUMENT = Path(sys.executable).parent / "opentelemetry-instrument"

@@ -11,7 +11,7 @@ from langchain_core.prompts import PromptTemplate as LCPromptTemplate
 from langchain_core.runnables import RunnableLambda
 from opentelemetry.trace import SpanKind
 
-from tests.tracing.conftest import Traced, tree
+from tests.helpers import Traced, tree
 
 
 def test_prompt_and_llm_sequence_gives_nested_spans(traced: Traced) -> None:

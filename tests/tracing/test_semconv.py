@@ -17,8 +17,8 @@ from openinference.semconv import trace as oi
 
 from otelchain.tracing import _attributes as A
 from tests._servers.openai_server import OpenAIServer
-from tests.tracing._genai_scenarios import run_all
-from tests.tracing.conftest import Traced
+from tests.helpers import Traced
+from tests.helpers.scenarios import run_all
 
 ROOT = Path(__file__).resolve().parents[2]
 GENAI = json.loads((Path(__file__).parent / "data" / "genai_semconv.json").read_text())

@@ -16,8 +16,7 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import AIMessage, ChatGeneration, LLMResult, ToolCall
 from otelchain.tracing import OpenTelemetryCallbackHandler
-from tests.helpers import Boom, XYChain, seed_chain
-from tests.tracing.conftest import Traced, all_strings, tree
+from tests.helpers import Boom, Traced, XYChain, all_strings, seed_chain, tree
 
 
 def test_llm_chain_request_handler_gives_nested_spans(traced: Traced) -> None:
@@ -212,7 +211,7 @@ def test_description_is_short(traced: Traced) -> None:
 
 
 def test_values_are_truncated_to_the_configured_length() -> None:
-    from tests.tracing.conftest import make_traced
+    from tests.helpers import make_traced
 
     t = make_traced(max_attribute_length=100)
     FakeListLLM(["y" * 1000]).call("x" * 1000, callbacks=[t.handler])

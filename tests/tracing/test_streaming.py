@@ -18,8 +18,7 @@ from otelchain.chat_models import FakeListChatModel
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.schema import GenerationChunk
-from tests.helpers import FakeClock
-from tests.tracing.conftest import Traced, make_traced
+from tests.helpers import FakeClock, Traced, make_traced
 
 JOKE = ["\n", "\n", "Q", ":", " Why", " did", " the", " chicken", " cross", " the", " playground", "?"]
 

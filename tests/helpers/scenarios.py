@@ -1,4 +1,4 @@
-"""One run of every type, traced: the spans the GenAI / OpenInference / metrics tests read.
+"""One run of every type, traced: the spans the GenAI / OpenInference / metrics / export tests read.
 
 Real parts: otelchain's OpenAI models over HTTP to the OpenAI-compatible test server, otelchain's
 chains, tools and agent, and langchain-core's prompt templates, retriever, tool and chat model.
@@ -28,9 +28,9 @@ from otelchain.prompts import PromptTemplate
 from otelchain.schema import HumanMessage, SystemMessage
 from otelchain.tools import Calculator
 from tests._servers.openai_server import OpenAIServer, Reply, ToolCallReply
-from tests.helpers import calculator_executor as seed_executor
+from tests.helpers.models import API_KEY
+from tests.helpers.runnables import calculator_executor
 
-API_KEY = "sk-test-0123456789abcdefSECRETxyz"
 IMAGE = "data:image/png;base64,iVBORw0KGgo="
 
 
@@ -92,7 +92,7 @@ def otelchain_tool(handler: BaseCallbackHandler) -> Any:
 
 
 def otelchain_agent(handler: BaseCallbackHandler) -> Any:
-    return seed_executor().call({"input": "What is 2 to the power of 8"}, callbacks=[handler])
+    return calculator_executor().call({"input": "What is 2 to the power of 8"}, callbacks=[handler])
 
 
 def otelchain_prompt_chain(handler: BaseCallbackHandler) -> Any:

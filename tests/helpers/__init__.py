@@ -1,0 +1,75 @@
+"""What the tests share, one definition each (conftest.py files hold only fixtures; no test
+imports another test module; `tests/test_layout.py` checks both).
+
+- `events`: `Recorder`, the one recording handler (every callback event as an `Event`).
+- `clock`: `FakeClock`, time moved by hand (timing tests never sleep on a margin).
+- `runnables`: small chains (`XYChain`, `Boom`), the seed's chain and agents, the fault suite's `Pipeline`.
+- `spans`: `Traced` (a real provider exporting to memory, with a tally of spans never ended),
+  span-tree readers (`tree`, `parent_of`, `all_strings`), the context guard, `SpanHandler`.
+- `models`: the fake OpenAI key, `call`/`stream` in either mode, `LC` (langchain-openai on loopback).
+- `scenarios` (import it as a module; it needs langchain-core): one run of every type.
+
+Servers (OpenAI-compatible, OTLP receivers, Phoenix/rotel processes, a GET server) are in
+`tests/_servers/`.
+"""
+
+from tests.helpers.clock import FakeClock
+from tests.helpers.events import Event, Recorder
+from tests.helpers.models import API_KEY, LC, LC_API_KEY, call, stream
+from tests.helpers.runnables import (
+    CALC_STEP_1,
+    CALC_STEP_2,
+    PIPELINE_EVENTS,
+    SEED_STEP_1,
+    SEED_STEP_2,
+    Boom,
+    Pipeline,
+    XYChain,
+    calculator_executor,
+    seed_chain,
+    seed_executor,
+    seed_model,
+)
+from tests.helpers.spans import (
+    SpanContext,
+    SpanHandler,
+    Tally,
+    Traced,
+    all_strings,
+    context_hygiene,
+    make_traced,
+    parent_of,
+    tree,
+)
+
+__all__ = [
+    "API_KEY",
+    "CALC_STEP_1",
+    "CALC_STEP_2",
+    "LC",
+    "LC_API_KEY",
+    "PIPELINE_EVENTS",
+    "SEED_STEP_1",
+    "SEED_STEP_2",
+    "Boom",
+    "Event",
+    "FakeClock",
+    "Pipeline",
+    "Recorder",
+    "SpanContext",
+    "SpanHandler",
+    "Tally",
+    "Traced",
+    "XYChain",
+    "all_strings",
+    "calculator_executor",
+    "call",
+    "context_hygiene",
+    "make_traced",
+    "parent_of",
+    "seed_chain",
+    "seed_executor",
+    "seed_model",
+    "stream",
+    "tree",
+]
