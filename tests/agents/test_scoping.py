@@ -10,7 +10,7 @@ import pytest
 from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chains import LLMChain
 from otelchain.tools import Calculator
-from tests.helpers import SEED_STEP_1, SEED_STEP_2, Recorder, seed_model
+from tests.helpers import SEED_STEP_1, SEED_STEP_2, Recorder, call, seed_model
 
 MODEL = "fake-list-chat-model"
 
@@ -32,21 +32,18 @@ def build(
     )
 
 
-async def call(executor: AgentExecutor, is_async: bool, **kwargs: Any) -> Any:
-    if is_async:
-        return await executor.acall({"input": "What is 2 to the power of 8"}, **kwargs)
-    return executor.call({"input": "What is 2 to the power of 8"}, **kwargs)
+QUESTION = {"input": "What is 2 to the power of 8"}
 
 
 @pytest.fixture(params=[False, True], ids=["sync", "async"])
-def is_async(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
+def mode(request: pytest.FixtureRequest) -> str:
+    return "async" if request.param else "sync"
 
 
-async def test_each_constructor_handler_sees_only_its_object(is_async: bool) -> None:
+async def test_each_constructor_handler_sees_only_its_object(mode: str) -> None:
     on_executor, on_chain, on_model, on_tool, on_request = (Recorder() for _ in range(5))
     executor = build([on_executor], [on_chain], [on_model], [on_tool])
-    result = await call(executor, is_async, callbacks=[on_request])
+    result = await call(executor, QUESTION, mode, callbacks=[on_request])
     assert result["output"] == "256"
 
     assert on_executor.labels() == [
@@ -80,10 +77,10 @@ async def test_each_constructor_handler_sees_only_its_object(is_async: bool) -> 
     assert {e.run_id for e in on_tool.events} <= {e.run_id for e in on_request.events}
 
 
-async def test_handler_in_both_places_gets_each_event_once(is_async: bool) -> None:
+async def test_handler_in_both_places_gets_each_event_once(mode: str) -> None:
     both = Recorder()
     executor = build(chain_cb=[both], model_cb=[both], tool_cb=[both])
-    await call(executor, is_async, callbacks=[both])
+    await call(executor, QUESTION, mode, callbacks=[both])
     labels = both.labels()
     assert labels.count("chain_start:llm_chain") == 2
     assert labels.count(f"llm_start:{MODEL}") == 2
@@ -91,10 +88,10 @@ async def test_handler_in_both_places_gets_each_event_once(is_async: bool) -> No
     assert len(both.of("token")) == len(SEED_STEP_1) + len(SEED_STEP_2)
 
 
-async def test_request_tags_and_metadata_are_inherited_constructor_ones_are_not(is_async: bool) -> None:
+async def test_request_tags_and_metadata_are_inherited_constructor_ones_are_not(mode: str) -> None:
     log = Recorder()
     executor = build(tags=["executor-tag"], metadata={"team": "agents"})
-    await call(executor, is_async, callbacks=[log], tags=["request"], metadata={"user": "u1"})
+    await call(executor, QUESTION, mode, callbacks=[log], tags=["request"], metadata={"user": "u1"})
     starts = {e.label: e for e in log.events if e.kind.endswith("_start")}
     root = starts["chain_start:agent_executor"]
     assert set(root.kwargs["tags"]) == {"request", "executor-tag"}
@@ -104,18 +101,18 @@ async def test_request_tags_and_metadata_are_inherited_constructor_ones_are_not(
         assert starts[label].kwargs["metadata"] == {"user": "u1"}, label
 
 
-async def test_no_handlers_anywhere_still_runs(is_async: bool) -> None:
-    result = await call(build(), is_async)
+async def test_no_handlers_anywhere_still_runs(mode: str) -> None:
+    result = await call(build(), QUESTION, mode)
     assert dict(result) == {"output": "256"}
     assert result.run_info is not None
 
 
-async def test_ignore_agent_hides_actions_and_tools(is_async: bool) -> None:
+async def test_ignore_agent_hides_actions_and_tools(mode: str) -> None:
     class NoAgent(Recorder):
         ignore_agent = True
 
     quiet = NoAgent()
-    await call(build(), is_async, callbacks=[quiet])
+    await call(build(), QUESTION, mode, callbacks=[quiet])
     kinds = {e.kind for e in quiet.events}
     assert "chain_start" in kinds and "llm_start" in kinds
     assert not kinds & {"agent_action", "agent_finish", "tool_start", "tool_end"}

@@ -175,17 +175,17 @@ def test_bad_callbacks_entry_is_a_clear_error() -> None:
         _chain().call({"n": 1}, ["not a handler"])
 
 
-class Boom(BaseCallbackHandler):
+class RaisingHandler(BaseCallbackHandler):
     def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError("handler bug")
 
 
-class AsyncBoom(AsyncCallbackHandler):
+class AsyncRaisingHandler(AsyncCallbackHandler):
     async def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError("async handler bug")
 
 
-@pytest.mark.parametrize("bad", [Boom, AsyncBoom])
+@pytest.mark.parametrize("bad", [RaisingHandler, AsyncRaisingHandler])
 def test_handler_errors_are_logged_counted_and_survived(bad: type, caplog: pytest.LogCaptureFixture) -> None:
     from tests.helpers import Recorder
 
@@ -199,7 +199,7 @@ def test_handler_errors_are_logged_counted_and_survived(bad: type, caplog: pytes
     assert handler_error_counts()[(bad.__qualname__, "on_chain_start")] == 2
 
 
-@pytest.mark.parametrize("bad", [Boom, AsyncBoom])
+@pytest.mark.parametrize("bad", [RaisingHandler, AsyncRaisingHandler])
 def test_raise_error_propagates(bad: type) -> None:
     handler = bad()
     handler.raise_error = True

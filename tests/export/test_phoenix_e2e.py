@@ -201,12 +201,12 @@ def test_seed_agent_run_tree_survives_export(
         }
 
 
-class Boom(RuntimeError):
+class ToolFailure(RuntimeError):
     """The failing tool's error."""
 
 
 def _explode(query: str) -> str:
-    raise Boom(f"tool failed on {query!r}")
+    raise ToolFailure(f"tool failed on {query!r}")
 
 
 def _failing_agent() -> AgentExecutor:
@@ -223,7 +223,7 @@ def _failing_agent() -> AgentExecutor:
 def test_failing_tool_is_an_error_span(path: str, phoenix: Phoenix, request: pytest.FixtureRequest) -> None:
     endpoint, protocol = _endpoint(path, phoenix, request)
     secret = "sk-e2e-do-not-leak-0123456789"
-    with _traced(endpoint, protocol, f"otelchain-e2e-error-{path}"), pytest.raises(Boom, match="42"):
+    with _traced(endpoint, protocol, f"otelchain-e2e-error-{path}"), pytest.raises(ToolFailure, match="42"):
         _failing_agent().call(
             {"input": "blow up"},
             metadata={"api_key": secret, "session_id": f"s-{path}"},
@@ -238,11 +238,11 @@ def test_failing_tool_is_an_error_span(path: str, phoenix: Phoenix, request: pyt
     assert tool["parent_id"] == root["context"]["span_id"]
     assert tool["status_code"] == "ERROR"
     assert "tool failed on '42'" in tool["status_message"]
-    assert tool["attributes"]["error.type"].endswith("Boom")
+    assert tool["attributes"]["error.type"].endswith("ToolFailure")
     exceptions = [e["attributes"] for e in tool["events"] if e["name"] == "exception"]
-    assert exceptions and exceptions[0]["exception.type"].endswith("Boom")
+    assert exceptions and exceptions[0]["exception.type"].endswith("ToolFailure")
     assert "tool failed on '42'" in exceptions[0]["exception.message"]
-    assert root["status_code"] == "ERROR" and root["attributes"]["error.type"].endswith("Boom")
+    assert root["status_code"] == "ERROR" and root["attributes"]["error.type"].endswith("ToolFailure")
     assert all(s["status_code"] != "ERROR" for s in named["llm_chain"])
     assert root["attributes"]["otelchain.tags"] == ["e2e", path]
     assert secret not in json.dumps(spans), "a secret reached the backend"

@@ -1,5 +1,5 @@
 """What the tests share, one definition each (conftest.py files hold only fixtures; no test
-imports another test module; `tests/test_layout.py` checks both).
+imports another test module; `tests/test_test_layout.py` checks both).
 
 - `events`: `Recorder`, the one recording handler (every callback event as an `Event`).
 - `clock`: `FakeClock`, time moved by hand (timing tests never sleep on a margin).

@@ -17,11 +17,11 @@ API_KEY = "sk-test-0123456789abcdefSECRETxyz"  # otelchain's OpenAI models in te
 LC_API_KEY = "sk-langchain-test-key-0123456789"  # langchain-openai's ChatOpenAI in `LC`
 
 
-async def call(model: Any, input: Any, mode: str, **kwargs: Any) -> Any:
-    """``model.call`` or ``await model.acall``."""
+async def call(runnable: Any, input: Any, mode: str, **kwargs: Any) -> Any:
+    """``runnable.call`` (mode "sync") or ``await runnable.acall`` ("async"): one body, both paths."""
     if mode == "sync":
-        return model.call(input, **kwargs)
-    return await model.acall(input, **kwargs)
+        return runnable.call(input, **kwargs)
+    return await runnable.acall(input, **kwargs)
 
 
 async def stream(

@@ -3,35 +3,14 @@ exporter): one trace, the executor span at the root, every span ended, user span
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
 from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import Tool
-from otelchain.tracing import OpenTelemetryCallbackHandler
-from tests.helpers import seed_executor
-
-
-@pytest.fixture
-def traced() -> Iterator[tuple[OpenTelemetryCallbackHandler, InMemorySpanExporter, TracerProvider]]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield OpenTelemetryCallbackHandler(tracer_provider=provider), exporter, provider
-    provider.shutdown()
-
-
-def tree(spans: tuple[ReadableSpan, ...]) -> list[tuple[str, str | None]]:
-    by_id = {s.context.span_id: s.name for s in spans}
-    return sorted((s.name, by_id.get(s.parent.span_id) if s.parent else None) for s in spans)
-
+from tests.helpers import Traced, seed_executor, tree
 
 EXPECTED_TREE = sorted(
     [
@@ -45,8 +24,8 @@ EXPECTED_TREE = sorted(
 )
 
 
-def check(result: object, exporter: InMemorySpanExporter) -> None:
-    spans = exporter.get_finished_spans()
+def check(result: object, traced: Traced) -> None:
+    spans = traced.spans
     assert tree(spans) == EXPECTED_TREE
     assert len({s.context.trace_id for s in spans}) == 1
     root = next(s for s in spans if s.parent is None)
@@ -60,27 +39,18 @@ def check(result: object, exporter: InMemorySpanExporter) -> None:
     assert trace.get_current_span() is trace.INVALID_SPAN
 
 
-def test_agent_spans_sync(
-    traced: tuple[OpenTelemetryCallbackHandler, InMemorySpanExporter, TracerProvider],
-) -> None:
-    handler, exporter, _ = traced
-    result = seed_executor().call({"input": "What is 2 to the power of 8"}, callbacks=[handler])
-    check(result, exporter)
+def test_agent_spans_sync(traced: Traced) -> None:
+    result = seed_executor().call({"input": "What is 2 to the power of 8"}, callbacks=[traced.handler])
+    check(result, traced)
 
 
-async def test_agent_spans_async(
-    traced: tuple[OpenTelemetryCallbackHandler, InMemorySpanExporter, TracerProvider],
-) -> None:
-    handler, exporter, _ = traced
-    result = await seed_executor().acall({"input": "What is 2 to the power of 8"}, callbacks=[handler])
-    check(result, exporter)
+async def test_agent_spans_async(traced: Traced) -> None:
+    result = await seed_executor().acall({"input": "What is 2 to the power of 8"}, callbacks=[traced.handler])
+    check(result, traced)
 
 
-def test_crashing_tool_marks_tool_and_agent_spans_as_errors(
-    traced: tuple[OpenTelemetryCallbackHandler, InMemorySpanExporter, TracerProvider],
-) -> None:
-    handler, exporter, provider = traced
-    tracer = provider.get_tracer("user")
+def test_crashing_tool_marks_tool_and_agent_spans_as_errors(traced: Traced) -> None:
+    handler, tracer = traced.handler, traced.provider.get_tracer("user")
 
     def broken(_: str) -> str:
         with tracer.start_as_current_span("user work"):
@@ -91,7 +61,7 @@ def test_crashing_tool_marks_tool_and_agent_spans_as_errors(
     executor = AgentExecutor.from_agent_and_tools(agent=agent, tools=tools)
     with pytest.raises(RuntimeError):
         executor.call({"input": "q"}, callbacks=[handler])
-    spans = {s.name: s for s in exporter.get_finished_spans()}
+    spans = {s.name: s for s in traced.spans}
     assert spans["execute_tool broken"].status.status_code is StatusCode.ERROR
     assert spans["invoke_agent agent_executor"].status.status_code is StatusCode.ERROR
     user = spans["user work"]
