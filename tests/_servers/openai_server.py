@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -30,9 +31,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-__all__ = ["DEFAULT_CONTENT", "OpenAIServer", "ReceivedRequest", "Reply", "ToolCallReply", "tokens_of"]
+__all__ = [
+    "DEFAULT_CONTENT",
+    "HOLD",
+    "OpenAIServer",
+    "ReceivedRequest",
+    "Reply",
+    "ToolCallReply",
+    "tokens_of",
+]
 
 DEFAULT_CONTENT = "Hello from the test server."
+# As a ``delay`` or ``stall``: wait until the test is over (`OpenAIServer.release`, called by
+# `reset` and `stop`), so a client timeout is certain to fire first whatever the machine's load.
+HOLD = math.inf
 _ERRORS = {
     400: ("invalid_request_error", None, "Bad request."),
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
@@ -68,7 +80,8 @@ class Reply:
     ``content``: text (streamed word by word) or the exact tokens to stream. ``status`` other
     than 200 answers with an OpenAI error body (``error_message`` overrides the message).
     ``delay`` waits before answering; ``token_delay`` between streamed chunks; ``stall_after``
-    pauses ``stall`` seconds after that many content chunks (a stream that goes quiet). ``cut_after``
+    pauses ``stall`` seconds after that many content chunks (a stream that goes quiet); `HOLD`
+    as ``delay`` or ``stall`` waits until the server is released. ``cut_after``
     drops the connection after that many content chunks; ``malformed_after`` sends an invalid
     SSE data line after that many content chunks; ``error_after`` sends an SSE error event
     (``data: {"error": ...}``) after that many content chunks.
@@ -82,7 +95,7 @@ class Reply:
     delay: float = 0.0
     token_delay: float = 0.0
     stall_after: int | None = None
-    stall: float = 1.0
+    stall: float = HOLD
     cut_after: int | None = None
     malformed_after: int | None = None
     error_after: int | None = None
@@ -130,6 +143,7 @@ class OpenAIServer:
         self.requests: list[ReceivedRequest] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self._held: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._counter = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -167,6 +181,7 @@ class OpenAIServer:
 
     def stop(self) -> None:
         """Stop serving and wait for the thread to end."""
+        self.release()
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(10)
@@ -197,11 +212,29 @@ class OpenAIServer:
             return len(self._replies)
 
     def reset(self) -> None:
-        """Forget scripted replies, recorded requests and the expected key."""
+        """Forget scripted replies, recorded requests and the expected key; release held answers."""
+        self.release()
         with self._lock:
             self._replies.clear()
             self.requests.clear()
         self.expected_api_key = None
+
+    def release(self) -> None:
+        """Let every answer waiting on `HOLD` go on (its client has usually given up by then)."""
+        with self._lock:
+            held, self._held = self._held, []
+        for loop, event in held:
+            loop.call_soon_threadsafe(event.set)
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep, or for `HOLD` wait until `release`."""
+        if seconds != HOLD:
+            await asyncio.sleep(seconds)
+            return
+        event = asyncio.Event()
+        with self._lock:
+            self._held.append((asyncio.get_running_loop(), event))
+        await event.wait()
 
     def _next(self, path: str, request: Request, body: dict[str, Any]) -> Reply:
         with self._lock:
@@ -227,7 +260,7 @@ class OpenAIServer:
             return self._error(400, "We could not parse the JSON body of your request.", {})
         reply = self._next(request.url.path, request, body)
         if reply.delay:
-            await asyncio.sleep(reply.delay)
+            await self._wait(reply.delay)
         auth = request.headers.get("authorization", "")
         if self.expected_api_key is not None and auth != f"Bearer {self.expected_api_key}":
             given = auth.removeprefix("Bearer ")
@@ -353,7 +386,7 @@ class OpenAIServer:
                 yield _sse({"error": {"message": "The server is overloaded.", "type": "server_error"}})
                 return
             if reply.stall_after is not None and i == reply.stall_after:
-                await asyncio.sleep(reply.stall)
+                await self._wait(reply.stall)
             if reply.token_delay:
                 await asyncio.sleep(reply.token_delay)
             yield choice({"content": token} if chat else token)

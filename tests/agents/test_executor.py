@@ -277,12 +277,20 @@ def test_max_execution_time(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(log.of("chain_start", "llm_chain")) == 3
 
 
-async def test_max_execution_time_async() -> None:
+async def test_max_execution_time_async(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the sync loop, on a fake clock: each model call takes 10 s, steps start at 0, 10 and 20;
+    at 30 the 25 s limit stops the loop (the deadline that cancels a running step is tested below)."""
+    clock = FakeClock()
+    monkeypatch.setattr(executor_module, "time", clock)
+    log = Recorder()
+    work = BaseCallbackHandler.from_methods({"on_chat_model_start": lambda *a, **k: clock.advance(10)})
     executor = make_executor(
-        ["Action: calculator\nAction Input: 1+1"], sleep=0.05, max_execution_time=0.12, max_iterations=None
+        ["Action: calculator\nAction Input: 1+1"], max_execution_time=25, max_iterations=None
     )
-    result = await executor.acall({"input": "loop"})
+    result = await executor.acall({"input": "loop"}, callbacks=[log, work])
     assert result["output"] == "Agent stopped due to iteration limit or time limit."
+    assert len(log.of("chain_start", "llm_chain")) == 3
+    assert log.of("llm_error") == []  # stopped between steps, no step cut
 
 
 @pytest.mark.parametrize(

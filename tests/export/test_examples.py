@@ -4,7 +4,6 @@ the OTLP ones are also pointed at the real Phoenix and the trace they print is r
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,7 +128,6 @@ SECRET = "sk-header-secret-0123456789"
 
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
 def test_otlp_export_to_a_dead_collector_still_works_and_exits(protocol: str) -> None:
-    started = time.monotonic()
     proc = run_example(
         "otlp_export.py",
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}",
@@ -137,7 +135,8 @@ def test_otlp_export_to_a_dead_collector_still_works_and_exits(protocol: str) ->
         OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer%20{SECRET},x-api-key={SECRET}",
     )
     assert "{'output': '256'}" in proc.stdout
-    assert time.monotonic() - started < 20  # the exit flush is bounded (5 s by default)
+    # It exits (run_example's 60 s timeout guards a hang): the exit flush gives up at its bound,
+    # which tracing/test_configure.py::test_exit_flush_gives_up_at_its_bound pins without a clock.
     assert SECRET not in proc.stdout + proc.stderr  # export errors are logged, credentials are not
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from otelchain.callbacks import BaseCallbackHandler
 from otelchain.chat_models import FakeListChatModel
 from otelchain.llms import FakeListLLM
 from otelchain.schema import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
@@ -71,8 +72,11 @@ def test_abandoned_stream_ends_the_run_when_collected() -> None:
 
 async def test_cancelled_async_call_ends_the_run() -> None:
     rec = Recorder()
-    task = asyncio.create_task(FakeListLLM(["a b c"], sleep=1.0, streaming=True).acall("x", callbacks=[rec]))
-    await asyncio.sleep(0.05)
+    started = asyncio.Event()
+    on_start = BaseCallbackHandler.from_methods({"on_llm_start": lambda *a, **k: started.set()})
+    llm = FakeListLLM(["a b c"], sleep=1.0, streaming=True)  # an await before each token
+    task = asyncio.create_task(llm.acall("x", callbacks=[rec, on_start]))
+    await started.wait()  # cancelled in its first await: after the start, before any token
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

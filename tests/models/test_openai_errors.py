@@ -14,7 +14,7 @@ import tenacity
 
 from otelchain.chat_models import ChatOpenAI
 from otelchain.llms import OpenAI
-from tests._servers.openai_server import OpenAIServer, Reply
+from tests._servers.openai_server import HOLD, OpenAIServer, Reply
 from tests.helpers import API_KEY, Recorder, call, stream
 
 Make = Callable[..., Any]
@@ -124,7 +124,7 @@ async def test_server_can_forbid_retries(openai_server: OpenAIServer, make: Make
 
 
 async def test_timeout(openai_server: OpenAIServer, make: Make, mode: str) -> None:
-    openai_server.add(Reply(delay=1.0))
+    openai_server.add(Reply(delay=HOLD))  # never answers while the test runs
     events = Recorder()
     await _fails(make(timeout=0.2), mode, events, openai.APITimeoutError)
 
@@ -132,9 +132,10 @@ async def test_timeout(openai_server: OpenAIServer, make: Make, mode: str) -> No
 async def test_stream_that_goes_quiet_times_out_after_delivering_tokens(
     openai_server: OpenAIServer, make: Make, mode: str
 ) -> None:
-    openai_server.add(Reply(["one", " two", " three"], stall_after=2, stall=1.0))
+    openai_server.add(Reply(["one", " two", " three"], stall_after=2, stall=HOLD))
     events = Recorder()
-    await _fails(make(timeout=0.3, streaming=True), mode, events, openai.APITimeoutError)
+    # The timeout only has to outlast the first two chunks; the third never comes.
+    await _fails(make(timeout=1.0, streaming=True), mode, events, openai.APITimeoutError)
     assert events.tokens == ["one", " two"]
     assert events.names[-1] == "on_llm_error"
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from otelchain.tools import Calculator, ToolException
+from otelchain.tools import _calculator as calculator_module
 from otelchain.tools._calculator import evaluate
 from tests.helpers import Recorder
 
@@ -87,11 +88,27 @@ def test_bad_expressions_are_tool_errors(expression: str, message: str) -> None:
     "expression",
     ["9^9^9", "2^10001", "10^5000", "(2^9000)*(2^9000)", "factorial(100000)", "99999999^99999999"],
 )
-def test_huge_results_are_refused_quickly(expression: str) -> None:
-    start = time.perf_counter()
+def test_huge_results_are_refused_before_they_are_computed(
+    expression: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every operator and function is watched: none returns an integer over the size limit, so
+    the refusal came before the huge computation (which would take seconds to hours), not after."""
+    sizes: list[int] = []
+
+    def watched(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def op(*args: Any) -> Any:
+            result = fn(*args)
+            sizes.append(result.bit_length() if isinstance(result, int) else 0)
+            return result
+
+        return op
+
+    for table in (calculator_module._OPERATORS, calculator_module._FUNCTIONS):
+        for key, fn in list(table.items()):
+            monkeypatch.setitem(table, key, watched(fn))
     output = Calculator().run(expression)
-    assert time.perf_counter() - start < 0.5
     assert "too large" in output
+    assert all(size <= calculator_module.MAX_INT_BITS for size in sizes), max(sizes)
 
 
 def test_largest_allowed_power_is_exact() -> None:
