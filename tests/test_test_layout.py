@@ -166,6 +166,12 @@ def test_no_test_module_redefines_a_shared_helper() -> None:
     assert found == {}
 
 
+def test_no_skip_on_a_missing_package() -> None:
+    """Every package the tests use is in the test extra: a missing one must fail, never skip."""
+    found = [path for path, text in _sources() if "importorskip(" in text]
+    assert found == []
+
+
 def test_tests_mirror_the_package() -> None:
     packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
     dirs = {p.name for p in TESTS.iterdir() if p.is_dir() and p.name != "__pycache__"}

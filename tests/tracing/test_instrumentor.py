@@ -248,7 +248,6 @@ print(chain.invoke({"city": "Paris"}))
 def test_opentelemetry_instrument_covers_langchain_core(
     echo_server: tuple[str, list[dict[str, str]]],
 ) -> None:
-    pytest.importorskip("langchain_core")
     url, _ = echo_server
     with OtlpReceiver() as backend:
         proc = run_instrumented(LANGCHAIN_APP, backend, url)

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
 from otelchain._json import dumps
@@ -25,17 +27,11 @@ class Broken(BaseModel):
 
 
 def _cases() -> list[Any]:
-    lc = pytest.importorskip("langchain_core.messages")
-    documents = pytest.importorskip("langchain_core.documents")
     return [
-        {
-            "messages": [
-                [lc.SystemMessage("be brief"), lc.HumanMessage("hi", additional_kwargs={"password": "x"})]
-            ]
-        },
-        [lc.AIMessage("", tool_calls=[{"name": "f", "args": {"token": "t", "q": 1}, "id": "c1"}])],
-        {"doc": documents.Document(page_content="text", metadata={"source": "a", "n": 1})},
-        {"tool": lc.ToolMessage("out", tool_call_id="1")},
+        {"messages": [[SystemMessage("be brief"), HumanMessage("hi", additional_kwargs={"password": "x"})]]},
+        [AIMessage("", tool_calls=[{"name": "f", "args": {"token": "t", "q": 1}, "id": "c1"}])],
+        {"doc": Document(page_content="text", metadata={"source": "a", "n": 1})},
+        {"tool": ToolMessage("out", tool_call_id="1")},
         {"settings": Settings()},
         {"model_class": Settings},
         {"broken": Broken()},
