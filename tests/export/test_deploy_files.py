@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import make_traced
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_PATH = ROOT / "collector-config.yaml"
 COMPOSE_PATH = ROOT / "docker-compose.yml"
@@ -144,12 +146,7 @@ def test_tail_sampling_is_ready_to_enable(config: dict[str, Any]) -> None:
 
 def test_metadata_user_and_session_ids_are_redacted(config: dict[str, Any]) -> None:
     """Run the collector's replace_pattern on the `metadata` attribute otelchain really writes."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
     from otelchain.llms import FakeListLLM
-    from otelchain.tracing import OpenTelemetryCallbackHandler
 
     traces = config["service"]["pipelines"]["traces"]
     transform = next(p for p in traces["processors"] if _kind(p) == "transform")
@@ -164,12 +161,10 @@ def test_metadata_user_and_session_ids_are_redacted(config: dict[str, Any]) -> N
     replacement = unescape(call.group(2)).replace("$$", "$")  # $$ escapes $ from env expansion
     replacement = re.sub(r"\$(\d)", r"\\\1", replacement)
 
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    traced = make_traced()
     metadata = {"user_id": "alice@example.com", "session_id": "sess-42", "thread_id": 7, "team": "search"}
-    FakeListLLM(["ok"]).call("hi", callbacks=[OpenTelemetryCallbackHandler(provider)], metadata=metadata)
-    [span] = exporter.get_finished_spans()
+    FakeListLLM(["ok"]).call("hi", callbacks=[traced.handler], metadata=metadata)
+    [span] = traced.spans
     raw = str((span.attributes or {})["metadata"])
     assert "alice@example.com" in raw
     redacted = pattern.sub(replacement, raw)

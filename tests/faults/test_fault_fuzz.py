@@ -10,14 +10,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otelchain.callbacks import CallbackManagerForChainRun, ConsoleCallbackHandler
 from otelchain.llms import FakeListLLM
-from otelchain.tracing import ConsoleSpanTreeExporter, OpenTelemetryCallbackHandler
-from tests.helpers import Tally, XYChain
+from otelchain.tracing import ConsoleSpanTreeExporter
+from tests.helpers import XYChain, make_traced
 
 LIMIT = 64  # small, so truncation is exercised on every other example
 
@@ -79,14 +77,11 @@ def test_fuzzed_runs_through_tracing_console_and_span_tree(
     tokens: list[str],
     message: str | None,
 ) -> None:
-    memory, tally = InMemorySpanExporter(), Tally()
+    app = make_traced(max_attribute_length=LIMIT)
     tree, console_out = io.StringIO(), io.StringIO()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(tally)
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanTreeExporter(tree, color=False)))
-    handler = OpenTelemetryCallbackHandler(provider, max_attribute_length=LIMIT)
-    console = ConsoleCallbackHandler(console_out)
+    app.provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanTreeExporter(tree, color=False)))
+    handler, console = app.handler, ConsoleCallbackHandler(console_out)
+    app.extra.append(console)
     chain = Fuzzed(tokens, outputs, None if message is None else Oops(message))
     try:
         chain.call({"x": inputs}, [handler, console], tags=tags, metadata=metadata)
@@ -94,10 +89,10 @@ def test_fuzzed_runs_through_tracing_console_and_span_tree(
         assert message is not None
     else:
         assert message is None
-    provider.shutdown()
-    assert tally.open == {} and handler.runs == {} and console.runs == {}
+    app.provider.shutdown()
+    app.assert_clean()
     assert handler.error_counts == {}
-    for span in memory.get_finished_spans():
+    for span in app.spans:
         assert _valid(span.name) and _valid(span.status.description or "")
         groups = [span.attributes or {}, *(e.attributes or {} for e in span.events)]
         for attrs in groups:

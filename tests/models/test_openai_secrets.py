@@ -13,7 +13,7 @@ from otelchain._json import dumps
 from otelchain.chat_models import ChatOpenAI
 from otelchain.llms import OpenAI
 from tests._servers.openai_server import OpenAIServer, Reply, ToolCallReply
-from tests.helpers import API_KEY, Recorder, call, stream
+from tests.helpers import API_KEY, Recorder, call, make_traced, stream
 
 
 def _everything(events: Recorder) -> list[str]:
@@ -101,16 +101,8 @@ def test_make_helpers_do_not_share_state(make_chat: Callable[..., ChatOpenAI]) -
 
 
 async def test_api_key_never_reaches_a_span(openai_server: OpenAIServer, mode: str) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from otelchain import tracing
-
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    handler = tracing.OpenTelemetryCallbackHandler(tracer_provider=provider, capture_content=True)
+    traced = make_traced(capture_content=True)
+    handler = traced.handler
     openai_server.add(Reply(status=500, headers={"retry-after-ms": "1"}), Reply(["x", "y"]))
     openai_server.add(Reply(status=401, error_message=f"Incorrect API key provided: {API_KEY}."))
     model = ChatOpenAI(api_key=API_KEY, base_url=openai_server.base_url, streaming=True, max_retries=1)
@@ -119,7 +111,7 @@ async def test_api_key_never_reaches_a_span(openai_server: OpenAIServer, mode: s
     with pytest.raises(openai.AuthenticationError):
         await call(model, "again", mode, callbacks=[handler])
 
-    spans = exporter.get_finished_spans()
+    spans = traced.spans
     assert len(spans) == 2
     assert spans[0].attributes is not None and any(
         "127.0.0.1" in str(v) for v in spans[0].attributes.values()
