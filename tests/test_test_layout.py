@@ -76,8 +76,8 @@ def _base_names(node: ast.ClassDef) -> set[str]:
 
 def recording_handlers(source: str) -> list[str]:
     """Handler classes that keep the events they receive: more than three callback events handled
-    (methods, aliases or a loop over ``EVENT_NAMES``) and something of each event stored on self;
-    or a class named like a recorder that is not the shared `Recorder`."""
+    (methods, aliases or a loop over ``EVENT_NAMES``) and a collection on self filled by them; or
+    a class named like a recorder that does not extend the shared `Recorder`."""
     tree = ast.parse(source)
     looped = {  # for event in EVENT_NAMES: setattr(Cls, event, ...)
         call.args[0].id

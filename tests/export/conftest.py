@@ -1,4 +1,4 @@
-"""Fixtures starting the real backends (Phoenix, rotel) once per session; see backends.py."""
+"""Fixtures starting the real backends (Phoenix, rotel) once per session; see tests/_servers/backends.py."""
 
 from __future__ import annotations
 
