@@ -18,11 +18,9 @@ from uuid import UUID
 from otelchain._component import Component, Envelope, RequestConfig, TextOutput, check_run_id, split_config
 from otelchain.callbacks._manager import (
     AsyncCallbackManagerForLLMRun,
-    AsyncRunManager,
     BaseCallbackManager,
     CallbackManagerForLLMRun,
     Callbacks,
-    RunManager,
 )
 from otelchain.schema import (
     AIMessage,
@@ -72,6 +70,8 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
     """Shared machinery of completion and chat models."""
 
     is_chat: ClassVar[bool] = False
+    _batch_hint: ClassVar[str] = "a list of inputs"
+    _single_hint: ClassVar[str] = "a single input"
 
     def __init__(self, *, streaming: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -126,6 +126,10 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
     def _stream_output(self, chunk: Chunk) -> Any:
         raise NotImplementedError
 
+    def _as_chunks(self, result: LLMResult) -> list[Chunk]:
+        """A generated result as the chunks a stream would have yielded."""
+        raise NotImplementedError
+
     def _start_runs(
         self,
         cm: BaseCallbackManager,
@@ -136,21 +140,15 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         kwargs: dict[str, Any],
     ) -> Any:
         """Start one run per input on ``cm``: the run managers, or (async) a coroutine of them."""
-        extra = self._start_kwargs(stop, run_name, len(inputs), kwargs) if cm.handlers else {}
+        extra: dict[str, Any] = {}
+        if cm.handlers:  # request settings only when some handler reads them
+            extra["invocation_params"] = self._invocation_params(stop, **kwargs)
+            extra["options"] = {"stop": stop}
+            extra["batch_size"] = len(inputs)
+            if run_name:
+                extra["name"] = run_name
         start = getattr(cm, "on_chat_model_start" if self.is_chat else "on_llm_start")
-        return start(self._serialized_for(cm), inputs, run_id=run_id, **extra)
-
-    def _start_kwargs(
-        self, stop: list[str] | None, run_name: str | None, batch_size: int, kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        extra: dict[str, Any] = {
-            "invocation_params": self._invocation_params(stop, **kwargs),
-            "options": {"stop": stop},
-            "batch_size": batch_size,
-        }
-        if run_name:
-            extra["name"] = run_name
-        return extra
+        return start(self._serialized_for(cm), inputs, run_id=check_run_id(run_id), **extra)
 
     # --- one run ----------------------------------------------------------------------------
     def _has(self, name: str) -> bool:
@@ -208,14 +206,12 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         cm = self._configure(callbacks, tags, metadata)
         runs: list[Envelope] = []
         with Envelope.guard(cm):  # every run of the batch ends, whatever raises where
-            rms: list[RunManager] = self._start_runs(
-                cm, normalized, check_run_id(run_id), run_name, stop, kwargs
-            )
+            rms = self._start_runs(cm, normalized, run_id, run_name, stop, kwargs)
             for item, rm in zip(normalized, rms, strict=True):
                 with Envelope(cm, rm) as run:
                     run.output = self._run_one(item, stop, rm, **kwargs)
                 runs.append(run)
-        return self._batch_result(runs)
+        return _batch_result(runs)
 
     async def agenerate(
         self,
@@ -234,31 +230,24 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         cm = self._aconfigure(callbacks, tags, metadata)
         runs: list[Envelope] = []
         async with Envelope.guard(cm):
-            rms: list[AsyncRunManager] = await self._start_runs(
-                cm, normalized, check_run_id(run_id), run_name, stop, kwargs
-            )
+            rms = await self._start_runs(cm, normalized, run_id, run_name, stop, kwargs)
             for item, rm in zip(normalized, rms, strict=True):
                 async with Envelope(cm, rm) as run:
                     run.output = await self._arun_one(item, stop, rm, **kwargs)
                 runs.append(run)
-        return self._batch_result(runs)
+        return _batch_result(runs)
 
     def _normalize_batch(self, inputs: Sequence[Any]) -> list[In]:
         if isinstance(inputs, (str, BaseMessage)) or not isinstance(inputs, Sequence):
             raise TypeError(
-                f"{type(self).__name__}.generate takes a list of inputs, got {type(inputs).__name__}; "
-                "use call() or invoke() for a single input"
+                f"{type(self).__name__}.generate takes {self._batch_hint}, got {type(inputs).__name__}; "
+                f"use call() or invoke() for {self._single_hint}"
             )
         return [self._normalize(item) for item in inputs]
 
-    @staticmethod
-    def _batch_result(runs: list[Envelope]) -> LLMResult:
-        results: list[LLMResult] = [run.output for run in runs]
-        return LLMResult(
-            generations=[r.generations[0] for r in results],
-            llm_output=merge_llm_outputs(r.llm_output for r in results),
-            run=[run.info for run in runs if run.info is not None],
-        )
+    def _prompt_inputs(self, prompts: Sequence[str]) -> list[Any]:
+        """What `generate_prompt` generates from: the prompt strings."""
+        return list(prompts)
 
     def generate_prompt(
         self,
@@ -268,7 +257,7 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         **kwargs: Any,
     ) -> LLMResult:
         """Generate from formatted prompt strings (a chat model sends each as a user message)."""
-        return self.generate(list(prompts), stop, callbacks, **kwargs)
+        return self.generate(self._prompt_inputs(prompts), stop, callbacks, **kwargs)
 
     async def agenerate_prompt(
         self,
@@ -277,7 +266,12 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         callbacks: Callbacks = None,
         **kwargs: Any,
     ) -> LLMResult:
-        return await self.agenerate(list(prompts), stop, callbacks, **kwargs)
+        """Async `generate_prompt`."""
+        return await self.agenerate(self._prompt_inputs(prompts), stop, callbacks, **kwargs)
+
+    def predict(self, text: str, **kwargs: Any) -> TextOutput:
+        """The model's text for one prompt (a chat model gets it as a user message)."""
+        return _text(self.generate([self._normalize(text)], **kwargs))
 
     def stream(
         self,
@@ -300,7 +294,7 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         cm = self._configure(callbacks, tags, metadata)
         chunks: list[Chunk] = []
         source: Iterator[Chunk] | None = None
-        start = functools.partial(self._start_runs, cm, [item], check_run_id(run_id), run_name, stop, kwargs)
+        start = functools.partial(self._start_runs, cm, [item], run_id, run_name, stop, kwargs)
         with Envelope(cm, start, activate=False) as run:
             rm = run.rm
             try:
@@ -311,10 +305,11 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
                         chunk = next(source, None)
                         if chunk is None:
                             break
-                        if not _is_metadata_chunk(chunk):
+                        token = not _is_metadata_chunk(chunk)
+                        if token:
                             rm.on_llm_new_token(chunk.text, chunk=chunk)
                     chunks.append(chunk)
-                    if not _is_metadata_chunk(chunk):
+                    if token:
                         yield self._stream_output(chunk)
             except BaseException:
                 close = getattr(source, "close", None)
@@ -347,7 +342,7 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         cm = self._aconfigure(callbacks, tags, metadata)
         chunks: list[Chunk] = []
         source: AsyncIterator[Chunk] | None = None
-        start = functools.partial(self._start_runs, cm, [item], check_run_id(run_id), run_name, stop, kwargs)
+        start = functools.partial(self._start_runs, cm, [item], run_id, run_name, stop, kwargs)
         async with Envelope(cm, start, activate=False) as run:
             rm = run.rm
             try:
@@ -359,10 +354,11 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
                             chunk = await source.__anext__()
                         except StopAsyncIteration:
                             break
-                        if not _is_metadata_chunk(chunk):
+                        token = not _is_metadata_chunk(chunk)
+                        if token:
                             await rm.on_llm_new_token(chunk.text, chunk=chunk)
                     chunks.append(chunk)
-                    if not _is_metadata_chunk(chunk):
+                    if token:
                         yield self._stream_output(chunk)
             except BaseException:
                 aclose = getattr(source, "aclose", None)
@@ -380,13 +376,43 @@ class BaseLanguageModel(Component, Generic[In, Chunk]):
         result = await self._agenerate(item, stop=stop, run_manager=rm, **kwargs)
         return _aiter_list(self._as_chunks(result))
 
-    def _as_chunks(self, result: LLMResult) -> list[Chunk]:
-        raise NotImplementedError
-
 
 async def _aiter_list(items: list[Chunk]) -> AsyncIterator[Chunk]:
     for item in items:
         yield item
+
+
+def _batch_result(runs: list[Envelope]) -> LLMResult:
+    """One result for a batch: each run's generations, merged provider output, the runs."""
+    results: list[LLMResult] = [run.output for run in runs]
+    return LLMResult(
+        generations=[r.generations[0] for r in results],
+        llm_output=merge_llm_outputs(r.llm_output for r in results),
+        run=[run.info for run in runs if run.info is not None],
+    )
+
+
+def _text(result: LLMResult) -> TextOutput:
+    """The first generation's text, naming its run."""
+    return TextOutput(result.generations[0][0].text, result.run[0] if result.run else None)
+
+
+def _chunk_info(result: LLMResult) -> tuple[Generation | ChatGeneration, dict[str, Any] | None]:
+    """A result's first generation and the ``generation_info`` of the one chunk it streams as."""
+    gen = result.generations[0][0]
+    info = dict(gen.generation_info or {})
+    if result.llm_output:
+        info["llm_output"] = result.llm_output
+    return gen, info or None
+
+
+def _merged_info(chunks: Sequence[GenerationChunk | ChatGenerationChunk]) -> dict[str, Any] | None:
+    """The chunks' ``generation_info`` merged, without the provider output."""
+    info: dict[str, Any] = {}
+    for c in chunks:
+        if c.generation_info:
+            info.update({k: v for k, v in c.generation_info.items() if k != "llm_output"})
+    return info or None
 
 
 class BaseLLM(BaseLanguageModel[str, GenerationChunk]):
@@ -398,34 +424,26 @@ class BaseLLM(BaseLanguageModel[str, GenerationChunk]):
         return input
 
     def _chunk_generation(self, chunks: list[GenerationChunk]) -> Generation:
-        info: dict[str, Any] = {}
-        for c in chunks:
-            if c.generation_info:
-                info.update({k: v for k, v in c.generation_info.items() if k != "llm_output"})
-        return Generation(text="".join(c.text for c in chunks), generation_info=info or None)
+        return Generation(text="".join(c.text for c in chunks), generation_info=_merged_info(chunks))
 
     def _stream_output(self, chunk: GenerationChunk) -> str:
         return chunk.text
 
     def _as_chunks(self, result: LLMResult) -> list[GenerationChunk]:
-        gen = result.generations[0][0]
-        info = dict(gen.generation_info or {})
-        if result.llm_output:
-            info["llm_output"] = result.llm_output
-        return [GenerationChunk(gen.text, info or None)]
+        gen, info = _chunk_info(result)
+        return [GenerationChunk(gen.text, info)]
 
     def call(
         self, prompt: str, stop: list[str] | None = None, callbacks: Callbacks = None, **kwargs: Any
     ) -> TextOutput:
         """Complete one prompt; the result is a ``str`` with ``.run_info``."""
-        result = self.generate([self._normalize(prompt)], stop, callbacks, **kwargs)
-        return TextOutput(result.generations[0][0].text, result.run[0] if result.run else None)
+        return _text(self.generate([self._normalize(prompt)], stop, callbacks, **kwargs))
 
     async def acall(
         self, prompt: str, stop: list[str] | None = None, callbacks: Callbacks = None, **kwargs: Any
     ) -> TextOutput:
-        result = await self.agenerate([self._normalize(prompt)], stop, callbacks, **kwargs)
-        return TextOutput(result.generations[0][0].text, result.run[0] if result.run else None)
+        """Async `call`."""
+        return _text(await self.agenerate([self._normalize(prompt)], stop, callbacks, **kwargs))
 
     __call__ = call
 
@@ -435,34 +453,25 @@ class BaseLLM(BaseLanguageModel[str, GenerationChunk]):
     async def ainvoke(self, input: str, config: RequestConfig | None = None, **kwargs: Any) -> TextOutput:
         return await self.acall(input, **split_config(config, kwargs), **kwargs)
 
-    def predict(self, text: str, **kwargs: Any) -> TextOutput:
-        return self.call(text, **kwargs)
-
 
 class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
     """A chat model: messages in, a message out."""
 
     is_chat = True
+    _batch_hint = "a list of message lists"
+    _single_hint = "a single conversation"
 
     def _normalize(self, input: Any) -> list[BaseMessage]:
         return coerce_messages(input)
 
-    def _normalize_batch(self, inputs: Sequence[Any]) -> list[list[BaseMessage]]:
-        if isinstance(inputs, (str, BaseMessage)) or not isinstance(inputs, Sequence):
-            raise TypeError(
-                f"{type(self).__name__}.generate takes a list of message lists, got {type(inputs).__name__}; "
-                "use call() or invoke() for a single conversation"
-            )
-        return [self._normalize(item) for item in inputs]
+    def _prompt_inputs(self, prompts: Sequence[str]) -> list[Any]:
+        return [[p] if isinstance(p, str) else p for p in prompts]
 
     def _chunk_generation(self, chunks: list[ChatGenerationChunk]) -> ChatGeneration:
-        info: dict[str, Any] = {}
         tool_calls = []
         response_metadata: dict[str, Any] = {}
         usage = None
         for c in chunks:
-            if c.generation_info:
-                info.update({k: v for k, v in c.generation_info.items() if k != "llm_output"})
             tool_calls.extend(c.message.tool_calls)
             response_metadata.update(c.message.response_metadata)
             usage = c.message.usage_metadata or usage
@@ -473,17 +482,14 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
             usage_metadata=usage,
             id=next((c.message.id for c in chunks if c.message.id), None),
         )
-        return ChatGeneration(message, info or None)
+        return ChatGeneration(message, _merged_info(chunks))
 
     def _stream_output(self, chunk: ChatGenerationChunk) -> AIMessageChunk:
         return chunk.message
 
     def _as_chunks(self, result: LLMResult) -> list[ChatGenerationChunk]:
-        gen = result.generations[0][0]
+        gen, info = _chunk_info(result)
         msg = gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
-        info = dict(gen.generation_info or {})
-        if result.llm_output:
-            info["llm_output"] = result.llm_output
         chunk_msg = AIMessageChunk(
             msg.content,
             tool_calls=list(getattr(msg, "tool_calls", [])),
@@ -491,27 +497,7 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
             usage_metadata=getattr(msg, "usage_metadata", None),
             id=msg.id,
         )
-        return [ChatGenerationChunk(chunk_msg, info or None)]
-
-    def generate_prompt(
-        self,
-        prompts: Sequence[str],
-        stop: list[str] | None = None,
-        callbacks: Callbacks = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        return self.generate([[p] if isinstance(p, str) else p for p in prompts], stop, callbacks, **kwargs)
-
-    async def agenerate_prompt(
-        self,
-        prompts: Sequence[str],
-        stop: list[str] | None = None,
-        callbacks: Callbacks = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        return await self.agenerate(
-            [[p] if isinstance(p, str) else p for p in prompts], stop, callbacks, **kwargs
-        )
+        return [ChatGenerationChunk(chunk_msg, info)]
 
     def call(
         self,
@@ -521,8 +507,7 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
         **kwargs: Any,
     ) -> AIMessage:
         """Answer one conversation; the message's ``run_info`` names the run."""
-        result = self.generate([self._normalize(messages)], stop, callbacks, **kwargs)
-        return self._message(result)
+        return _message(self.generate([self._normalize(messages)], stop, callbacks, **kwargs))
 
     async def acall(
         self,
@@ -531,19 +516,10 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
         callbacks: Callbacks = None,
         **kwargs: Any,
     ) -> AIMessage:
-        result = await self.agenerate([self._normalize(messages)], stop, callbacks, **kwargs)
-        return self._message(result)
+        """Async `call`."""
+        return _message(await self.agenerate([self._normalize(messages)], stop, callbacks, **kwargs))
 
     __call__ = call
-
-    @staticmethod
-    def _message(result: LLMResult) -> AIMessage:
-        gen = result.generations[0][0]
-        message = gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
-        if not isinstance(message, AIMessage):
-            message = AIMessage(message.content)
-        message.run_info = result.run[0] if result.run else None
-        return message
 
     def invoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> AIMessage:
         return self.call(input, **split_config(config, kwargs), **kwargs)
@@ -551,6 +527,12 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
     async def ainvoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> AIMessage:
         return await self.acall(input, **split_config(config, kwargs), **kwargs)
 
-    def predict(self, text: str, **kwargs: Any) -> TextOutput:
-        message = self.call(text, **kwargs)
-        return TextOutput(message.content, message.run_info)
+
+def _message(result: LLMResult) -> AIMessage:
+    """A chat result's first message, naming its run."""
+    gen = result.generations[0][0]
+    message = gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
+    if not isinstance(message, AIMessage):
+        message = AIMessage(message.content)
+    message.run_info = result.run[0] if result.run else None
+    return message
