@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from otelchain.models._base import BaseChatModel, BaseLLM
 from otelchain.schema import (
@@ -33,47 +33,37 @@ def split_tokens(text: str) -> list[str]:
     return re.findall(r"\s*\S+|\s+", text)
 
 
-class _Scripted:
-    """Cycles through scripted responses, thread-safely."""
-
-    def __init__(self, responses: Sequence[Script]) -> None:
-        if isinstance(responses, str) or not responses:
-            raise ValueError("responses must be a non-empty list of strings (or of token lists)")
-        self.responses = list(responses)
-        self._cycle = itertools.cycle(range(len(self.responses)))
-        self._lock = threading.Lock()
-
-    def next_tokens(self) -> list[str]:
-        with self._lock:
-            response = self.responses[next(self._cycle)]
-        return split_tokens(response) if isinstance(response, str) else list(response)
-
-
-def _usage(prompt: str, tokens: list[str]) -> dict[str, int]:
-    prompt_tokens = len(prompt.split())
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": len(tokens),
-        "total_tokens": prompt_tokens + len(tokens),
-    }
-
-
 class _ScriptedModel:
     """The scripted model: one body for completion and chat fakes, sync and async.
 
-    A response given as a list of strings is streamed exactly as those tokens; a plain string
-    streams word by word. ``sleep`` pauses before each token (to test timing and cancellation).
-    Subclasses say only how tokens become a result, a token chunk and the final usage chunk.
+    Responses are used in turn (thread-safely), then again from the first. A response given as
+    a list of strings is streamed exactly as those tokens; a plain string streams word by word.
+    ``sleep`` pauses before each token (to test timing and cancellation). Subclasses say only
+    how tokens become a result, a token chunk and the final usage chunk.
     """
 
-    model: str
-    sleep: float | None
-    _script: _Scripted
+    _default_model: ClassVar[str]
 
-    def _init_script(self, responses: Sequence[Script], sleep: float | None, model: str) -> None:
-        self._script = _Scripted(responses)
+    def __init__(
+        self,
+        responses: Sequence[Script],
+        *,
+        sleep: float | None = None,
+        model: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)  # the model base, next in the MRO
+        if isinstance(responses, str) or not responses:
+            raise ValueError("responses must be a non-empty list of strings (or of token lists)")
         self.sleep = sleep
-        self.model = model
+        self.model = self._default_model if model is None else model
+        self._responses = itertools.cycle(list(responses))
+        self._lock = threading.Lock()
+
+    def _next_tokens(self) -> list[str]:
+        with self._lock:
+            response = next(self._responses)
+        return split_tokens(response) if isinstance(response, str) else list(response)
 
     @property
     def model_name(self) -> str:
@@ -83,8 +73,13 @@ class _ScriptedModel:
         return {"model": self.model, "streaming": getattr(self, "streaming", False)}
 
     def _usage_output(self, input: Any, tokens: list[str]) -> dict[str, Any]:
-        prompt = input if isinstance(input, str) else get_buffer_string(input)
-        return {"token_usage": _usage(prompt, tokens), "model_name": self.model}
+        prompt_tokens = len((input if isinstance(input, str) else get_buffer_string(input)).split())
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(tokens),
+            "total_tokens": prompt_tokens + len(tokens),
+        }
+        return {"token_usage": usage, "model_name": self.model}
 
     def _result(self, input: Any, tokens: list[str]) -> LLMResult:
         raise NotImplementedError
@@ -98,19 +93,19 @@ class _ScriptedModel:
     def _generate(self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any) -> LLMResult:
         if self.sleep:
             time.sleep(self.sleep)
-        return self._result(input, self._script.next_tokens())
+        return self._result(input, self._next_tokens())
 
     async def _agenerate(
         self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
     ) -> LLMResult:
         if self.sleep:
             await asyncio.sleep(self.sleep)
-        return self._result(input, self._script.next_tokens())
+        return self._result(input, self._next_tokens())
 
     def _stream(
         self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
     ) -> Iterator[Any]:
-        tokens = self._script.next_tokens()
+        tokens = self._next_tokens()
         for token in tokens:
             if self.sleep:
                 time.sleep(self.sleep)
@@ -120,7 +115,7 @@ class _ScriptedModel:
     async def _astream(
         self, input: Any, *, stop: list[str] | None, run_manager: Any, **kwargs: Any
     ) -> AsyncIterator[Any]:
-        tokens = self._script.next_tokens()
+        tokens = self._next_tokens()
         for token in tokens:
             if self.sleep:
                 await asyncio.sleep(self.sleep)
@@ -132,17 +127,7 @@ class FakeListLLM(_ScriptedModel, BaseLLM):
     """A completion model that answers with scripted responses in turn (see `_ScriptedModel`)."""
 
     type_name = "fake-list"
-
-    def __init__(
-        self,
-        responses: Sequence[Script],
-        *,
-        sleep: float | None = None,
-        model: str = "fake-list",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self._init_script(responses, sleep, model)
+    _default_model = "fake-list"
 
     def _result(self, input: str, tokens: list[str]) -> LLMResult:
         gen = Generation("".join(tokens), {"finish_reason": "stop"})
@@ -159,17 +144,7 @@ class FakeListChatModel(_ScriptedModel, BaseChatModel):
     """A chat model that answers with scripted responses in turn (see `_ScriptedModel`)."""
 
     type_name = "fake-list-chat-model"
-
-    def __init__(
-        self,
-        responses: Sequence[Script],
-        *,
-        sleep: float | None = None,
-        model: str = "fake-chat",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self._init_script(responses, sleep, model)
+    _default_model = "fake-chat"
 
     def _result(self, input: list[BaseMessage], tokens: list[str]) -> LLMResult:
         out = self._usage_output(input, tokens)
