@@ -115,6 +115,23 @@ def _scrub(error: BaseException, secret: str | None) -> None:
                 setattr(error, attr, _replace(getattr(error, attr), secret, mask))
 
 
+class _Scrubbing:
+    """``with self._scrubbing:`` masks the API key in any `openai.OpenAIError` raised inside
+    (one reusable object per model: no per-request cost)."""
+
+    __slots__ = ("secret",)
+
+    def __init__(self, secret: str | None) -> None:
+        self.secret = secret
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, et: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        if isinstance(error, openai.OpenAIError):
+            _scrub(error, self.secret)
+
+
 def _safe_url(url: str) -> tuple[str, str | None, int | None]:
     """The base URL without credentials or query, and its host and port (for span attributes)."""
     parts = urlsplit(url)
@@ -183,6 +200,12 @@ def _retry_wait(state: tenacity.RetryCallState) -> float:
     return delay * (1 - 0.25 * random.random())
 
 
+def _retry_state(state: tenacity.RetryCallState) -> tenacity.RetryCallState:
+    """What ``on_retry`` receives: a copy of the state (tenacity reuses it)."""
+    log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
+    return copy.copy(state)
+
+
 # --- messages and tools ---------------------------------------------------------------------
 
 
@@ -228,6 +251,28 @@ def _parse_tool_calls(raw: Sequence[Mapping[str, Any]]) -> tuple[list[ToolCall],
             continue
         calls.append(ToolCall(name=name, args=args, id=item.get("id")))
     return calls, invalid
+
+
+def _tool_call_fields(raw: list[dict[str, Any]]) -> tuple[list[ToolCall], dict[str, Any]]:
+    """A message's parsed tool calls and its ``additional_kwargs``: the raw calls, and the
+    calls whose arguments did not parse (kept, not dropped)."""
+    calls, invalid = _parse_tool_calls(raw)
+    extra: dict[str, Any] = {}
+    if raw:
+        extra["tool_calls"] = raw
+    if invalid:
+        extra["invalid_tool_calls"] = invalid
+    return calls, extra
+
+
+def _response_metadata(source: Any, finish_reason: str | None) -> dict[str, Any]:
+    """A chat message's ``response_metadata`` from a response or a finished stream's state."""
+    return {
+        "model_name": source.model,
+        "finish_reason": finish_reason,
+        "id": source.id,
+        "system_fingerprint": getattr(source, "system_fingerprint", None),
+    }
 
 
 def _tool_parameters(tool: Any) -> dict[str, Any]:
@@ -355,32 +400,6 @@ class _StreamState:
         return info
 
 
-def _decode_errors(stream: Any) -> Iterator[Any]:
-    """Iterate a ``openai.Stream``; malformed SSE data becomes ``openai.APIResponseValidationError``."""
-    iterator = iter(stream)
-    while True:
-        try:
-            item = next(iterator)
-        except StopIteration:
-            return
-        except json.JSONDecodeError as exc:
-            raise _malformed(stream, exc) from exc
-        yield item
-
-
-async def _adecode_errors(stream: Any) -> AsyncIterator[Any]:
-    """Async `_decode_errors`."""
-    iterator = stream.__aiter__()
-    while True:
-        try:
-            item = await iterator.__anext__()
-        except StopAsyncIteration:
-            return
-        except json.JSONDecodeError as exc:
-            raise _malformed(stream, exc) from exc
-        yield item
-
-
 def _malformed(stream: Any, exc: json.JSONDecodeError) -> openai.APIResponseValidationError:
     return openai.APIResponseValidationError(
         response=stream.response,
@@ -410,6 +429,7 @@ class _OpenAIBase:
     _client_options: dict[str, Any]
     _hidden_kwargs: dict[str, Any]
     _server: tuple[str, str | None, int | None]
+    _scrubbing: _Scrubbing
     _invocation_type: str
     _default_model: str
 
@@ -431,36 +451,8 @@ class _OpenAIBase:
         **kwargs: Any,
     ) -> None:
         super().__init__(streaming=streaming, **kwargs)  # type: ignore[call-arg]  # the model base, next in the MRO
-        # `model_name` is LangChain's name for the same setting.
-        if model is None:
+        if model is None:  # `model_name` is LangChain's name for the same setting
             model = self._default_model if model_name is None else model_name
-        self._setup(
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            api_key=api_key,
-            base_url=base_url,
-            organization=organization,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            model_kwargs=model_kwargs,
-        )
-
-    def _setup(
-        self,
-        *,
-        model: str,
-        temperature: float | None,
-        max_tokens: int | None,
-        api_key: str | SecretStr | None,
-        base_url: str | None,
-        organization: str | None,
-        timeout: Any,
-        max_retries: int,
-        default_headers: Mapping[str, str] | None,
-        model_kwargs: Mapping[str, Any] | None,
-    ) -> None:
         if temperature is not None and (
             isinstance(temperature, bool) or not isinstance(temperature, (int, float))
         ):
@@ -493,6 +485,7 @@ class _OpenAIBase:
         self._client_options = options
         # a server may echo credentials in an error message: scrub them wherever text is emitted
         register_secret(options["api_key"])
+        self._scrubbing = _Scrubbing(options["api_key"])
         headers = {**(default_headers or {}), **(self._hidden_kwargs.get("extra_headers") or {})}
         for name, value in headers.items():
             if is_secret_key(name) or any(w in name.lower() for w in ("auth", "key", "token")):
@@ -583,9 +576,6 @@ class _OpenAIBase:
             params["stream_options"] = {**(params.get("stream_options") or {}), "include_usage": True}
         return params
 
-    def _secret_value(self) -> str | None:
-        return self.api_key.get_secret_value() if self.api_key else None
-
     def _retry_policy(self) -> dict[str, Any]:
         """When to retry (both modes): the client's own errors that a retry can fix, with backoff."""
         return {
@@ -597,18 +587,13 @@ class _OpenAIBase:
 
     def _request(self, run_manager: CallbackManagerForLLMRun, send: Callable[[], T]) -> T:
         """Send with retries (each announced by ``on_retry``); errors are the client's own."""
-        secret = self._secret_value()
 
         def attempt() -> T:
-            try:
+            with self._scrubbing:
                 return send()
-            except openai.OpenAIError as error:
-                _scrub(error, secret)
-                raise
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
-            log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
-            run_manager.on_retry(copy.copy(state))  # tenacity reuses the state
+            run_manager.on_retry(_retry_state(state))
 
         return tenacity.Retrying(before_sleep=before_sleep, **self._retry_policy())(attempt)
 
@@ -616,18 +601,13 @@ class _OpenAIBase:
         self, run_manager: AsyncCallbackManagerForLLMRun, send: Callable[[], Awaitable[T]]
     ) -> T:
         """Async `_request`."""
-        secret = self._secret_value()
 
         async def attempt() -> T:
-            try:
+            with self._scrubbing:
                 return await send()
-            except openai.OpenAIError as error:
-                _scrub(error, secret)
-                raise
 
         async def before_sleep(state: tenacity.RetryCallState) -> None:
-            log.debug("retrying an OpenAI request (attempt %d failed)", state.attempt_number)
-            await run_manager.on_retry(copy.copy(state))  # tenacity reuses the state
+            await run_manager.on_retry(_retry_state(state))
 
         return await tenacity.AsyncRetrying(before_sleep=before_sleep, **self._retry_policy())(attempt)
 
@@ -684,25 +664,32 @@ class _OpenAIBase:
             yield final
 
     def _iterate(self, stream: Any) -> Generator[Any, None, None]:
-        """Iterate a response stream, closing it when done or abandoned; key-scrubbed errors."""
-        secret = self._secret_value()
-        with stream:
-            try:
-                yield from _decode_errors(stream)
-            except openai.OpenAIError as error:
-                _scrub(error, secret)
-                raise
+        """Iterate a response stream, closing it when done or abandoned; malformed SSE data
+        becomes ``openai.APIResponseValidationError``; errors are key-scrubbed."""
+        with stream, self._scrubbing:
+            iterator = iter(stream)
+            while True:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+                except json.JSONDecodeError as exc:
+                    raise _malformed(stream, exc) from exc
+                yield item
 
     async def _aiterate(self, stream: Any) -> AsyncGenerator[Any, None]:
         """Async `_iterate`."""
-        secret = self._secret_value()
         async with stream:
-            try:
-                async for item in _adecode_errors(stream):
+            with self._scrubbing:
+                iterator = stream.__aiter__()
+                while True:
+                    try:
+                        item = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        return
+                    except json.JSONDecodeError as exc:
+                        raise _malformed(stream, exc) from exc
                     yield item
-            except openai.OpenAIError as error:
-                _scrub(error, secret)
-                raise
 
 
 # --- the models -----------------------------------------------------------------------------
@@ -777,13 +764,9 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
         generations: list[Generation | ChatGeneration] = []
         for choice in choices:
             message = choice.message
-            raw = [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
-            calls, invalid = _parse_tool_calls(raw)
-            extra: dict[str, Any] = {}
-            if raw:
-                extra["tool_calls"] = raw
-            if invalid:
-                extra["invalid_tool_calls"] = invalid
+            calls, extra = _tool_call_fields(
+                [tc.model_dump() for tc in (getattr(message, "tool_calls", None) or [])]
+            )
             if getattr(message, "refusal", None):
                 extra["refusal"] = message.refusal
             ai = AIMessage(
@@ -791,12 +774,7 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
                 tool_calls=calls,
                 additional_kwargs=extra,
                 usage_metadata=usage,
-                response_metadata={
-                    "model_name": response.model,
-                    "finish_reason": choice.finish_reason,
-                    "id": response.id,
-                    "system_fingerprint": getattr(response, "system_fingerprint", None),
-                },
+                response_metadata=_response_metadata(response, choice.finish_reason),
                 id=response.id,
             )
             generations.append(ChatGeneration(ai, {"finish_reason": choice.finish_reason}))
@@ -823,11 +801,7 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
     def _final_chunks(self, state: _StreamState) -> Iterator[ChatGenerationChunk]:
         """The assembled tool calls (if any, as one chunk), then the metadata chunk."""
         if state.tool_calls:
-            raw = [state.tool_calls[i] for i in sorted(state.tool_calls)]
-            calls, invalid = _parse_tool_calls(raw)
-            extra: dict[str, Any] = {"tool_calls": raw}
-            if invalid:
-                extra["invalid_tool_calls"] = invalid
+            calls, extra = _tool_call_fields([state.tool_calls[i] for i in sorted(state.tool_calls)])
             yield ChatGenerationChunk(
                 AIMessageChunk("", tool_calls=calls, additional_kwargs=extra, id=state.id)
             )
@@ -835,12 +809,7 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
         message = AIMessageChunk(
             "",
             usage_metadata=_usage_metadata(info["llm_output"].get("token_usage")),
-            response_metadata={
-                "model_name": state.model,
-                "finish_reason": state.finish_reason,
-                "id": state.id,
-                "system_fingerprint": state.system_fingerprint,
-            },
+            response_metadata=_response_metadata(state, state.finish_reason),
             id=state.id,
         )
         yield ChatGenerationChunk(message, info)
