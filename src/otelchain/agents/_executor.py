@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from otelchain.agents._mrkl import OutputParserException, ZeroShotAgent, _check_stopping, _validate_tools
@@ -143,9 +143,6 @@ class AgentExecutor(Chain):
             return False
         return self.max_execution_time is None or elapsed < self.max_execution_time
 
-    def _tool_map(self) -> dict[str, BaseTool]:
-        return {t.name: t for t in self.tools}
-
     def _parse_error_step(self, error: OutputParserException) -> AgentAction:
         """The `_Exception` action that sends a parsing error back to the model."""
         flag = self.handle_parsing_errors
@@ -169,61 +166,76 @@ class AgentExecutor(Chain):
             raise TypeError(f"handle_parsing_errors must be a bool, str or function, got {flag!r}")
         return AgentAction("_Exception", observation, text)
 
-    def _tool_for(self, action: AgentAction, tools: Mapping[str, BaseTool]) -> tuple[BaseTool, Any]:
+    def _tool_for(self, action: AgentAction) -> tuple[BaseTool, Any]:
+        """The tool the action names and its input (an unknown name runs `InvalidTool`)."""
         if action.tool == "_Exception":
             return ExceptionTool(), action.tool_input
-        tool = tools.get(action.tool)
-        if tool is None:
-            return InvalidTool(), {"requested_tool_name": action.tool, "available_tool_names": list(tools)}
-        return tool, action.tool_input
+        for tool in self.tools:
+            if tool.name == action.tool:
+                return tool, action.tool_input
+        names = [t.name for t in self.tools]
+        return InvalidTool(), {"requested_tool_name": action.tool, "available_tool_names": names}
+
+    def _record(self, steps: list[Step], action: AgentAction, tool: BaseTool, observation: Any) -> bool:
+        """Add a step; True when its tool returns directly (the observation is the answer)."""
+        steps.append((action, observation))
+        return tool.return_direct and tool in self.tools
 
     def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
-        tools = self._tool_map()
         steps: list[Step] = []
-        iterations, start = 0, time.monotonic()
         agent_inputs = {k: v for k, v in inputs.items() if k in self.agent.input_keys}
-        while self._should_continue(iterations, time.monotonic() - start):
+        finish = self._loop(agent_inputs, steps, time.monotonic(), run_manager)
+        if finish is None:
+            finish = self.agent.return_stopped_response(
+                self.early_stopping_method, steps, callbacks=run_manager.get_child(), **agent_inputs
+            )
+        run_manager.on_agent_finish(finish)
+        return self._outputs(finish, steps)
+
+    def _loop(
+        self,
+        agent_inputs: dict[str, Any],
+        steps: list[Step],
+        start: float,
+        run_manager: CallbackManagerForChainRun,
+    ) -> AgentFinish | None:
+        """Steps until the agent finishes (its `AgentFinish`) or a limit is reached (None)."""
+        while self._should_continue(len(steps), time.monotonic() - start):
             try:
                 decision = self.agent.plan(steps, callbacks=run_manager.get_child(), **agent_inputs)
             except OutputParserException as error:
                 decision = self._parse_error_step(error)
             if isinstance(decision, AgentFinish):
-                return self._return(decision, steps, run_manager)
+                return decision
             run_manager.on_agent_action(decision)
-            tool, tool_input = self._tool_for(decision, tools)
+            tool, tool_input = self._tool_for(decision)
             observation = tool.run(tool_input, callbacks=run_manager.get_child())
-            steps.append((decision, observation))
-            if tool.return_direct and tool is tools.get(decision.tool):
-                return self._return(AgentFinish({"output": observation}, ""), steps, run_manager)
-            iterations += 1
-        finish = self.agent.return_stopped_response(
-            self.early_stopping_method, steps, callbacks=run_manager.get_child(), **agent_inputs
-        )
-        return self._return(finish, steps, run_manager)
+            if self._record(steps, decision, tool, observation):
+                return AgentFinish({"output": observation}, "")
+        return None
 
     async def _acall(
         self, inputs: dict[str, Any], run_manager: AsyncCallbackManagerForChainRun
     ) -> dict[str, Any]:
-        """Async loop; ``max_execution_time`` also cancels a step still running at the deadline
+        """Async `_call`; ``max_execution_time`` also cancels a step still running at the deadline
         (its runs end with an error event), then the agent stops as configured."""
         steps: list[Step] = []
         agent_inputs = {k: v for k, v in inputs.items() if k in self.agent.input_keys}
         start = time.monotonic()
-        loop = self._aloop(agent_inputs, steps, start, run_manager)
-        if self.max_execution_time is None:
-            finish = await loop
-        else:
-            try:
-                finish = await asyncio.wait_for(loop, self.max_execution_time)
-            except asyncio.TimeoutError:
-                if time.monotonic() - start < self.max_execution_time:
-                    raise  # a step's own timeout, not the executor's deadline
-                finish = None
+        try:
+            finish = await asyncio.wait_for(
+                self._aloop(agent_inputs, steps, start, run_manager), self.max_execution_time
+            )
+        except asyncio.TimeoutError:
+            if self.max_execution_time is None or time.monotonic() - start < self.max_execution_time:
+                raise  # a step's own timeout, not the executor's deadline
+            finish = None
         if finish is None:
             finish = await self.agent.areturn_stopped_response(
                 self.early_stopping_method, steps, callbacks=run_manager.get_child(), **agent_inputs
             )
-        return await self._areturn(finish, steps, run_manager)
+        await run_manager.on_agent_finish(finish)
+        return self._outputs(finish, steps)
 
     async def _aloop(
         self,
@@ -232,10 +244,8 @@ class AgentExecutor(Chain):
         start: float,
         run_manager: AsyncCallbackManagerForChainRun,
     ) -> AgentFinish | None:
-        """Steps until the agent finishes (its `AgentFinish`) or a limit is reached (None)."""
-        tools = self._tool_map()
-        iterations = 0
-        while self._should_continue(iterations, time.monotonic() - start):
+        """Async `_loop`."""
+        while self._should_continue(len(steps), time.monotonic() - start):
             try:
                 decision = await self.agent.aplan(steps, callbacks=run_manager.get_child(), **agent_inputs)
             except OutputParserException as error:
@@ -243,12 +253,10 @@ class AgentExecutor(Chain):
             if isinstance(decision, AgentFinish):
                 return decision
             await run_manager.on_agent_action(decision)
-            tool, tool_input = self._tool_for(decision, tools)
+            tool, tool_input = self._tool_for(decision)
             observation = await tool.arun(tool_input, callbacks=run_manager.get_child())
-            steps.append((decision, observation))
-            if tool.return_direct and tool is tools.get(decision.tool):
+            if self._record(steps, decision, tool, observation):
                 return AgentFinish({"output": observation}, "")
-            iterations += 1
         return None
 
     def _outputs(self, finish: AgentFinish, steps: list[Step]) -> dict[str, Any]:
@@ -256,18 +264,6 @@ class AgentExecutor(Chain):
         if self.return_intermediate_steps:
             outputs["intermediate_steps"] = steps
         return outputs
-
-    def _return(
-        self, finish: AgentFinish, steps: list[Step], run_manager: CallbackManagerForChainRun
-    ) -> dict[str, Any]:
-        run_manager.on_agent_finish(finish)
-        return self._outputs(finish, steps)
-
-    async def _areturn(
-        self, finish: AgentFinish, steps: list[Step], run_manager: AsyncCallbackManagerForChainRun
-    ) -> dict[str, Any]:
-        await run_manager.on_agent_finish(finish)
-        return self._outputs(finish, steps)
 
 
 def _plain(value: Any) -> Any:

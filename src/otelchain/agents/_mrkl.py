@@ -90,21 +90,14 @@ class MRKLOutputParser:
             return AgentAction(action, tool_input, text)
         if includes_answer:
             return AgentFinish({"output": text.split(FINAL_ANSWER_ACTION)[-1].strip()}, text)
-        if not _HAS_ACTION_RE.search(text):
-            raise OutputParserException(
-                f"Could not parse LLM output: `{text}`",
-                observation=MISSING_ACTION_AFTER_THOUGHT,
-                llm_output=text,
-                send_to_llm=True,
-            )
-        if not _HAS_ACTION_INPUT_RE.search(text):
-            raise OutputParserException(
-                f"Could not parse LLM output: `{text}`",
-                observation=MISSING_ACTION_INPUT_AFTER_ACTION,
-                llm_output=text,
-                send_to_llm=True,
-            )
-        raise OutputParserException(f"Could not parse LLM output: `{text}`", llm_output=text)
+        error = f"Could not parse LLM output: `{text}`"
+        for required, missing in (
+            (_HAS_ACTION_RE, MISSING_ACTION_AFTER_THOUGHT),
+            (_HAS_ACTION_INPUT_RE, MISSING_ACTION_INPUT_AFTER_ACTION),
+        ):
+            if not required.search(text):  # tell the model what its answer lacks
+                raise OutputParserException(error, observation=missing, llm_output=text, send_to_llm=True)
+        raise OutputParserException(error, llm_output=text)
 
 
 def _validate_tools(tools: Sequence[BaseTool]) -> list[BaseTool]:
@@ -237,8 +230,9 @@ class ZeroShotAgent:
         **inputs: Any,
     ) -> AgentAction | AgentFinish:
         """Async `plan`."""
-        full = self._full_inputs(intermediate_steps, inputs)
-        text = await self.llm_chain.apredict(callbacks=callbacks, **full)
+        text = await self.llm_chain.apredict(
+            callbacks=callbacks, **self._full_inputs(intermediate_steps, inputs)
+        )
         return self.output_parser.parse(self._cut_at_stop(text))
 
     def _cut_at_stop(self, text: str) -> str:
@@ -248,15 +242,19 @@ class ZeroShotAgent:
         return text if cut < 0 else text[:cut]
 
     def _stopped_inputs(
-        self, steps: Sequence[tuple[AgentAction, Any]], inputs: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, method: str, steps: Sequence[tuple[AgentAction, Any]], inputs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The inputs of the one more model call ``generate`` makes (None for ``force``)."""
+        _check_stopping(method)
+        if method == "force":
+            return None
         thoughts = self.construct_scratchpad(steps)
         thoughts += "\n\nI now need to return a final answer based on the previous steps:"
         return {**inputs, "agent_scratchpad": thoughts, "stop": self.stop}
 
     @staticmethod
-    def _stopped_finish(method: str, text: str | None) -> AgentFinish:
-        if method == "force" or text is None:
+    def _stopped_finish(text: str | None) -> AgentFinish:
+        if text is None:
             return AgentFinish({"output": "Agent stopped due to iteration limit or time limit."}, "")
         if FINAL_ANSWER_ACTION in text:
             return AgentFinish({"output": text.split(FINAL_ANSWER_ACTION)[-1].strip()}, text)
@@ -271,12 +269,9 @@ class ZeroShotAgent:
     ) -> AgentFinish:
         """The answer when the executor stops early: ``force`` returns a fixed message;
         ``generate`` asks the model once more for a final answer from the steps so far."""
-        _check_stopping(early_stopping_method)
-        text = None
-        if early_stopping_method == "generate":
-            full = self._stopped_inputs(intermediate_steps, inputs)
-            text = self.llm_chain.predict(callbacks=callbacks, **full)
-        return self._stopped_finish(early_stopping_method, text)
+        full = self._stopped_inputs(early_stopping_method, intermediate_steps, inputs)
+        text = None if full is None else self.llm_chain.predict(callbacks=callbacks, **full)
+        return self._stopped_finish(text)
 
     async def areturn_stopped_response(
         self,
@@ -286,12 +281,9 @@ class ZeroShotAgent:
         **inputs: Any,
     ) -> AgentFinish:
         """Async `return_stopped_response`."""
-        _check_stopping(early_stopping_method)
-        text = None
-        if early_stopping_method == "generate":
-            full = self._stopped_inputs(intermediate_steps, inputs)
-            text = await self.llm_chain.apredict(callbacks=callbacks, **full)
-        return self._stopped_finish(early_stopping_method, text)
+        full = self._stopped_inputs(early_stopping_method, intermediate_steps, inputs)
+        text = None if full is None else await self.llm_chain.apredict(callbacks=callbacks, **full)
+        return self._stopped_finish(text)
 
 
 def _check_stopping(method: str) -> None:

@@ -91,10 +91,6 @@ def _handle_tool_error(error: ToolException, flag: HandleToolError) -> str:
     return str(error.args[0]) if error.args else "Tool execution error"
 
 
-def _input_str(tool_input: Any) -> str:
-    return tool_input if isinstance(tool_input, str) else str(dict(tool_input))
-
-
 class BaseTool(Component):
     """Base class of tools. Subclasses set ``name`` and ``description`` and implement ``_run``
     (positional input for single-input tools, keyword arguments for structured ones); ``_arun``
@@ -188,25 +184,16 @@ class BaseTool(Component):
             return (tool_input,), {}
         return (), dict(tool_input)
 
-    @staticmethod
-    def _accepts_run_manager(fn: Callable[..., Any]) -> bool:
-        return "run_manager" in _parameters(getattr(fn, "__func__", fn))
-
-    def _check_input(self, tool_input: Any) -> str | dict[str, Any]:
-        if isinstance(tool_input, str):
-            return tool_input
-        if isinstance(tool_input, Mapping):
-            return dict(tool_input)
-        raise TypeError(
-            f"tool {self.name!r} takes a str or a dict of arguments, got {type(tool_input).__name__}"
-        )
-
     def _begin(
         self, tool_input: Any, callbacks: Callbacks, options: ToolOptions, configure: Callable[..., Any]
     ) -> tuple[str | dict[str, Any], Any, Callable[[], Any]]:
         """Check the call and build its manager; returns the checked input, the manager, the start."""
         check_options(options, ToolOptions)
-        checked = self._check_input(tool_input)
+        if not isinstance(tool_input, (str, Mapping)):
+            raise TypeError(
+                f"tool {self.name!r} takes a str or a dict of arguments, got {type(tool_input).__name__}"
+            )
+        checked = tool_input if isinstance(tool_input, str) else dict(tool_input)
         cm = configure(callbacks, options.get("tags"), options.get("metadata"))
         extra: dict[str, Any] = {}
         if options.get("run_name"):
@@ -216,7 +203,7 @@ class BaseTool(Component):
         start = functools.partial(
             cm.on_tool_start,
             self._serialized_for(cm),
-            _input_str(checked),
+            checked if isinstance(checked, str) else str(checked),
             run_id=check_run_id(options.get("run_id")),
             inputs=checked if isinstance(checked, dict) else None,
             **extra,
@@ -268,7 +255,7 @@ class BaseTool(Component):
                 rm = rm.get_sync()
             else:
                 body = self._arun
-        if self._accepts_run_manager(body):
+        if "run_manager" in _parameters(getattr(body, "__func__", body)):
             kwargs["run_manager"] = rm
         return args, kwargs
 
@@ -281,28 +268,18 @@ class BaseTool(Component):
     def invoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Any:
         """LangChain-style: ``input`` is a str, an argument dict, or a model's tool call (then a
         `ToolMessage` answering that call is returned); ``config`` may carry callbacks etc."""
-        opts = split_config(config, kwargs)
-        if kwargs:
-            raise TypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
-        call = _as_tool_call(input)
-        if call is None:
-            return self.run(input, opts.pop("callbacks", None), **opts)
-        output = self.run(call.args, opts.pop("callbacks", None), tool_call_id=call.id, **opts)
-        return self._tool_message(output, call)
+        call, tool_input, options = _invoke_args(input, config, kwargs)
+        return self._answer(call, self.run(tool_input, **options))
 
     async def ainvoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Any:
         """Async `invoke`."""
-        opts = split_config(config, kwargs)
-        if kwargs:
-            raise TypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
-        call = _as_tool_call(input)
-        if call is None:
-            return await self.arun(input, opts.pop("callbacks", None), **opts)
-        output = await self.arun(call.args, opts.pop("callbacks", None), tool_call_id=call.id, **opts)
-        return self._tool_message(output, call)
+        call, tool_input, options = _invoke_args(input, config, kwargs)
+        return self._answer(call, await self.arun(tool_input, **options))
 
-    def _tool_message(self, output: Any, call: ToolCall) -> ToolMessage:
-        """The answer to a model's tool call; non-text outputs are sent as JSON."""
+    def _answer(self, call: ToolCall | None, output: Any) -> Any:
+        """The output, or the `ToolMessage` answering a model's tool call (non-text as JSON)."""
+        if call is None:
+            return output
         if isinstance(output, str):
             content = str(output)
         else:
@@ -311,6 +288,19 @@ class BaseTool(Component):
             except (TypeError, ValueError):
                 content = str(output)
         return ToolMessage(content, tool_call_id=call.id or "", name=self.name)
+
+
+def _invoke_args(
+    input: Any, config: RequestConfig | None, kwargs: dict[str, Any]
+) -> tuple[ToolCall | None, Any, dict[str, Any]]:
+    """`invoke`'s tool call (if the input is one), the tool input, and `run`'s options."""
+    options = split_config(config, kwargs)
+    if kwargs:
+        raise TypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
+    call = _as_tool_call(input)
+    if call is not None:
+        input, options["tool_call_id"] = call.args, call.id
+    return call, input, options
 
 
 def _as_tool_call(value: Any) -> ToolCall | None:
@@ -329,16 +319,12 @@ def _as_tool_call(value: Any) -> ToolCall | None:
 def _parameters(fn: Callable[..., Any]) -> frozenset[str]:
     """The names of ``fn``'s parameters (cached when ``fn`` is hashable: tools run many times)."""
     try:
-        return _cached_parameters(fn)
-    except TypeError:  # an unhashable callable object
         return _signature_names(fn)
+    except TypeError:  # an unhashable callable object
+        return _signature_names.__wrapped__(fn)
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_parameters(fn: Callable[..., Any]) -> frozenset[str]:
-    return _signature_names(fn)
-
-
 def _signature_names(fn: Callable[..., Any]) -> frozenset[str]:
     try:
         return frozenset(inspect.signature(fn).parameters)
@@ -377,8 +363,16 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
 class _FunctionTool(BaseTool):
     """A tool whose body is a user function (``func``) and/or its async twin (``coroutine``)."""
 
-    func: Callable[..., Any] | None
-    coroutine: Callable[..., Awaitable[Any]] | None
+    def __init__(
+        self,
+        *,
+        func: Callable[..., Any] | None,
+        coroutine: Callable[..., Awaitable[Any]] | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.func = func
+        self.coroutine = coroutine
 
     def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
         if self.func is None:
@@ -419,9 +413,7 @@ class Tool(_FunctionTool):
             raise TypeError(f"Tool {name!r}: func must be callable, got {type(func).__name__}")
         if coroutine is not None and not inspect.iscoroutinefunction(coroutine):
             raise TypeError(f"Tool {name!r}: coroutine must be an async function")
-        super().__init__(name=name, description=description, **kwargs)
-        self.func = func
-        self.coroutine = coroutine
+        super().__init__(name=name, description=description, func=func, coroutine=coroutine, **kwargs)
 
     def _to_args_and_kwargs(
         self, tool_input: str | Mapping[str, Any]
@@ -534,9 +526,7 @@ class StructuredTool(_FunctionTool):
             raise ValueError(f"StructuredTool {name!r} needs func or coroutine")
         self._model = _signature_model(source, f"{name}_args")
         kwargs.setdefault("args_schema", _json_schema(self._model))
-        super().__init__(name=name, description=description, **kwargs)
-        self.func = func
-        self.coroutine = coroutine
+        super().__init__(name=name, description=description, func=func, coroutine=coroutine, **kwargs)
 
     @classmethod
     def from_function(
