@@ -112,38 +112,24 @@ _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
     ast.UAdd: _unary(operator.pos),
 }
 
+_MATH_UNARY = "sqrt floor ceil trunc exp log10 log2 sin cos tan asin acos atan sinh cosh tanh degrees radians"
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "sqrt": _unary(math.sqrt),
-    "cbrt": _unary(lambda x: math.copysign(abs(x) ** (1 / 3), x)),
-    "root": _root,
-    "abs": _unary(abs),
-    "round": lambda x, digits=0: _check_number(round(_check_number(x), int(_check_number(digits)))),
-    "floor": _unary(math.floor),
-    "ceil": _unary(math.ceil),
-    "trunc": _unary(math.trunc),
-    "min": lambda *xs: min(_check_number(x) for x in xs),
-    "max": lambda *xs: max(_check_number(x) for x in xs),
-    "pow": _power,
-    "exp": _unary(math.exp),
-    "log": _log,
-    "ln": _unary(math.log),
-    "log10": _unary(math.log10),
-    "log2": _unary(math.log2),
-    "sin": _unary(math.sin),
-    "cos": _unary(math.cos),
-    "tan": _unary(math.tan),
-    "asin": _unary(math.asin),
-    "acos": _unary(math.acos),
-    "atan": _unary(math.atan),
-    "atan2": _binary(math.atan2),
-    "sinh": _unary(math.sinh),
-    "cosh": _unary(math.cosh),
-    "tanh": _unary(math.tanh),
-    "degrees": _unary(math.degrees),
-    "radians": _unary(math.radians),
-    "factorial": _factorial,
-    "hypot": lambda *xs: math.hypot(*(_check_number(x) for x in xs)),
+    name: _unary(getattr(math, name)) for name in _MATH_UNARY.split()
 }
+_FUNCTIONS.update(
+    cbrt=_unary(lambda x: math.copysign(abs(x) ** (1 / 3), x)),
+    root=_root,
+    abs=_unary(abs),
+    round=lambda x, digits=0: _check_number(round(_check_number(x), int(_check_number(digits)))),
+    min=lambda *xs: min(_check_number(x) for x in xs),
+    max=lambda *xs: max(_check_number(x) for x in xs),
+    pow=_power,
+    log=_log,
+    ln=_unary(math.log),
+    atan2=_binary(math.atan2),
+    factorial=_factorial,
+    hypot=lambda *xs: math.hypot(*(_check_number(x) for x in xs)),
+)
 
 _NAMES: dict[str, Number] = {"pi": math.pi, "e": math.e, "tau": math.tau, "PI": math.pi, "E": math.e}
 
@@ -188,6 +174,17 @@ def format_number(value: Number) -> str:
     return format(value, ".15g")
 
 
+# Errors whose own message says what is wrong with the expression.
+_REPORTED_AS_IS = (
+    ToolException,
+    simpleeval.InvalidExpression,
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    RecursionError,
+)
+
+
 def evaluate(expression: str) -> str:
     """Evaluate an arithmetic expression and return the result as text.
 
@@ -203,27 +200,20 @@ def evaluate(expression: str) -> str:
         if len(text) > MAX_EXPRESSION_LENGTH:
             raise ToolException(f"too long ({len(text)} characters, limit {MAX_EXPRESSION_LENGTH})")
         ast.parse(text, mode="eval")  # one expression only ("1; 2" is refused, not truncated)
-        value = _check_number(_Arithmetic().eval(text))
-        return format_number(value)
-    except ToolException as error:
-        raise ToolException(f"cannot evaluate {expression!r}: {error}") from None
+        return format_number(_check_number(_Arithmetic().eval(text)))
     except ZeroDivisionError:
-        raise ToolException(f"cannot evaluate {expression!r}: division by zero") from None
-    except SyntaxError:
-        raise ToolException(f"cannot evaluate {expression!r}: not a valid arithmetic expression") from None
-    except simpleeval.NameNotDefined as error:
-        raise ToolException(f"cannot evaluate {expression!r}: unknown name {error.name!r}") from None
-    except simpleeval.FunctionNotDefined as error:
-        known = ", ".join(sorted(_FUNCTIONS))
-        raise ToolException(
-            f"cannot evaluate {expression!r}: unknown function {error.func_name!r} (known: {known})"
-        ) from None
-    except simpleeval.InvalidExpression as error:
-        raise ToolException(f"cannot evaluate {expression!r}: {error}") from None
+        reason = "division by zero"
     except OverflowError:
-        raise ToolException(f"cannot evaluate {expression!r}: the result is too large") from None
-    except (ValueError, TypeError, ArithmeticError, RecursionError) as error:
-        raise ToolException(f"cannot evaluate {expression!r}: {error}") from None
+        reason = "the result is too large"
+    except SyntaxError:
+        reason = "not a valid arithmetic expression"
+    except simpleeval.NameNotDefined as error:
+        reason = f"unknown name {error.name!r}"
+    except simpleeval.FunctionNotDefined as error:
+        reason = f"unknown function {error.func_name!r} (known: {', '.join(sorted(_FUNCTIONS))})"
+    except _REPORTED_AS_IS as error:
+        reason = str(error)
+    raise ToolException(f"cannot evaluate {expression!r}: {reason}") from None
 
 
 _CALCULATOR_SCHEMA: dict[str, Any] = {
