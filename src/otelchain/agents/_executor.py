@@ -193,23 +193,19 @@ class AgentExecutor(Chain):
         return self._outputs(finish, steps)
 
     def _loop(
-        self,
-        agent_inputs: dict[str, Any],
-        steps: list[Step],
-        start: float,
-        run_manager: CallbackManagerForChainRun,
+        self, inputs: dict[str, Any], steps: list[Step], start: float, rm: CallbackManagerForChainRun
     ) -> AgentFinish | None:
         """Steps until the agent finishes (its `AgentFinish`) or a limit is reached (None)."""
         while self._should_continue(len(steps), time.monotonic() - start):
             try:
-                decision = self.agent.plan(steps, callbacks=run_manager.get_child(), **agent_inputs)
+                decision = self.agent.plan(steps, callbacks=rm.get_child(), **inputs)
             except OutputParserException as error:
                 decision = self._parse_error_step(error)
             if isinstance(decision, AgentFinish):
                 return decision
-            run_manager.on_agent_action(decision)
+            rm.on_agent_action(decision)
             tool, tool_input = self._tool_for(decision)
-            observation = tool.run(tool_input, callbacks=run_manager.get_child())
+            observation = tool.run(tool_input, callbacks=rm.get_child())
             if self._record(steps, decision, tool, observation):
                 return AgentFinish({"output": observation}, "")
         return None
@@ -238,23 +234,19 @@ class AgentExecutor(Chain):
         return self._outputs(finish, steps)
 
     async def _aloop(
-        self,
-        agent_inputs: dict[str, Any],
-        steps: list[Step],
-        start: float,
-        run_manager: AsyncCallbackManagerForChainRun,
+        self, inputs: dict[str, Any], steps: list[Step], start: float, rm: AsyncCallbackManagerForChainRun
     ) -> AgentFinish | None:
         """Async `_loop`."""
         while self._should_continue(len(steps), time.monotonic() - start):
             try:
-                decision = await self.agent.aplan(steps, callbacks=run_manager.get_child(), **agent_inputs)
+                decision = await self.agent.aplan(steps, callbacks=rm.get_child(), **inputs)
             except OutputParserException as error:
                 decision = self._parse_error_step(error)
             if isinstance(decision, AgentFinish):
                 return decision
-            await run_manager.on_agent_action(decision)
+            await rm.on_agent_action(decision)
             tool, tool_input = self._tool_for(decision)
-            observation = await tool.arun(tool_input, callbacks=run_manager.get_child())
+            observation = await tool.arun(tool_input, callbacks=rm.get_child())
             if self._record(steps, decision, tool, observation):
                 return AgentFinish({"output": observation}, "")
         return None

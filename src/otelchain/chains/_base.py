@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -60,11 +61,7 @@ class Chain(Component):
         self, inputs: dict[str, Any], run_manager: AsyncCallbackManagerForChainRun
     ) -> dict[str, Any]:
         """Default: no native async; run the sync body in a thread (contextvars kept)."""
-        import asyncio
-
-        sync_rm = run_manager.get_sync()
-        assert isinstance(sync_rm, CallbackManagerForChainRun)
-        return await asyncio.to_thread(self._call, inputs, sync_rm)
+        return await asyncio.to_thread(self._call, inputs, run_manager.get_sync())
 
     def _start_kwargs(self) -> dict[str, Any]:
         """Extra keyword arguments for ``on_chain_start`` (e.g. the run type)."""

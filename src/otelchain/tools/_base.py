@@ -366,11 +366,19 @@ class _FunctionTool(BaseTool):
     def __init__(
         self,
         *,
+        name: str,
         func: Callable[..., Any] | None,
         coroutine: Callable[..., Awaitable[Any]] | None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        kind = type(self).__name__
+        if func is None and coroutine is None:
+            raise ValueError(f"{kind} {name!r} needs func or coroutine")
+        if func is not None and not callable(func):
+            raise TypeError(f"{kind} {name!r}: func must be callable, got {type(func).__name__}")
+        if coroutine is not None and not inspect.iscoroutinefunction(coroutine):
+            raise TypeError(f"{kind} {name!r}: coroutine must be an async function")
+        super().__init__(name=name, **kwargs)
         self.func = func
         self.coroutine = coroutine
 
@@ -407,12 +415,6 @@ class Tool(_FunctionTool):
         coroutine: Callable[..., Awaitable[Any]] | None = None,
         **kwargs: Any,
     ) -> None:
-        if func is None and coroutine is None:
-            raise ValueError(f"Tool {name!r} needs func or coroutine")
-        if func is not None and not callable(func):
-            raise TypeError(f"Tool {name!r}: func must be callable, got {type(func).__name__}")
-        if coroutine is not None and not inspect.iscoroutinefunction(coroutine):
-            raise TypeError(f"Tool {name!r}: coroutine must be an async function")
         super().__init__(name=name, description=description, func=func, coroutine=coroutine, **kwargs)
 
     def _to_args_and_kwargs(
@@ -522,10 +524,9 @@ class StructuredTool(_FunctionTool):
         **kwargs: Any,
     ) -> None:
         source = func if func is not None else coroutine
-        if source is None:
-            raise ValueError(f"StructuredTool {name!r} needs func or coroutine")
-        self._model = _signature_model(source, f"{name}_args")
-        kwargs.setdefault("args_schema", _json_schema(self._model))
+        if source is not None:  # else the base says what is missing
+            self._model = _signature_model(source, f"{name}_args")
+            kwargs.setdefault("args_schema", _json_schema(self._model))
         super().__init__(name=name, description=description, func=func, coroutine=coroutine, **kwargs)
 
     @classmethod
