@@ -414,23 +414,8 @@ def _malformed(stream: Any, exc: json.JSONDecodeError) -> openai.APIResponseVali
 class _OpenAIBase:
     """Settings, clients, request parameters and retries shared by `OpenAI` and `ChatOpenAI`."""
 
-    model: str
-    temperature: float | None
-    max_tokens: int | None
-    model_kwargs: dict[str, Any]
-    api_key: SecretStr | None
-    base_url: str
-    organization: str | None
-    timeout: Any
-    max_retries: int
-    streaming: bool
-    _client: openai.OpenAI
-    _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
-    _client_options: dict[str, Any]
-    _hidden_kwargs: dict[str, Any]
-    _server: tuple[str, str | None, int | None]
-    _scrubbing: _Scrubbing
-    _invocation_type: str
+    streaming: bool  # the model base's setting
+    _invocation_type: str  # ``_type`` in the request settings handlers see
     _default_model: str
 
     def __init__(
@@ -495,7 +480,9 @@ class _OpenAIBase:
         self._client = openai.OpenAI(
             **options, http_client=openai.DefaultHttpxClient(verify=_shared_ssl_context())
         )
-        self._async_clients = weakref.WeakKeyDictionary()
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
         self._server = _safe_url(str(self._client.base_url))
         self.base_url = self._server[0]
 
