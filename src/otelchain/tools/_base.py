@@ -82,15 +82,6 @@ def _output(run: Envelope) -> Any:
     return TextOutput(run.output, run.info) if isinstance(run.output, str) else run.output
 
 
-def _handle_tool_error(error: ToolException, flag: HandleToolError) -> str:
-    """The observation for a handled `ToolException` (LangChain's rules)."""
-    if isinstance(flag, str):
-        return flag
-    if callable(flag):
-        return str(flag(error))
-    return str(error.args[0]) if error.args else "Tool execution error"
-
-
 class BaseTool(Component):
     """Base class of tools. Subclasses set ``name`` and ``description`` and implement ``_run``
     (positional input for single-input tools, keyword arguments for structured ones); ``_arun``
@@ -259,11 +250,17 @@ class BaseTool(Component):
             kwargs["run_manager"] = rm
         return args, kwargs
 
-    def _tool_error_output(self, error: ToolException) -> Any:
-        """With ``handle_tool_error`` set a `ToolException` becomes the output; else it propagates."""
-        if not self.handle_tool_error:
+    def _tool_error_output(self, error: ToolException) -> str:
+        """With ``handle_tool_error`` set a `ToolException` becomes the output (LangChain's
+        rules: the given text, the function's text, or the error's); else it propagates."""
+        flag = self.handle_tool_error
+        if not flag:
             raise error
-        return _handle_tool_error(error, self.handle_tool_error)
+        if isinstance(flag, str):
+            return flag
+        if callable(flag):
+            return str(flag(error))
+        return str(error.args[0]) if error.args else "Tool execution error"
 
     def invoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Any:
         """LangChain-style: ``input`` is a str, an argument dict, or a model's tool call (then a
