@@ -35,7 +35,7 @@ from otelchain.schema import (
     coerce_messages,
 )
 
-__all__ = ["BaseChatModel", "BaseLLM", "BaseLanguageModel", "merge_llm_outputs"]
+__all__ = ["BaseChatModel", "BaseLLM", "BaseLanguageModel", "merge_llm_outputs", "usage_metadata"]
 
 In = TypeVar("In")  # str for completion models, list[BaseMessage] for chat models
 Chunk = TypeVar("Chunk", GenerationChunk, ChatGenerationChunk)
@@ -58,6 +58,17 @@ def merge_llm_outputs(outputs: Iterable[Mapping[str, Any] | None]) -> dict[str, 
     if usage:
         merged["token_usage"] = usage
     return merged or None
+
+
+def usage_metadata(token_usage: Mapping[str, int] | None) -> dict[str, int] | None:
+    """A message's ``usage_metadata`` (LangChain's names) from OpenAI-style ``token_usage``."""
+    if not token_usage:
+        return None
+    return {
+        "input_tokens": token_usage.get("prompt_tokens", 0),
+        "output_tokens": token_usage.get("completion_tokens", 0),
+        "total_tokens": token_usage.get("total_tokens", 0),
+    }
 
 
 def _is_metadata_chunk(chunk: GenerationChunk | ChatGenerationChunk) -> bool:
@@ -489,7 +500,7 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
 
     def _as_chunks(self, result: LLMResult) -> list[ChatGenerationChunk]:
         gen, info = _chunk_info(result)
-        msg = gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
+        msg = _first_message(gen)
         chunk_msg = AIMessageChunk(
             msg.content,
             tool_calls=list(getattr(msg, "tool_calls", [])),
@@ -528,10 +539,13 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
         return await self.acall(input, **split_config(config, kwargs), **kwargs)
 
 
+def _first_message(gen: Generation | ChatGeneration) -> BaseMessage:
+    return gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
+
+
 def _message(result: LLMResult) -> AIMessage:
     """A chat result's first message, naming its run."""
-    gen = result.generations[0][0]
-    message = gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
+    message = _first_message(result.generations[0][0])
     if not isinstance(message, AIMessage):
         message = AIMessage(message.content)
     message.run_info = result.run[0] if result.run else None

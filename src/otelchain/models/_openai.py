@@ -41,7 +41,7 @@ from pydantic import SecretStr
 
 from otelchain._json import REDACTED, is_secret_key, register_secret, to_jsonable
 from otelchain.callbacks._manager import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from otelchain.models._base import BaseChatModel, BaseLLM
+from otelchain.models._base import BaseChatModel, BaseLLM, usage_metadata
 from otelchain.schema import (
     AIMessage,
     AIMessageChunk,
@@ -342,16 +342,6 @@ def _llm_output(
         out["id"] = response_id
     out["finish_reasons"] = finish_reasons
     return out
-
-
-def _usage_metadata(token_usage: Mapping[str, int] | None) -> dict[str, int] | None:
-    if not token_usage:
-        return None
-    return {
-        "input_tokens": token_usage.get("prompt_tokens", 0),
-        "output_tokens": token_usage.get("completion_tokens", 0),
-        "total_tokens": token_usage.get("total_tokens", 0),
-    }
 
 
 @dataclass
@@ -747,7 +737,7 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
     def _result(response: Any) -> LLMResult:
         choices = list(response.choices or [])
         output = _llm_output(response.id, response.model, response.usage, [c.finish_reason for c in choices])
-        usage = _usage_metadata(output.get("token_usage"))
+        usage = usage_metadata(output.get("token_usage"))
         generations: list[Generation | ChatGeneration] = []
         for choice in choices:
             message = choice.message
@@ -795,7 +785,7 @@ class ChatOpenAI(_OpenAIBase, BaseChatModel):
         info = state.info()
         message = AIMessageChunk(
             "",
-            usage_metadata=_usage_metadata(info["llm_output"].get("token_usage")),
+            usage_metadata=usage_metadata(info["llm_output"].get("token_usage")),
             response_metadata=_response_metadata(state, state.finish_reason),
             id=state.id,
         )
