@@ -448,13 +448,15 @@ class BaseLLM(BaseLanguageModel[str, GenerationChunk]):
         self, prompt: str, stop: list[str] | None = None, callbacks: Callbacks = None, **kwargs: Any
     ) -> TextOutput:
         """Complete one prompt; the result is a ``str`` with ``.run_info``."""
-        return _text(self.generate([self._normalize(prompt)], stop, callbacks, **kwargs))
+        result = self.generate([self._normalize(prompt)], stop, callbacks, **kwargs)
+        return TextOutput(result.generations[0][0].text, result.run[0] if result.run else None)
 
     async def acall(
         self, prompt: str, stop: list[str] | None = None, callbacks: Callbacks = None, **kwargs: Any
     ) -> TextOutput:
         """Async `call`."""
-        return _text(await self.agenerate([self._normalize(prompt)], stop, callbacks, **kwargs))
+        result = await self.agenerate([self._normalize(prompt)], stop, callbacks, **kwargs)
+        return TextOutput(result.generations[0][0].text, result.run[0] if result.run else None)
 
     __call__ = call
 
@@ -500,7 +502,7 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
 
     def _as_chunks(self, result: LLMResult) -> list[ChatGenerationChunk]:
         gen, info = _chunk_info(result)
-        msg = _first_message(gen)
+        msg = gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
         chunk_msg = AIMessageChunk(
             msg.content,
             tool_calls=list(getattr(msg, "tool_calls", [])),
@@ -539,13 +541,10 @@ class BaseChatModel(BaseLanguageModel[list[BaseMessage], ChatGenerationChunk]):
         return await self.acall(input, **split_config(config, kwargs), **kwargs)
 
 
-def _first_message(gen: Generation | ChatGeneration) -> BaseMessage:
-    return gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
-
-
 def _message(result: LLMResult) -> AIMessage:
     """A chat result's first message, naming its run."""
-    message = _first_message(result.generations[0][0])
+    gen = result.generations[0][0]
+    message = gen.message if isinstance(gen, ChatGeneration) else AIMessage(gen.text)
     if not isinstance(message, AIMessage):
         message = AIMessage(message.content)
     message.run_info = result.run[0] if result.run else None

@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, ClassVar
 
-from otelchain.models._base import BaseChatModel, BaseLLM, usage_metadata
+from otelchain.models._base import BaseChatModel, BaseLLM
 from otelchain.schema import (
     AIMessage,
     AIMessageChunk,
@@ -148,10 +148,15 @@ class FakeListChatModel(_ScriptedModel, BaseChatModel):
 
     def _result(self, input: list[BaseMessage], tokens: list[str]) -> LLMResult:
         out = self._usage_output(input, tokens)
+        usage = out["token_usage"]
         message = AIMessage(
             "".join(tokens),
             response_metadata={"model_name": self.model, "finish_reason": "stop"},
-            usage_metadata=usage_metadata(out["token_usage"]),
+            usage_metadata={
+                "input_tokens": usage["prompt_tokens"],
+                "output_tokens": usage["completion_tokens"],
+                "total_tokens": usage["total_tokens"],
+            },
         )
         return LLMResult([[ChatGeneration(message, {"finish_reason": "stop"})]], out)
 
