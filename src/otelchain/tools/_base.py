@@ -362,22 +362,30 @@ class _FunctionTool(BaseTool):
 
     def __init__(
         self,
-        *,
         name: str,
-        func: Callable[..., Any] | None,
-        coroutine: Callable[..., Awaitable[Any]] | None,
+        description: str,
+        func: Callable[..., Any] | None = None,
+        coroutine: Callable[..., Awaitable[Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         kind = type(self).__name__
-        if func is None and coroutine is None:
+        source = func if func is not None else coroutine
+        if source is None:
             raise ValueError(f"{kind} {name!r} needs func or coroutine")
         if func is not None and not callable(func):
             raise TypeError(f"{kind} {name!r}: func must be callable, got {type(func).__name__}")
         if coroutine is not None and not inspect.iscoroutinefunction(coroutine):
             raise TypeError(f"{kind} {name!r}: coroutine must be an async function")
-        super().__init__(name=name, **kwargs)
+        schema = self._signature_schema(source, name)
+        if schema is not None:
+            kwargs.setdefault("args_schema", schema)
+        super().__init__(name=name, description=description, **kwargs)
         self.func = func
         self.coroutine = coroutine
+
+    def _signature_schema(self, fn: Callable[..., Any], name: str) -> dict[str, Any] | None:
+        """The default ``args_schema`` read from the function (None: single input)."""
+        return None
 
     def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
         if self.func is None:
@@ -403,16 +411,6 @@ class Tool(_FunctionTool):
     ``func`` takes one string; ``coroutine`` (optional) is its async twin, used by `arun`.
     Either may declare ``callbacks`` (gets the child manager) or ``run_manager``.
     """
-
-    def __init__(
-        self,
-        name: str,
-        description: str,
-        func: Callable[..., Any] | None = None,
-        coroutine: Callable[..., Awaitable[Any]] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(name=name, description=description, func=func, coroutine=coroutine, **kwargs)
 
     def _to_args_and_kwargs(
         self, tool_input: str | Mapping[str, Any]
@@ -511,20 +509,10 @@ class StructuredTool(_FunctionTool):
     signature, so a chat model can be given the tool.
     """
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        description: str,
-        func: Callable[..., Any] | None = None,
-        coroutine: Callable[..., Awaitable[Any]] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        source = func if func is not None else coroutine
-        if source is not None:  # else the base says what is missing
-            self._model = _signature_model(source, f"{name}_args")
-            kwargs.setdefault("args_schema", _json_schema(self._model))
-        super().__init__(name=name, description=description, func=func, coroutine=coroutine, **kwargs)
+    def _signature_schema(self, fn: Callable[..., Any], name: str) -> dict[str, Any]:
+        """The arguments' JSON schema; the model behind it validates each run's arguments."""
+        self._model = _signature_model(fn, f"{name}_args")
+        return _json_schema(self._model)
 
     @classmethod
     def from_function(
