@@ -342,21 +342,6 @@ def _call_with_injected(
     return fn(*args, **kwargs)
 
 
-def _run_coroutine_sync(make: Callable[[], Awaitable[Any]], name: str) -> Any:
-    """Run an async-only tool from sync code (no event loop may be running in this thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(_await(make()))
-    raise RuntimeError(
-        f"tool {name!r} only has a coroutine and an event loop is running here; use arun()/ainvoke()"
-    )
-
-
-async def _await(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
-
-
 class _FunctionTool(BaseTool):
     """A tool whose body is a user function (``func``) and/or its async twin (``coroutine``)."""
 
@@ -388,13 +373,16 @@ class _FunctionTool(BaseTool):
         return None
 
     def _run(self, *args: Any, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> Any:
-        if self.func is None:
-            coro = self.coroutine
-            assert coro is not None
-            return _run_coroutine_sync(
-                lambda: _call_with_injected(coro, args, kwargs, run_manager), self.name
-            )
-        return _call_with_injected(self.func, args, kwargs, run_manager)
+        if self.func is not None:
+            return _call_with_injected(self.func, args, kwargs, run_manager)
+        assert self.coroutine is not None  # a function tool has one or the other
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # an async-only tool from sync code: run its coroutine here
+            return asyncio.run(_call_with_injected(self.coroutine, args, kwargs, run_manager))
+        raise RuntimeError(
+            f"tool {self.name!r} only has a coroutine and an event loop is running here; use arun()/ainvoke()"
+        )
 
     async def _arun(
         self, *args: Any, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any
