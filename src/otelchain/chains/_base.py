@@ -123,11 +123,8 @@ class Chain(Component):
         if options.get("run_name"):
             extra["name"] = options["run_name"]
         run_id = check_run_id(options.get("run_id"))
-        return (
-            inputs,
-            cm,
-            functools.partial(cm.on_chain_start, self._serialized_for(cm), inputs, run_id=run_id, **extra),
-        )
+        start = functools.partial(cm.on_chain_start, self._serialized_for(cm), inputs, run_id=run_id, **extra)
+        return inputs, cm, start
 
     @staticmethod
     def _final(inputs: dict[str, Any], run: Envelope, options: ChainOptions) -> ChainOutput:
@@ -193,14 +190,10 @@ class Chain(Component):
     def invoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> ChainOutput:
         """LangChain-style: ``config`` may carry callbacks, tags, metadata, run_name, run_id.
         Returns inputs and outputs merged, as LangChain Python's ``Chain.invoke`` does."""
-        opts = split_config(config, kwargs)
-        return self.call(input, opts.pop("callbacks", None), return_only_outputs=False, **opts, **kwargs)
+        return self.call(input, return_only_outputs=False, **split_config(config, kwargs), **kwargs)
 
     async def ainvoke(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> ChainOutput:
-        opts = split_config(config, kwargs)
-        return await self.acall(
-            input, opts.pop("callbacks", None), return_only_outputs=False, **opts, **kwargs
-        )
+        return await self.acall(input, return_only_outputs=False, **split_config(config, kwargs), **kwargs)
 
     def stream(self, input: Any, config: RequestConfig | None = None, **kwargs: Any) -> Iterator[ChainOutput]:
         """A chain streams its final output as one item."""
