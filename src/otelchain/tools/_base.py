@@ -106,12 +106,9 @@ class BaseTool(Component):
         return_direct: bool | None = None,
         handle_tool_error: HandleToolError | None = None,
         args_schema: Mapping[str, Any] | None = None,
-        callbacks: Callbacks = None,
-        verbose: bool = False,
-        tags: list[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(callbacks=callbacks, verbose=verbose, tags=tags, metadata=metadata)
+        super().__init__(**kwargs)  # callbacks, verbose, tags, metadata
         if name is not None:
             self.name = name
         if description is not None:
