@@ -84,7 +84,7 @@ class Reply:
     as ``delay`` or ``stall`` waits until the server is released. ``cut_after``
     drops the connection after that many content chunks; ``malformed_after`` sends an invalid
     SSE data line after that many content chunks; ``error_after`` sends an SSE error event
-    (``data: {"error": ...}``) after that many content chunks.
+    (``data: {"error": ...}``, with ``error_message`` if given) after that many content chunks.
     """
 
     content: str | Sequence[str] | None = None
@@ -383,7 +383,8 @@ class OpenAIServer:
                 yield b'data: {"id": "broken", "choices": [{"delta": {"content": "oops"\n\n'
                 return
             if reply.error_after is not None and i >= reply.error_after:
-                yield _sse({"error": {"message": "The server is overloaded.", "type": "server_error"}})
+                message = reply.error_message or "The server is overloaded."
+                yield _sse({"error": {"message": message, "type": "server_error"}})
                 return
             if reply.stall_after is not None and i == reply.stall_after:
                 await self._wait(reply.stall)

@@ -119,3 +119,21 @@ async def test_api_key_never_reaches_a_span(openai_server: OpenAIServer, mode: s
     assert [e.name for e in spans[0].events].count("retry") == 1
     for span in spans:
         assert API_KEY not in span.to_json()
+
+
+@pytest.mark.parametrize("kind", [OpenAI, ChatOpenAI])
+async def test_api_key_echoed_mid_stream_is_masked(
+    openai_server: OpenAIServer, mode: str, kind: type[Any]
+) -> None:
+    """An error event inside a stream (not the request) that echoes the key: masked too."""
+    openai_server.add(Reply(["a", "b", "c"], error_after=2, error_message=f"Overloaded for key {API_KEY}."))
+    events = Recorder()
+    model = kind(api_key=API_KEY, base_url=openai_server.base_url, max_retries=0)
+    with pytest.raises(openai.APIError) as info:
+        await stream(model, "hi", mode, events)
+    assert events.tokens == ["a", "b"]  # the error came after the stream began
+    error = info.value
+    assert "Overloaded for key sk-...Txyz." in str(error)  # the server's message, masked
+    assert API_KEY not in str(error) and API_KEY not in repr(error) and API_KEY not in repr(error.body)
+    for text in _everything(events):
+        assert API_KEY not in text

@@ -70,6 +70,21 @@ def test_tool_constructor_checks(kwargs: dict[str, Any], error: type[Exception])
         Tool(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({}, ValueError, "needs func or coroutine"),
+        ({"func": "not callable"}, TypeError, "func must be callable"),
+        ({"coroutine": upper}, TypeError, "coroutine must be an async function"),
+    ],
+)
+def test_structured_tool_constructor_checks_like_tool(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        StructuredTool(name="x", description="d", **kwargs)
+
+
 def test_bad_input_type_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="takes a str or a dict"):
         Tool("shout", "d", upper).run(42)  # type: ignore[arg-type]
