@@ -109,6 +109,25 @@ class Component:
         """`serialized()` only when some handler will read it (the no-handler path stays cheap)."""
         return self.serialized() if manager.handlers else {}
 
+    def _start(
+        self,
+        callbacks: Callbacks,
+        options: Mapping[str, Any],
+        configure: Callable[..., Any],
+        event: str,
+        *args: Any,
+        **extra: Any,
+    ) -> tuple[Any, Callable[[], Any]]:
+        """The call's manager (``configure``: sync or async, with the call's tags and metadata)
+        and the start of its run, ``cm.<event>(serialized, *args, run_id=, name=run_name, **extra)``."""
+        cm = configure(callbacks, options.get("tags"), options.get("metadata"))
+        if options.get("run_name"):
+            extra["name"] = options["run_name"]
+        run_id = check_run_id(options.get("run_id"))
+        return cm, functools.partial(
+            getattr(cm, event), self._serialized_for(cm), *args, run_id=run_id, **extra
+        )
+
     def _configure(
         self, callbacks: Callbacks, tags: Iterable[str] | None, metadata: Mapping[str, Any] | None
     ) -> CallbackManager:

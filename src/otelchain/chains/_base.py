@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
@@ -15,7 +14,6 @@ from otelchain._component import (
     RequestConfig,
     TextOutput,
     check_options,
-    check_run_id,
     split_config,
 )
 from otelchain.callbacks._manager import (
@@ -118,12 +116,9 @@ class Chain(Component):
         """Check the call and build its manager; returns the inputs, the manager and the start."""
         check_options(options, ChainOptions)
         inputs = self.prep_inputs(inputs)
-        cm = configure(callbacks, options.get("tags"), options.get("metadata"))
-        extra = self._start_kwargs()
-        if options.get("run_name"):
-            extra["name"] = options["run_name"]
-        run_id = check_run_id(options.get("run_id"))
-        start = functools.partial(cm.on_chain_start, self._serialized_for(cm), inputs, run_id=run_id, **extra)
+        cm, start = self._start(
+            callbacks, options, configure, "on_chain_start", inputs, **self._start_kwargs()
+        )
         return inputs, cm, start
 
     @staticmethod

@@ -24,7 +24,6 @@ from otelchain._component import (
     RequestConfig,
     TextOutput,
     check_options,
-    check_run_id,
     split_config,
 )
 from otelchain.callbacks._manager import (
@@ -182,19 +181,13 @@ class BaseTool(Component):
                 f"tool {self.name!r} takes a str or a dict of arguments, got {type(tool_input).__name__}"
             )
         checked = tool_input if isinstance(tool_input, str) else dict(tool_input)
-        cm = configure(callbacks, options.get("tags"), options.get("metadata"))
         extra: dict[str, Any] = {}
-        if options.get("run_name"):
-            extra["name"] = options["run_name"]
         if options.get("tool_call_id"):
             extra["tool_call_id"] = options["tool_call_id"]
-        start = functools.partial(
-            cm.on_tool_start,
-            self._serialized_for(cm),
-            checked if isinstance(checked, str) else str(checked),
-            run_id=check_run_id(options.get("run_id")),
-            inputs=checked if isinstance(checked, dict) else None,
-            **extra,
+        input_str = checked if isinstance(checked, str) else str(checked)
+        inputs = checked if isinstance(checked, dict) else None
+        cm, start = self._start(
+            callbacks, options, configure, "on_tool_start", input_str, inputs=inputs, **extra
         )
         return checked, cm, start
 
