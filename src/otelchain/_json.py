@@ -58,7 +58,7 @@ def _key(key: Any, left: int) -> tuple[str, int]:
         if len(_KEY_COST) < _TYPES_MAX:
             _KEY_COST[key] = cost
     elif len(key) > left:  # a huge key: keep what fits
-        key = key[: max(left, 0) + 1]
+        key = key[: max(left, 0)]
     return key, cost
 
 
@@ -126,12 +126,13 @@ _TYPES_MAX = 4096  # per-type caches stop growing here (classes made at run time
 # --- one converter ----------------------------------------------------------------------------
 #
 # ``_conv`` turns a value into plain JSON data (dicts with str keys, lists, str, int, float, bool,
-# None) and charges a lower bound of its JSON size to a budget: a string its length plus quotes, a
-# list item two more (the separator), a dict item its key plus six (quotes, ": ", separator). Once
-# the budget is spent it cuts the string at hand and stops adding items, so a huge value costs no
-# more than the budget, and the JSON of what it kept is longer than the budget (the caller cuts it).
-# The walk first ignores cycles; a value nested deeper than ``_FAST_DEPTH`` (a cycle, or deep data)
-# is walked again with its ancestors tracked: "[circular]" where one recurs, "..." past ``_MAX_DEPTH``.
+# None) and charges its JSON text to a budget as it goes, never more than the text has (the exact
+# size of strings, keys, brackets and separators; one character for a number): once the budget is
+# spent it cuts the string at hand and adds no more items. So a huge value costs no more than the
+# budget, and the JSON of what was kept agrees with the whole value's JSON beyond the budget (the
+# caller cuts it there). The walk first ignores cycles; a value nested deeper than ``_FAST_DEPTH``
+# (a cycle, or deep data) is walked again with its ancestors tracked: "[circular]" where one
+# recurs, "..." past ``_MAX_DEPTH``, as before this walk existed.
 
 _MAX_DEPTH = 32
 _FAST_DEPTH = 16
@@ -163,7 +164,7 @@ class _Deep(BaseException):
 def _exception_text(error: Any, left: int) -> str:
     message = str(error)
     if len(message) > left:  # a 5 MB error message: repr only what can be kept
-        message = message[: max(left, 0) + 1]
+        message = message[: max(left, 0)]
     return f"{type(error).__name__}({message!r})"
 
 
@@ -219,7 +220,7 @@ def _cut(text: str, walk: _Walk) -> str:
     left = walk[0]
     n = len(text) + 2
     walk[0] = left - n
-    return text if n <= left else text[: max(left, 0) + 1]
+    return text if n <= left else text[: max(left, 0)]
 
 
 def _safe_repr(obj: Any) -> str:
@@ -262,12 +263,13 @@ def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
         if kind is _SEQ:
             items: list[Any] = []
             append = items.append
+            left += 1  # "[" less the separator the first item does not have
             for value in obj:
                 tv = type(value)
                 if tv is str:
                     n = len(value) + 4
                     if n > left:
-                        value = value[: max(left, 0) + 1]
+                        value = value[: max(left - 2, 0)]
                     left -= n
                 elif tv is int or tv is bool or value is None:
                     left -= 3
@@ -285,10 +287,11 @@ def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
                 append(value)
                 if left < 0:
                     break
-            walk[0] = left
+            walk[0] = left - 1  # "]"
             return items
         out: dict[str, Any] = {}
         child = depth + 1
+        left += 1  # "{" less the separator the first item does not have
         if kind is _MAP:
             pairs = obj.items()
         elif kind is _DATACLASS:
@@ -329,7 +332,7 @@ def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
             if tv is str:
                 n = len(value) + 2
                 if n > left:
-                    value = value[: max(left, 0) + 1]
+                    value = value[: max(left, 0)]
                 left -= n
             elif tv is int or tv is bool or value is None:
                 left -= 1
@@ -347,7 +350,7 @@ def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
             out[key] = value
             if left < 0:
                 break
-        walk[0] = left
+        walk[0] = left - 1  # "}"
         return out
     except Exception:  # keys, items or fields that fail to read: the value's repr, as a string
         walk[0] = left
@@ -359,11 +362,12 @@ def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
 
 def _convert(obj: Any, budget: int | None) -> tuple[Any, bool]:
     """Plain JSON data for ``obj`` and whether the budget ran out (what was kept is then cut)."""
-    walk: _Walk = [_UNBOUNDED if budget is None else budget, None]
+    left = _UNBOUNDED if budget is None else budget
+    walk: _Walk = [left, None]
     try:
         value = _conv(obj, 0, walk)
     except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
-        walk = [_UNBOUNDED if budget is None else budget, set()]
+        walk = [left, set()]
         value = _conv(obj, 0, walk)
     return value, walk[0] < 0
 
@@ -416,7 +420,14 @@ def encode(obj: Any, max_length: int | None = None, *, indent: int | None = None
     """JSON text for ``obj`` (a string too) of at most ``max_length`` characters, and whether it
     was cut: while converted when it is clearly longer (the note ``...[truncated]``), else by
     `truncate` (the note says how much)."""
-    value, over = _convert(obj, max_length)
+    budget = _UNBOUNDED if max_length is None else max_length
+    walk: _Walk = [budget, None]
+    try:  # `_convert`, inline: this is the path of every span attribute
+        value = _conv(obj, 0, walk)
+    except _Deep:
+        walk = [budget, set()]
+        value = _conv(obj, 0, walk)
+    over = walk[0] < 0
     try:
         text = (
             "".join(_chunks(value, 0))

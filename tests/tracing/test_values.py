@@ -11,7 +11,10 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from pydantic import BaseModel
 
 from otelchain._json import dumps
+from otelchain.chat_models import FakeListChatModel
+from otelchain.schema import HumanMessage, SystemMessage
 from otelchain.tracing._values import json_text
+from tests.helpers import Recorder
 
 
 class Settings(BaseModel):
@@ -48,3 +51,79 @@ def test_secret_fields_of_models_are_redacted() -> None:
     text = json_text({"settings": Settings()}, None)
     assert "sk-not-for-spans" not in text
     assert json.loads(text) == {"settings": {"api_key": "[REDACTED]", "retries": 2}}
+
+
+def _hot_shapes() -> list[Any]:
+    """What a traced run encodes most: chain inputs, invocation parameters, an LLMResult, messages."""
+    recorder = Recorder()
+    FakeListChatModel(["The capital of France is Paris."], model="gpt-4o-mini").call(
+        "What is the capital of France?", callbacks=[recorder]
+    )
+    (end,) = recorder.of("llm_end")
+    return [
+        {"x": 1},
+        {
+            "model": "gpt-4o-mini",
+            "_type": "fake",
+            "temperature": 0.2,
+            "max_tokens": 256,
+            "top_p": 0.9,
+            "stop": ["\n\n"],
+        },
+        end.payload,
+        [SystemMessage("Be brief."), HumanMessage("What is the capital of France?")],
+        {"text": "x" * 5_000_000},
+        list(range(100_000)),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_json_text_is_dumps_for_the_hot_shapes(index: int) -> None:
+    value = _hot_shapes()[index]
+    for limit in (None, 16_384, 64):
+        assert json_text(value, limit) == dumps(value, max_length=limit)
+    assert len(json_text(value, 16_384)) <= 16_384
+
+
+def test_the_llm_result_encodes_every_field() -> None:
+    value = _hot_shapes()[2]
+    assert json.loads(json_text(value, None)) == {
+        "generations": [
+            [
+                {
+                    "message": {
+                        "type": "ai",
+                        "content": "The capital of France is Paris.",
+                        "name": None,
+                        "additional_kwargs": {},
+                        "id": None,
+                        "tool_calls": [],
+                        "usage_metadata": {"input_tokens": 7, "output_tokens": 6, "total_tokens": 13},
+                        "response_metadata": {"model_name": "gpt-4o-mini", "finish_reason": "stop"},
+                    },
+                    "generation_info": {"finish_reason": "stop"},
+                    "text": "The capital of France is Paris.",
+                    "type": "ChatGeneration",
+                }
+            ]
+        ],
+        "llm_output": {
+            "token_usage": {"prompt_tokens": 7, "completion_tokens": 6, "total_tokens": 13},
+            "model_name": "gpt-4o-mini",
+        },
+        "run": None,
+    }
+
+
+def test_lone_surrogates_are_replaced_and_cuts_counted() -> None:
+    from otelchain.tracing import health, reset_health
+
+    reset_health()
+    assert json_text({"k": "a\ud800b"}, None) == '{"k": "a\ufffdb"}'
+    for limit in range(16, 30):  # cuts between the halves of surrogate pairs, and not
+        text = json_text(["\ud83d\ude00" * 20], limit)
+        assert len(text) <= limit and text.endswith("...[truncated]")
+        assert text.encode("utf-8").decode("utf-8") == text
+    assert json_text(["\ud83d\ude00"], 16) == '["\U0001f600"]'
+    # sanitized: the lone surrogate, 13 cuts that keep an emoji (at 16 none is kept), the pair
+    assert health().values_truncated == 14 and health().values_sanitized == 1 + 13 + 1

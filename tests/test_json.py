@@ -1,0 +1,273 @@
+"""The one JSON converter and encoder (`otelchain._json`): bounded by the budget, secrets redacted
+at any depth, never raising, and the JSON it cuts agrees with the whole value's JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+import math
+import types
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from otelchain import _json
+from otelchain._json import REDACTED, dumps, encode, is_mapping, to_jsonable
+
+SECRET = "hunter2-do-not-export"
+
+
+class CountingList(list[Any]):
+    """A list that counts the items read from it."""
+
+    reads = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in super().__iter__():
+            self.reads += 1
+            yield item
+
+
+class Keys(Mapping[Any, Any]):
+    """A mapping that is not a dict."""
+
+    def __init__(self, data: dict[Any, Any]) -> None:
+        self.data = data
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class Settings(BaseModel):
+    api_key: str = SECRET
+    nested: dict[str, Any] = {"password": SECRET, "ok": 1}
+
+
+@dataclasses.dataclass
+class Config:
+    name: str
+    client_secret: str = SECRET
+    extra: Any = None
+
+
+class Plain:
+    def __init__(self, inner: Any) -> None:
+        self.authorization = f"Bearer {SECRET}"
+        self.inner = inner
+        self._private = SECRET
+
+
+class Key(enum.Enum):
+    TOKEN = "token"
+
+
+class Name:
+    """A dict key that is not a str but reads as one."""
+
+    def __str__(self) -> str:
+        return "access_token"
+
+
+def _secret_everywhere() -> Any:
+    deep: dict[str, Any] = {"api_key": SECRET}
+    for _ in range(20):  # past the fast walk's depth: the walk that tracks cycles
+        deep = {"d": deep}
+    return {
+        "password": SECRET,
+        "list": [{"Authorization": SECRET}, ({"x-api-key": SECRET},)],
+        "dataclass": Config("c", extra={"secret": SECRET}),
+        "model": Settings(),
+        "object": Plain({"cookie": SECRET}),
+        "mapping": Keys({"credential": SECRET, Name(): SECRET}),
+        "deep": deep,
+    }
+
+
+@pytest.mark.parametrize("budget", [None, 100_000])
+def test_secrets_are_redacted_at_every_depth_on_every_path(budget: int | None) -> None:
+    value = _secret_everywhere()
+    cyclic = _secret_everywhere()
+    cyclic["self"] = cyclic  # a cycle: the walk that tracks them
+    for v in (value, cyclic):
+        texts = [json.dumps(to_jsonable(v, budget)), dumps(v, max_length=budget), encode(v, budget)[0]]
+        for text in texts:
+            assert SECRET not in text
+            assert text.count(REDACTED) == 12, text
+    assert to_jsonable(cyclic)["self"] == "[circular]"
+
+
+def test_max_tokens_and_token_counts_are_not_secrets() -> None:
+    assert to_jsonable({"max_tokens": 5, "total_tokens": 9, "token": "t"}) == {
+        "max_tokens": 5,
+        "total_tokens": 9,
+        "token": REDACTED,
+    }
+
+
+def test_a_huge_list_is_read_only_as_far_as_the_budget() -> None:
+    big = CountingList(range(1_000_000))
+    plain = to_jsonable({"items": big}, budget=1000)
+    assert big.reads <= 1000 // 3  # each item takes at least 3 characters: a digit and ", "
+    assert plain["items"][:3] == [0, 1, 2]
+    text, cut = encode({"items": big}, 1000)
+    assert cut and len(text) == 1000 and text.endswith("...[truncated]")
+
+
+def test_huge_strings_keys_and_messages_are_cut_before_they_are_copied() -> None:
+    huge = "x" * 5_000_000
+    assert len(to_jsonable({"t": huge}, budget=100)["t"]) <= 100
+    assert len(to_jsonable(huge, budget=100)) <= 100
+    assert all(len(k) <= 101 for k in to_jsonable({huge: 1}, budget=100))
+    assert len(to_jsonable([RuntimeError(huge)], budget=100)[0]) <= 100
+    assert len(to_jsonable(Config(huge), budget=100)["name"]) <= 100
+    text, cut = encode({"t": huge}, 16_384)
+    assert cut and len(text) == 16_384 and text.startswith('{"t": "xxx')
+
+
+def test_values_past_the_fast_walk_keep_the_depth_cap_and_cycle_marks() -> None:
+    deep: Any = "leaf"
+    for _ in range(40):
+        deep = [deep]
+    plain = to_jsonable(deep)
+    for _ in range(33):
+        plain = plain[0]
+    assert plain == "..."
+    shared = {"a": 1}
+    assert to_jsonable([shared, shared]) == [{"a": 1}, {"a": 1}]  # shared is not circular
+    loop: list[Any] = []
+    loop.append({"again": loop})
+    assert to_jsonable(loop) == [{"again": "[circular]"}]
+
+
+class Unprintable:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class BadStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+class BadDump(BaseModel):
+    v: int = 1
+
+    def model_dump(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("cannot dump")
+
+
+class BadKey:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        return "BadKey()"
+
+
+def test_odd_values_never_raise_and_keep_their_text() -> None:
+    when = datetime.datetime(2024, 5, 6, 7, 8, 9)
+    value = {
+        "nan": math.nan,
+        "inf": [math.inf, -math.inf],
+        1: "int key",
+        None: "none key",
+        "bytes": b"abc",
+        "when": when,
+        "id": uuid.UUID(int=1),
+        "enum": Key.TOKEN,
+        "error": ValueError("bad"),
+        "unprintable": Unprintable(),
+        "bad str": BadStr(),
+        "bad dump": BadDump(),
+        "bad key": {BadKey(): 1},
+        "set": frozenset({3}),
+        "huge int": 10**5000,
+        "class": Settings,
+    }
+    plain = to_jsonable(value)
+    assert plain["nan"] == "nan" and plain["inf"] == ["inf", "-inf"]
+    assert plain["1"] == "int key" and plain["None"] == "none key"
+    assert plain["bytes"] == "<3 bytes>" and plain["when"] == "2024-05-06T07:08:09"
+    assert plain["id"] == "00000000-0000-0000-0000-000000000001" and plain["enum"] == "token"
+    assert plain["error"] == "ValueError('bad')" and plain["unprintable"] == "<Unprintable>"
+    assert plain["bad str"].startswith("BadStr(") and plain["bad dump"] == "BadDump(v=1)"
+    assert plain["bad key"] == "{BadKey(): 1}" and plain["set"] == [3]
+    assert plain["class"] == repr(Settings)
+    text = dumps(value)
+    assert json.loads(text)["huge int"] == "<int of 16610 bits>"
+    assert encode(value, 200)[1] and len(encode(value, 200)[0]) == 200
+
+
+def test_strings_stay_strings_in_dumps_and_become_json_in_encode() -> None:
+    assert dumps("a\nb") == "a\nb" and encode("a\nb") == ('"a\\nb"', False)
+    assert dumps("x" * 100, max_length=40).endswith("...[truncated 83 chars]")
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.text(st.characters(exclude_categories=()), max_size=40),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=6),
+        st.dictionaries(st.text(max_size=12), inner, max_size=6),
+        inner.map(lambda v: Config("c", extra=v)),
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values, limit=st.integers(min_value=16, max_value=300))
+def test_cut_json_agrees_with_the_whole_value_up_to_the_note(value: Any, limit: int) -> None:
+    whole, whole_cut = encode(value)
+    text, cut = encode(value, limit)
+    json.loads(whole)  # valid JSON
+    assert not whole_cut
+    if len(whole) <= limit:
+        assert (text, cut) == (whole, False)
+        return
+    assert cut and len(text) <= limit
+    if text.endswith("...[truncated]") and not text.endswith("chars]"):  # cut while converted
+        assert text == whole[: limit - len("...[truncated]")] + "...[truncated]"
+    else:  # found too long only once encoded (escapes, long numbers): cut with the exact count
+        assert text == _json.truncate(whole, limit)
+
+
+def test_the_encoder_without_the_c_accelerator_writes_the_same_text() -> None:
+    pure = _json._make_encoder(None)
+    value = to_jsonable(_secret_everywhere())
+    assert (
+        "".join(pure(value, 0)) == "".join(_json._chunks(value, 0)) == json.dumps(value, ensure_ascii=False)
+    )
+
+
+def test_is_mapping_is_isinstance_mapping() -> None:
+    for value, expected in [
+        ({}, True),
+        (Keys({}), True),
+        (types.MappingProxyType({}), True),
+        ([], False),
+        ("ab", False),
+        (Settings(), False),
+    ]:
+        assert is_mapping(value) is expected
+        assert is_mapping(value) is isinstance(value, Mapping)
