@@ -271,3 +271,60 @@ def test_is_mapping_is_isinstance_mapping() -> None:
     ]:
         assert is_mapping(value) is expected
         assert is_mapping(value) is isinstance(value, Mapping)
+
+
+class FailsHalfway(Mapping[str, int]):
+    """A mapping that yields long keys, then fails: its repr stands for it."""
+
+    def __getitem__(self, key: str) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(8):  # 856 characters of JSON, then the error
+            yield f"{i}" * 100
+        raise RuntimeError("gone")
+
+    def __len__(self) -> int:
+        return 9
+
+    def __repr__(self) -> str:
+        return "<FailsHalfway>"
+
+
+class Hostile(type):
+    def __getattr__(cls, name: str) -> Any:
+        raise RuntimeError(f"no {name}")
+
+
+class Guarded(metaclass=Hostile):
+    def __repr__(self) -> str:
+        return "<Guarded>"
+
+
+def test_a_value_that_fails_midway_is_its_repr_and_takes_only_its_size() -> None:
+    value = {"m": FailsHalfway(), "tail": "y" * 500}
+    assert encode(value, 1000) == ('{"m": "<FailsHalfway>", "tail": "' + "y" * 500 + '"}', False)
+    assert to_jsonable([Guarded()]) == ["<Guarded>"]
+
+
+letters_json = st.recursive(
+    st.text("abcxyz", max_size=40),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=6),
+        st.dictionaries(st.text("abcxyz", max_size=12), inner, max_size=6),
+        inner.map(lambda v: Config("c", extra=v)),
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=letters_json, limit=st.integers(min_value=16, max_value=300))
+def test_text_without_escapes_or_numbers_is_cut_while_converted(value: Any, limit: int) -> None:
+    """Strings of plain letters are charged exactly: anything longer than the limit is cut in the walk."""
+    whole, _ = encode(value)
+    text, cut = encode(value, limit)
+    if len(whole) <= limit:
+        assert (text, cut) == (whole, False)
+    else:
+        assert (text, cut) == (whole[: limit - len("...[truncated]")] + "...[truncated]", True)
