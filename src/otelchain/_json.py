@@ -13,7 +13,7 @@ import operator
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
@@ -42,24 +42,25 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET.search(key)) and not _NOT_SECRET.search(key)
 
 
-# Per dict key seen: the JSON characters it takes (quotes, ": ", separator), negative when it looks
-# like a secret. Bounded; keys repeat (a few hundred), and long keys are not kept.
-_KEY_COST: dict[str, int] = {}
+# Per dict key seen: its JSON ``"key": `` and the characters it takes with the separator before
+# it, negated when the key looks like a secret. Bounded; keys repeat (a few hundred), and long keys
+# are not kept.
+_KEYS: dict[str, tuple[str, int]] = {}
 
 
 def _key(key: Any, left: int) -> tuple[str, int]:
-    """A dict key as a str and its cost (see ``_KEY_COST``); a key past the budget cut."""
+    """A dict key's entry (see ``_KEYS``); a key longer than what is left of the budget cut."""
     if type(key) is not str:
         key = str(key)
     cost = len(key) + 6
     if is_secret_key(key):
         cost = -cost
     if len(key) <= _CACHED_KEY:
-        if len(_KEY_COST) < _TYPES_MAX:
-            _KEY_COST[key] = cost
-    elif len(key) > left:  # a huge key: keep what fits
-        key = key[: max(left, 0)]
-    return key, cost
+        entry = (_quote(key) + ": ", cost)
+        if len(_KEYS) < _TYPES_MAX:
+            _KEYS[key] = entry
+        return entry
+    return _quote(key[: max(left, 0)] if len(key) > left else key) + ": ", cost
 
 
 _CACHED_KEY = 256
@@ -123,20 +124,24 @@ def is_mapping(obj: Any) -> bool:
 _MAPPING_TYPES: dict[type, bool] = {}
 _TYPES_MAX = 4096  # per-type caches stop growing here (classes made at run time); then decided each call
 
-# --- one converter ----------------------------------------------------------------------------
+# --- one converter and encoder ----------------------------------------------------------------
 #
-# ``_conv`` turns a value into plain JSON data (dicts with str keys, lists, str, int, float, bool,
-# None) and charges its JSON text to a budget as it goes, never more than the text has (the exact
-# size of strings, keys, brackets and separators; one character for a number): once the budget is
-# spent it cuts the string at hand and adds no more items. So a huge value costs no more than the
-# budget, and the JSON of what was kept agrees with the whole value's JSON beyond the budget (the
-# caller cuts it there). The walk first ignores cycles; a value nested deeper than ``_FAST_DEPTH``
-# (a cycle, or deep data) is walked again with its ancestors tracked: "[circular]" where one
-# recurs, "..." past ``_MAX_DEPTH``, as before this walk existed.
+# ``_text`` writes the JSON of a value in one walk: a fast type dispatch for the common shapes
+# (str, int, dict, list, dataclasses, pydantic models), the robust handling for the rest, secret-
+# looking keys redacted at any depth. It charges the text it writes to a budget (exactly, but one
+# character for a number or a bool), and once the budget is spent it cuts the string at hand and
+# writes no more items: a huge value costs no more than the budget, and what was written agrees
+# with the whole value's JSON beyond the budget (the caller cuts it there and adds the note). The
+# walk first ignores cycles; a value nested deeper than ``_FAST_DEPTH`` (a cycle, or deep data) is
+# walked again with its ancestors tracked: "[circular]" where one recurs, "..." past
+# ``_MAX_DEPTH``. `to_jsonable` is the same walk read back as plain data.
 
 _MAX_DEPTH = 32
 _FAST_DEPTH = 16
 _UNBOUNDED = sys.maxsize
+_quote = json.encoder.encode_basestring  # json's own (C) string quoting, as ensure_ascii=False
+_REDACTED_JSON = _quote(REDACTED)
+_CUT_NOTE = "...[truncated]"  # the JSON was cut while written: how much more there was is unknown
 
 # What a value of a type becomes, decided once per type, in the order the checks apply.
 _STR, _INT, _FLOAT, _TEXT, _MAP, _SEQ, _DATACLASS, _MODEL, _OTHER = range(9)
@@ -149,9 +154,8 @@ _TYPES: dict[type, _Kind] = {
     float: (_FLOAT, None),
 }
 
-
-# One conversion's state: [JSON characters left of the budget, the ids of the ancestors (None
-# while cycles are ignored)]. A list, not a class: it is made for every value encoded.
+# One walk's state: [JSON characters left of the budget, the ids of the ancestors (None while
+# cycles are ignored)]. A list, not a class: one is made for every value encoded.
 _Walk = list[Any]
 
 
@@ -169,7 +173,7 @@ def _exception_text(error: Any, left: int) -> str:
 
 
 def _classify(t: type) -> _Kind:
-    """The kind of values of type ``t`` (as the checks of `to_jsonable` order them)."""
+    """The kind of values of type ``t``, remembered."""
     try:
         kind = _kind_of(t)
     except Exception:  # a class whose subclass checks or attributes raise: the value's repr
@@ -220,12 +224,23 @@ def _dataclass_spec(t: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[st
     return (lambda obj: (one(obj),) if one else ()), names, prefix
 
 
-def _cut(text: str, walk: _Walk) -> str:
-    """A string value charged to the budget; cut just past what is left of it."""
+def _string(text: str, walk: _Walk) -> str:
+    """The JSON of a string, charged to the budget; cut just past what is left of it."""
     left = walk[0]
     n = len(text) + 2
     walk[0] = left - n
-    return text if n <= left else text[: max(left, 0)]
+    return _quote(text if n <= left else text[: max(left, 0)])
+
+
+def _int(value: int) -> str:
+    try:
+        return int.__repr__(value)
+    except ValueError:  # past Python's limit on the digits of an int
+        return _quote(f"<int of {value.bit_length()} bits>")
+
+
+def _float(value: float) -> str:
+    return float.__repr__(value) if _isfinite(value) else _quote(str(value))
 
 
 def _safe_repr(obj: Any) -> str:
@@ -235,8 +250,8 @@ def _safe_repr(obj: Any) -> str:
         return f"<{type(obj).__name__}>"
 
 
-def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
-    """``obj`` as plain JSON data, its JSON size charged to ``walk`` (see the notes above)."""
+def _text(obj: Any, depth: int, walk: _Walk) -> str:
+    """The JSON of ``obj``, charged to ``walk`` (see the notes above)."""
     t = type(obj)
     spec: Any
     if t is dict:
@@ -247,27 +262,26 @@ def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
         kind, spec = _TYPES.get(t) or _classify(t)
         if kind <= _FLOAT:  # str, int, bool, None, float (or a subclass)
             if kind is _STR:
-                return _cut(obj, walk)
-            if kind is _INT:
-                walk[0] -= 1
-                return obj
-            walk[0] -= 3
-            return obj if _isfinite(obj) else str(obj)
+                return _string(obj, walk)
+            walk[0] -= 1
+            if kind is _FLOAT:
+                return _float(obj)
+            return "null" if obj is None else ("true" if obj else "false") if t is bool else _int(obj)
     seen = walk[1]
     if seen is None:
         if depth > _FAST_DEPTH:
             raise _Deep
     elif depth > _MAX_DEPTH:
-        return _cut("...", walk)
+        return _string("...", walk)
     elif id(obj) in seen:
-        return _cut("[circular]", walk)
+        return _string("[circular]", walk)
     else:
         seen.add(id(obj))
     left = start = walk[0]
     try:
+        items: list[str] = []
+        append = items.append
         if kind is _SEQ:
-            items: list[Any] = []
-            append = items.append
             left += 1  # "[" less the separator the first item does not have
             for value in obj:
                 tv = type(value)
@@ -275,178 +289,137 @@ def _conv(obj: Any, depth: int, walk: _Walk) -> Any:
                     n = len(value) + 4
                     if n > left:
                         value = value[: max(left - 2, 0)]
+                    append(_quote(value))
                     left -= n
-                elif tv is int or tv is bool or value is None:
+                elif tv is int:
+                    try:
+                        append(int.__repr__(value))
+                    except ValueError:  # past Python's limit on digits
+                        append(_int(value))
+                    left -= 3
+                elif value is None:
+                    append("null")
                     left -= 3
                 elif tv is float:
-                    left -= 5
-                    if not _isfinite(value):
-                        value = str(value)
+                    append(_float(value))
+                    left -= 3
+                elif tv is bool:
+                    append("true" if value else "false")
+                    left -= 3
                 elif (tv is dict or tv is list) and not value and depth < _MAX_DEPTH:
-                    value = {} if tv is dict else []
+                    append("{}" if tv is dict else "[]")
                     left -= 4
                 else:
                     walk[0] = left - 2
-                    value = _conv(value, depth + 1, walk)
+                    append(_text(value, depth + 1, walk))
                     left = walk[0]
-                append(value)
                 if left < 0:
                     break
             walk[0] = left - 1  # "]"
-            return items
-        out: dict[str, Any] = {}
+            return "[" + ", ".join(items) + "]"
         child = depth + 1
         left += 1  # "{" less the separator the first item does not have
         if kind is _MAP:
             pairs = obj.items()
         elif kind is _DATACLASS:
-            if depth >= _MAX_DEPTH:  # its fields sit one level deeper, as a dict would
-                return _cut("...", walk)
+            if depth >= _MAX_DEPTH:  # its fields sit one level deeper, as a dict's would
+                return _string("...", walk)
             read, names, prefix = spec
             pairs = zip(names, read(obj))  # noqa: B905 (the same length: strict= costs 0.1 µs)
             child = depth + 2
             if prefix is not None:
-                out["type"] = prefix
+                append('"type": ' + _quote(prefix))
                 left -= len(prefix) + 12
         elif kind is _TEXT:
-            return _cut(spec(obj, left), walk)
+            return _string(spec(obj, left), walk)
         elif kind is _MODEL:
-            return _conv(obj.model_dump(), depth + 1, walk)
+            return _text(obj.model_dump(), depth + 1, walk)
         else:  # anything else, decided per value as it may differ from its class
             dump = getattr(obj, "model_dump", None)
             if callable(dump):
-                return _conv(dump(), depth + 1, walk)
+                return _text(dump(), depth + 1, walk)
             if not hasattr(obj, "__dict__") or isinstance(obj, type):
-                return _cut(_safe_repr(obj), walk)
+                return _string(_safe_repr(obj), walk)
             name = t.__name__
-            out["type"] = name
+            append('"type": ' + _quote(name))
             left -= len(name) + 12
             pairs = ((k, v) for k, v in vars(obj).items() if not k.startswith("_"))
         for key, value in pairs:
-            cost = _KEY_COST.get(key)
-            if cost is None or type(key) is not str:
-                key, cost = _key(key, left)
+            entry = _KEYS.get(key)
+            if entry is None or type(key) is not str:
+                entry = _key(key, left)
+            key_json, cost = entry
             if cost < 0:  # a secret-looking key
-                left += cost - len(REDACTED) - 2
-                out[key] = REDACTED
-                if left < 0:
-                    break
-                continue
-            left -= cost
-            tv = type(value)
-            if tv is str:
-                n = len(value) + 2
-                if n > left:
-                    value = value[: max(left, 0)]
-                left -= n
-            elif tv is int or tv is bool or value is None:
-                left -= 1
-            elif tv is float:
-                left -= 3
-                if not _isfinite(value):
-                    value = str(value)
-            elif (tv is dict or tv is list) and not value and child <= _MAX_DEPTH:
-                value = {} if tv is dict else []
-                left -= 2
+                append(key_json + _REDACTED_JSON)
+                left += cost - len(_REDACTED_JSON)
             else:
-                walk[0] = left
-                value = _conv(value, child, walk)
-                left = walk[0]
-            out[key] = value
+                left -= cost
+                tv = type(value)
+                if tv is str:
+                    n = len(value) + 2
+                    if n > left:
+                        value = value[: max(left, 0)]
+                    append(key_json + _quote(value))
+                    left -= n
+                elif tv is int:
+                    try:
+                        append(key_json + int.__repr__(value))
+                    except ValueError:  # past Python's limit on digits
+                        append(key_json + _int(value))
+                    left -= 1
+                elif value is None:
+                    append(key_json + "null")
+                    left -= 1
+                elif tv is float:
+                    append(key_json + _float(value))
+                    left -= 1
+                elif tv is bool:
+                    append(key_json + ("true" if value else "false"))
+                    left -= 1
+                elif (tv is dict or tv is list) and not value and child <= _MAX_DEPTH:
+                    append(key_json + ("{}" if tv is dict else "[]"))
+                    left -= 2
+                else:
+                    walk[0] = left
+                    append(key_json + _text(value, child, walk))
+                    left = walk[0]
             if left < 0:
                 break
         walk[0] = left - 1  # "}"
-        return out
+        return "{" + ", ".join(items) + "}"
     except Exception:  # keys, items or fields that fail to read: the value's repr, as a string
         walk[0] = start
-        return _cut(_safe_repr(obj), walk)
+        return _string(_safe_repr(obj), walk)
     finally:
         if seen is not None:
             seen.discard(id(obj))
 
 
-def _convert(obj: Any, budget: int | None) -> tuple[Any, bool]:
-    """Plain JSON data for ``obj`` and whether the budget ran out (what was kept is then cut)."""
-    left = _UNBOUNDED if budget is None else budget
-    walk: _Walk = [left, None]
-    try:
-        value = _conv(obj, 0, walk)
-    except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
-        walk = [left, set()]
-        value = _conv(obj, 0, walk)
-    return value, walk[0] < 0
-
-
-def to_jsonable(obj: Any, budget: int | None = None) -> Any:
-    """Convert ``obj`` to plain JSON types, never raising; secret-looking keys redacted.
-
-    With a ``budget`` of JSON characters it stops (cuts the string at hand, adds no more items)
-    once the JSON of what it kept exceeds the budget: the cost follows the budget, not the value.
-    """
-    return _convert(obj, budget)[0]
-
-
-# --- one encoder ------------------------------------------------------------------------------
-
-
-def _make_encoder(c_make_encoder: Any) -> Callable[[Any, int], Iterable[str]]:
-    """The JSON chunks of plain data (no cycles, str keys, finite floats): the C encoder, made once
-    (``json.dumps`` makes one per call)."""
-    if c_make_encoder is None:  # Python builds without the _json accelerator
-        encoder = json.JSONEncoder(ensure_ascii=False, check_circular=False)
-        return lambda value, _level: encoder.iterencode(value)
-    quote = json.encoder.encode_basestring  # the C one where the accelerator is there
-    return c_make_encoder(None, _not_plain, quote, None, ": ", ", ", False, False, True)  # type: ignore[no-any-return]
-
-
-def _not_plain(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not plain JSON data")
-
-
-_chunks = _make_encoder(getattr(json.encoder, "c_make_encoder", None))
-_CUT_NOTE = "...[truncated]"  # the JSON was cut while converted: how much more there was is unknown
-
-
-def _huge_ints_as_text(value: Any) -> Any:
-    """Plain data with each int too long for ``str`` (Python's digit limit) as a short text."""
-    if type(value) is dict:
-        return {k: _huge_ints_as_text(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_huge_ints_as_text(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            int.__repr__(value)
-        except ValueError:
-            return f"<int of {value.bit_length()} bits>"
-    return value
-
-
-def encode(obj: Any, max_length: int | None = None, *, indent: int | None = None) -> tuple[str, bool]:
+def encode(obj: Any, max_length: int | None = None) -> tuple[str, bool]:
     """JSON text for ``obj`` (a string too) of at most ``max_length`` characters, and whether it
-    was cut: while converted when it is clearly longer (the note ``...[truncated]``), else by
+    was cut: while written when it is clearly longer (the note ``...[truncated]``), else by
     `truncate` (the note says how much)."""
     budget = _UNBOUNDED if max_length is None else max_length
     walk: _Walk = [budget, None]
-    try:  # `_convert`, inline: this is the path of every span attribute
-        value = _conv(obj, 0, walk)
-    except _Deep:
-        walk = [budget, set()]
-        value = _conv(obj, 0, walk)
-    over = walk[0] < 0
     try:
-        text = (
-            "".join(_chunks(value, 0))
-            if indent is None
-            else json.dumps(value, indent=indent, ensure_ascii=False)
-        )
-    except ValueError:  # an int past Python's limit on digits
-        text = "".join(_chunks(_huge_ints_as_text(value), 0))
-    if max_length is None or (not over and len(text) <= max_length):
+        text = _text(obj, 0, walk)
+    except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
+        walk = [budget, set()]
+        text = _text(obj, 0, walk)
+    if max_length is None or (walk[0] >= 0 and len(text) <= max_length):
         return text, False
-    if over:
+    if walk[0] < 0:
         keep = max_length - len(_CUT_NOTE)
         return (text[:keep] + _CUT_NOTE if keep >= 0 else text[:max_length]), True
     return truncate(text, max_length), True
+
+
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON data (the JSON `encode` writes, read back), never raising."""
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:
+        return obj
+    return json.loads(encode(obj)[0])
 
 
 def truncate(text: str, max_length: int | None) -> str:
@@ -466,4 +439,6 @@ def dumps(obj: Any, *, indent: int | None = None, max_length: int | None = None)
     """JSON text for ``obj``; strings stay strings. At most ``max_length`` characters."""
     if isinstance(obj, str):
         return truncate(obj, max_length)
-    return encode(obj, max_length, indent=indent)[0]
+    if indent is not None:
+        return truncate(json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False), max_length)
+    return encode(obj, max_length)[0]
