@@ -119,7 +119,9 @@ def test_max_tokens_and_token_counts_are_not_secrets() -> None:
 
 def _walked(value: Any, budget: int) -> str:
     """The JSON the walk writes for ``value`` with ``budget`` characters, before `encode` cuts it."""
-    return _json._text(value, 0, [budget, None])
+    out: list[str] = []
+    _json._text(value, 0, [budget, None], out)
+    return "".join(out)
 
 
 def test_a_huge_list_is_read_only_as_far_as_the_budget() -> None:

@@ -1,6 +1,7 @@
 """Robust JSON for whatever a run carries: messages, dataclasses, pydantic models, datetimes,
-non-string keys, NaN, cycles. Secret-looking keys are always redacted. One converter (a fast
-type dispatch, bounded by a character budget) and one encoder (the C one) for every caller."""
+non-string keys, NaN, cycles. Secret-looking keys are always redacted. One walk writes the JSON
+(a fast type dispatch, its cost bounded by a character budget) for every caller: span attributes,
+`dumps`, and `to_jsonable`, which reads it back as plain data."""
 
 from __future__ import annotations
 
@@ -40,30 +41,6 @@ _isfinite = math.isfinite
 def is_secret_key(key: str) -> bool:
     """True for keys such as ``api_key``, ``Authorization``, ``password`` (not ``max_tokens``)."""
     return bool(_SECRET.search(key)) and not _NOT_SECRET.search(key)
-
-
-# Per dict key seen: its JSON ``"key": `` and the characters it takes with the separator before
-# it, negated when the key looks like a secret. Bounded; keys repeat (a few hundred), and long keys
-# are not kept.
-_KEYS: dict[str, tuple[str, int]] = {}
-
-
-def _key(key: Any, left: int) -> tuple[str, int]:
-    """A dict key's entry (see ``_KEYS``); a key longer than what is left of the budget cut."""
-    if type(key) is not str:
-        key = str(key)
-    cost = len(key) + 6
-    if is_secret_key(key):
-        cost = -cost
-    if len(key) <= _CACHED_KEY:
-        entry = (_quote(key) + ": ", cost)
-        if len(_KEYS) < _TYPES_MAX:
-            _KEYS[key] = entry
-        return entry
-    return _quote(key[: max(left, 0)] if len(key) > left else key) + ": ", cost
-
-
-_CACHED_KEY = 256
 
 
 # Credentials inside free text (error messages, stack texts): header and key values, bearer
@@ -153,6 +130,30 @@ _TYPES: dict[type, _Kind] = {
     type(None): (_INT, None),
     float: (_FLOAT, None),
 }
+
+# Per dict key seen: its JSON ``"key": `` and the characters it takes with the separator before
+# it, negated when the key looks like a secret. Bounded; keys repeat (a few hundred), and long keys
+# are not kept.
+_KEYS: dict[str, tuple[str, int]] = {}
+
+
+def _key(key: Any, left: int) -> tuple[str, int]:
+    """A dict key's entry (see ``_KEYS``); a key longer than what is left of the budget cut."""
+    if type(key) is not str:
+        key = str(key)
+    cost = len(key) + 6
+    if is_secret_key(key):
+        cost = -cost
+    if len(key) <= _CACHED_KEY:
+        entry = (_quote(key) + ": ", cost)
+        if len(_KEYS) < _TYPES_MAX:
+            _KEYS[key] = entry
+        return entry
+    return _quote(key[: max(left, 0)] if len(key) > left else key) + ": ", cost
+
+
+_CACHED_KEY = 256
+
 
 # One walk's state: [JSON characters left of the budget, the ids of the ancestors (None while
 # cycles are ignored)]. A list, not a class: one is made for every value encoded.
@@ -250,8 +251,8 @@ def _safe_repr(obj: Any) -> str:
         return f"<{type(obj).__name__}>"
 
 
-def _text(obj: Any, depth: int, walk: _Walk) -> str:
-    """The JSON of ``obj``, charged to ``walk`` (see the notes above)."""
+def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
+    """Append the JSON of ``obj`` to ``out``, charged to ``walk`` (see the notes above)."""
     t = type(obj)
     spec: Any
     if t is dict:
@@ -262,26 +263,39 @@ def _text(obj: Any, depth: int, walk: _Walk) -> str:
         kind, spec = _TYPES.get(t) or _classify(t)
         if kind <= _FLOAT:  # str, int, bool, None, float (or a subclass)
             if kind is _STR:
-                return _string(obj, walk)
+                out.append(_string(obj, walk))
+                return
             walk[0] -= 1
             if kind is _FLOAT:
-                return _float(obj)
-            return "null" if obj is None else ("true" if obj else "false") if t is bool else _int(obj)
+                out.append(_float(obj))
+            else:
+                out.append(
+                    "null" if obj is None else ("true" if obj else "false") if t is bool else _int(obj)
+                )
+            return
     seen = walk[1]
     if seen is None:
         if depth > _FAST_DEPTH:
             raise _Deep
     elif depth > _MAX_DEPTH:
-        return _string("...", walk)
+        out.append(_string("...", walk))
+        return
     elif id(obj) in seen:
-        return _string("[circular]", walk)
+        out.append(_string("[circular]", walk))
+        return
     else:
         seen.add(id(obj))
     left = start = walk[0]
+    written = len(out)
+    append = out.append
     try:
-        items: list[str] = []
-        append = items.append
-        if kind is _SEQ:
+        if kind is _MAP:
+            pairs = obj.items()
+            append("{")
+            sep = ""
+        elif kind is _SEQ:
+            append("[")
+            sep = ""
             left += 1  # "[" less the separator the first item does not have
             for value in obj:
                 tv = type(value)
@@ -289,68 +303,78 @@ def _text(obj: Any, depth: int, walk: _Walk) -> str:
                     n = len(value) + 4
                     if n > left:
                         value = value[: max(left - 2, 0)]
-                    append(_quote(value))
+                    append(sep + _quote(value))
                     left -= n
                 elif tv is int:
                     try:
-                        append(int.__repr__(value))
+                        append(sep + int.__repr__(value))
                     except ValueError:  # past Python's limit on digits
-                        append(_int(value))
+                        append(sep + _int(value))
                     left -= 3
                 elif value is None:
-                    append("null")
+                    append(sep + "null")
                     left -= 3
                 elif tv is float:
-                    append(_float(value))
+                    append(sep + _float(value))
                     left -= 3
                 elif tv is bool:
-                    append("true" if value else "false")
+                    append(sep + ("true" if value else "false"))
                     left -= 3
                 elif (tv is dict or tv is list) and not value and depth < _MAX_DEPTH:
-                    append("{}" if tv is dict else "[]")
+                    append(sep + ("{}" if tv is dict else "[]"))
                     left -= 4
                 else:
+                    append(sep)
                     walk[0] = left - 2
-                    append(_text(value, depth + 1, walk))
+                    _text(value, depth + 1, walk, out)
                     left = walk[0]
+                sep = ", "
                 if left < 0:
                     break
-            walk[0] = left - 1  # "]"
-            return "[" + ", ".join(items) + "]"
-        child = depth + 1
-        left += 1  # "{" less the separator the first item does not have
-        if kind is _MAP:
-            pairs = obj.items()
+            append("]")
+            walk[0] = left - 1
+            return
         elif kind is _DATACLASS:
             if depth >= _MAX_DEPTH:  # its fields sit one level deeper, as a dict's would
-                return _string("...", walk)
+                append(_string("...", walk))
+                return
             read, names, prefix = spec
             pairs = zip(names, read(obj))  # noqa: B905 (the same length: strict= costs 0.1 µs)
-            child = depth + 2
-            if prefix is not None:
-                append('"type": ' + _quote(prefix))
+            depth += 1  # (its fields sit one level deeper)
+            if prefix is None:
+                append("{")
+                sep = ""
+            else:
+                append('{"type": ' + _quote(prefix))
+                sep = ", "
                 left -= len(prefix) + 12
         elif kind is _TEXT:
-            return _string(spec(obj, left), walk)
+            append(_string(spec(obj, left), walk))
+            return
         elif kind is _MODEL:
-            return _text(obj.model_dump(), depth + 1, walk)
+            _text(obj.model_dump(), depth + 1, walk, out)
+            return
         else:  # anything else, decided per value as it may differ from its class
             dump = getattr(obj, "model_dump", None)
             if callable(dump):
-                return _text(dump(), depth + 1, walk)
+                _text(dump(), depth + 1, walk, out)
+                return
             if not hasattr(obj, "__dict__") or isinstance(obj, type):
-                return _string(_safe_repr(obj), walk)
+                append(_string(_safe_repr(obj), walk))
+                return
             name = t.__name__
-            append('"type": ' + _quote(name))
+            append('{"type": ' + _quote(name))
+            sep = ", "
             left -= len(name) + 12
             pairs = ((k, v) for k, v in vars(obj).items() if not k.startswith("_"))
+        left += 1  # "{" less the separator the first item does not have
         for key, value in pairs:
             entry = _KEYS.get(key)
             if entry is None or type(key) is not str:
                 entry = _key(key, left)
             key_json, cost = entry
             if cost < 0:  # a secret-looking key
-                append(key_json + _REDACTED_JSON)
+                append(sep + key_json + _REDACTED_JSON)
                 left += cost - len(_REDACTED_JSON)
             else:
                 left -= cost
@@ -359,37 +383,40 @@ def _text(obj: Any, depth: int, walk: _Walk) -> str:
                     n = len(value) + 2
                     if n > left:
                         value = value[: max(left, 0)]
-                    append(key_json + _quote(value))
+                    append(sep + key_json + _quote(value))
                     left -= n
                 elif tv is int:
                     try:
-                        append(key_json + int.__repr__(value))
+                        append(sep + key_json + int.__repr__(value))
                     except ValueError:  # past Python's limit on digits
-                        append(key_json + _int(value))
+                        append(sep + key_json + _int(value))
                     left -= 1
                 elif value is None:
-                    append(key_json + "null")
+                    append(sep + key_json + "null")
                     left -= 1
                 elif tv is float:
-                    append(key_json + _float(value))
+                    append(sep + key_json + _float(value))
                     left -= 1
                 elif tv is bool:
-                    append(key_json + ("true" if value else "false"))
+                    append(sep + key_json + ("true" if value else "false"))
                     left -= 1
-                elif (tv is dict or tv is list) and not value and child <= _MAX_DEPTH:
-                    append(key_json + ("{}" if tv is dict else "[]"))
+                elif (tv is dict or tv is list) and not value and depth < _MAX_DEPTH:
+                    append(sep + key_json + ("{}" if tv is dict else "[]"))
                     left -= 2
                 else:
+                    append(sep + key_json)
                     walk[0] = left
-                    append(key_json + _text(value, child, walk))
+                    _text(value, depth + 1, walk, out)
                     left = walk[0]
+            sep = ", "
             if left < 0:
                 break
-        walk[0] = left - 1  # "}"
-        return "{" + ", ".join(items) + "}"
+        append("}")
+        walk[0] = left - 1
     except Exception:  # keys, items or fields that fail to read: the value's repr, as a string
+        del out[written:]
         walk[0] = start
-        return _string(_safe_repr(obj), walk)
+        append(_string(_safe_repr(obj), walk))
     finally:
         if seen is not None:
             seen.discard(id(obj))
@@ -401,11 +428,14 @@ def encode(obj: Any, max_length: int | None = None) -> tuple[str, bool]:
     `truncate` (the note says how much)."""
     budget = _UNBOUNDED if max_length is None else max_length
     walk: _Walk = [budget, None]
+    out: list[str] = []
     try:
-        text = _text(obj, 0, walk)
+        _text(obj, 0, walk, out)
     except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
         walk = [budget, set()]
-        text = _text(obj, 0, walk)
+        out = []
+        _text(obj, 0, walk, out)
+    text = "".join(out)
     if max_length is None or (walk[0] >= 0 and len(text) <= max_length):
         return text, False
     if walk[0] < 0:
