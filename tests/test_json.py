@@ -257,7 +257,7 @@ def test_cut_json_agrees_with_the_whole_value_up_to_the_note(value: Any, limit: 
 
 def test_the_text_is_what_json_dumps_writes_for_the_plain_data() -> None:
     value = _secret_everywhere()
-    value["odd"] = [math.nan, -0.0, 1e300, 2**80, "tab\tquote\"nul\x00", "\ud800", "é", None, True, False]
+    value["odd"] = [math.nan, -0.0, 1e300, 2**80, 'tab\tquote"nul\x00', "\ud800", "é", None, True, False]
     text = encode(value)[0]
     assert text == json.dumps(to_jsonable(value), ensure_ascii=False)
     assert to_jsonable(value)["odd"][:4] == ["nan", -0.0, 1e300, 2**80]
@@ -331,3 +331,10 @@ def test_text_without_escapes_or_numbers_is_cut_while_converted(value: Any, limi
         assert (text, cut) == (whole, False)
     else:
         assert (text, cut) == (whole[: limit - len("...[truncated]")] + "...[truncated]", True)
+
+
+def test_json_found_too_long_only_once_written_is_cut_with_the_exact_count() -> None:
+    """Escapes and numbers are charged at their least: such JSON may pass the walk and still be long."""
+    text, cut = encode({"k": "\n" * 100}, 150)  # 100 characters, 200 once escaped
+    assert cut and len(text) == 150 and text.endswith("...[truncated 82 chars]")
+    assert text == _json.truncate(encode({"k": "\n" * 100})[0], 150)

@@ -71,8 +71,8 @@ _MIN_VALUE = 32
 
 
 def json_text(obj: Any, max_length: int | None) -> str:
-    """JSON for any value (the one encoder of `otelchain._json`: secrets redacted, cut while it is
-    converted), made valid Unicode; a cut is counted in the tracing health."""
+    """JSON for any value (the one encoder, `otelchain._json.encode`: secrets redacted, cut while
+    it is written), made valid Unicode; a cut is counted in the tracing health."""
     text, cut = encode(obj, max_length)
     if cut:
         _health.count("values_truncated")
