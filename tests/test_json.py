@@ -221,7 +221,20 @@ def test_strings_stay_strings_in_dumps_and_become_json_in_encode() -> None:
     assert dumps("x" * 100, max_length=40).endswith("...[truncated 83 chars]")
 
 
-json_values = st.recursive(
+def _nested(leaves: st.SearchStrategy[Any], keys: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    """Lists, dicts and dataclasses of ``leaves``, nested."""
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=6),
+            st.dictionaries(keys, inner, max_size=6),
+            inner.map(lambda v: Config("c", extra=v)),
+        ),
+        max_leaves=40,
+    )
+
+
+json_values = _nested(
     st.one_of(
         st.none(),
         st.booleans(),
@@ -229,12 +242,7 @@ json_values = st.recursive(
         st.floats(allow_nan=True),
         st.text(st.characters(exclude_categories=()), max_size=40),
     ),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=6),
-        st.dictionaries(st.text(max_size=12), inner, max_size=6),
-        inner.map(lambda v: Config("c", extra=v)),
-    ),
-    max_leaves=40,
+    st.text(max_size=12),
 )
 
 
@@ -310,15 +318,7 @@ def test_a_value_that_fails_midway_is_its_repr_and_takes_only_its_size() -> None
     assert to_jsonable([Guarded()]) == ["<Guarded>"]
 
 
-letters_json = st.recursive(
-    st.text("abcxyz", max_size=40),
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=6),
-        st.dictionaries(st.text("abcxyz", max_size=12), inner, max_size=6),
-        inner.map(lambda v: Config("c", extra=v)),
-    ),
-    max_leaves=40,
-)
+letters_json = _nested(st.text("abcxyz", max_size=40), st.text("abcxyz", max_size=12))
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import itertools
 import json
 import math
 import operator
@@ -289,61 +290,25 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
     written = len(out)
     append = out.append
     try:
+        # A container: its items as (key, value) pairs; a list's have no key.
+        keyed = True
+        key_json = sep = ""
         if kind is _MAP:
             pairs = obj.items()
             append("{")
-            sep = ""
         elif kind is _SEQ:
+            pairs = zip(_NO_KEYS, obj)  # noqa: B905 (_NO_KEYS never ends)
+            keyed = False
             append("[")
-            sep = ""
-            left += 1  # "[" less the separator the first item does not have
-            for value in obj:
-                tv = type(value)
-                if tv is str:
-                    n = len(value) + 4
-                    if n > left:
-                        value = value[: max(left - 2, 0)]
-                    append(sep + _quote(value))
-                    left -= n
-                elif tv is int:
-                    try:
-                        append(sep + int.__repr__(value))
-                    except ValueError:  # past Python's limit on digits
-                        append(sep + _int(value))
-                    left -= 3
-                elif value is None:
-                    append(sep + "null")
-                    left -= 3
-                elif tv is float:
-                    append(sep + _float(value))
-                    left -= 3
-                elif tv is bool:
-                    append(sep + ("true" if value else "false"))
-                    left -= 3
-                elif (tv is dict or tv is list) and not value and depth < _MAX_DEPTH:
-                    append(sep + ("{}" if tv is dict else "[]"))
-                    left -= 4
-                else:
-                    append(sep)
-                    walk[0] = left - 2
-                    _text(value, depth + 1, walk, out)
-                    left = walk[0]
-                sep = ", "
-                if left < 0:
-                    break
-            append("]")
-            walk[0] = left - 1
-            return
         elif kind is _DATACLASS:
             if depth >= _MAX_DEPTH:  # its fields sit one level deeper, as a dict's would
                 append(_string("...", walk))
                 return
             read, names, prefix = spec
             pairs = zip(names, read(obj))  # noqa: B905 (the same length: strict= costs 0.1 µs)
-            depth += 1  # (its fields sit one level deeper)
+            depth += 1
             if prefix is None:
                 append("{")
-                sep = ""
             else:
                 append('{"type": ' + _quote(prefix))
                 sep = ", "
@@ -367,51 +332,52 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
             sep = ", "
             left -= len(name) + 12
             pairs = ((k, v) for k, v in vars(obj).items() if not k.startswith("_"))
-        left += 1  # "{" less the separator the first item does not have
+        left += 1  # the opening bracket less the separator the first item does not have
         for key, value in pairs:
-            entry = _KEYS.get(key)
-            if entry is None or type(key) is not str:
-                entry = _key(key, left)
-            key_json, cost = entry
-            if cost < 0:  # a secret-looking key
-                append(sep + key_json + _REDACTED_JSON)
-                left += cost - len(_REDACTED_JSON)
-            else:
+            if keyed:
+                entry = _KEYS.get(key)
+                if entry is None or type(key) is not str:
+                    entry = _key(key, left)
+                key_json, cost = entry
+                if cost < 0:  # a secret-looking key
+                    value, cost = REDACTED, -cost
                 left -= cost
-                tv = type(value)
-                if tv is str:
-                    n = len(value) + 2
-                    if n > left:
-                        value = value[: max(left, 0)]
-                    append(sep + key_json + _quote(value))
-                    left -= n
-                elif tv is int:
-                    try:
-                        append(sep + key_json + int.__repr__(value))
-                    except ValueError:  # past Python's limit on digits
-                        append(sep + key_json + _int(value))
-                    left -= 1
-                elif value is None:
-                    append(sep + key_json + "null")
-                    left -= 1
-                elif tv is float:
-                    append(sep + key_json + _float(value))
-                    left -= 1
-                elif tv is bool:
-                    append(sep + key_json + ("true" if value else "false"))
-                    left -= 1
-                elif (tv is dict or tv is list) and not value and depth < _MAX_DEPTH:
-                    append(sep + key_json + ("{}" if tv is dict else "[]"))
-                    left -= 2
-                else:
-                    append(sep + key_json)
-                    walk[0] = left
-                    _text(value, depth + 1, walk, out)
-                    left = walk[0]
+            else:
+                left -= 2  # the separator
+            tv = type(value)
+            if tv is str:
+                n = len(value) + 2
+                if n > left:
+                    value = value[: max(left, 0)]
+                append(sep + key_json + _quote(value))
+                left -= n
+            elif tv is int:
+                try:
+                    append(sep + key_json + int.__repr__(value))
+                except ValueError:  # past Python's limit on digits
+                    append(sep + key_json + _int(value))
+                left -= 1
+            elif value is None:
+                append(sep + key_json + "null")
+                left -= 1
+            elif tv is float:
+                append(sep + key_json + _float(value))
+                left -= 1
+            elif tv is bool:
+                append(sep + key_json + ("true" if value else "false"))
+                left -= 1
+            elif (tv is dict or tv is list) and not value and depth < _MAX_DEPTH:
+                append(sep + key_json + ("{}" if tv is dict else "[]"))
+                left -= 2
+            else:
+                append(sep + key_json)
+                walk[0] = left
+                _text(value, depth + 1, walk, out)
+                left = walk[0]
             sep = ", "
             if left < 0:
                 break
-        append("}")
+        append("}" if keyed else "]")
         walk[0] = left - 1
     except Exception:  # keys, items or fields that fail to read: the value's repr, as a string
         del out[written:]
@@ -420,6 +386,9 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
     finally:
         if seen is not None:
             seen.discard(id(obj))
+
+
+_NO_KEYS = itertools.repeat(None)  # a list's items, paired for the loop above
 
 
 def encode(obj: Any, max_length: int | None = None) -> tuple[str, bool]:
