@@ -1,4 +1,4 @@
-"""Span attribute values: the fast JSON path gives exactly what the robust encoder gives."""
+"""Span attribute values: json_text is the one encoder's JSON (as dumps writes it), made valid Unicode."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
+from otelchain import schema
 from otelchain._json import dumps
 from otelchain.chat_models import FakeListChatModel
-from otelchain.schema import HumanMessage, SystemMessage
 from otelchain.tracing._values import json_text
 from tests.helpers import Recorder
 
@@ -71,7 +71,7 @@ def _hot_shapes() -> list[Any]:
             "stop": ["\n\n"],
         },
         end.payload,
-        [SystemMessage("Be brief."), HumanMessage("What is the capital of France?")],
+        [schema.SystemMessage("Be brief."), schema.HumanMessage("What is the capital of France?")],
         {"text": "x" * 5_000_000},
         list(range(100_000)),
     ]
