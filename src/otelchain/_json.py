@@ -16,7 +16,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
     "REDACTED",
@@ -86,7 +86,7 @@ def scrub(text: str) -> str:
     return _SCRUB.sub(_scrub_one, text)
 
 
-def is_mapping(obj: Any) -> bool:
+def is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
     """``isinstance(obj, Mapping)``, decided once per type (an ABC check is slow)."""
     t = type(obj)
     if t is dict:

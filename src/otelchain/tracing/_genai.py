@@ -11,16 +11,12 @@ attribute values).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import Any
 
+from otelchain._json import is_mapping
 from otelchain.tracing._openinference import REDACTED, MessageView, image_url
 
 __all__ = ["input_messages", "output_message", "parse_arguments", "tool_definitions"]
-
-
-def _is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
-    return type(obj) is dict or isinstance(obj, Mapping)
 
 
 def parse_arguments(args: Any) -> Any:
@@ -57,7 +53,7 @@ def _parts(message: MessageView) -> list[dict[str, Any]]:
 def _part(item: Any) -> dict[str, Any]:
     if isinstance(item, str):
         return {"type": "text", "content": item}
-    if not _is_mapping(item):
+    if not is_mapping(item):
         return {}
     kind = item.get("type")
     if kind == "text":
@@ -131,10 +127,10 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]]:
     type, name and description (parameters are optional in the schema and left out: large)."""
     out: list[dict[str, Any]] = []
     for tool in tools if isinstance(tools, (list, tuple)) else ():
-        if not _is_mapping(tool):
+        if not is_mapping(tool):
             continue
         function = tool.get("function")
-        spec = function if _is_mapping(function) else tool
+        spec = function if is_mapping(function) else tool
         name = spec.get("name")
         if not name:
             continue

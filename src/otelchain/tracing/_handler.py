@@ -28,7 +28,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from otelchain._json import scrub
+from otelchain._json import is_mapping, scrub
 from otelchain.callbacks import _runs
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.schema import AgentAction, AgentFinish
@@ -296,22 +296,18 @@ def _role(message: Any) -> str:
 def llm_params(run: Run) -> Mapping[str, Any]:
     """A model run's invocation parameters (empty when there are none)."""
     params = run.extra.get("invocation_params")
-    return params if type(params) is dict or isinstance(params, Mapping) else {}
+    return params if is_mapping(params) else {}
 
 
 def llm_model(run: Run, params: Mapping[str, Any]) -> str:
     """The model a model run asks for (its span is ``chat <model>``), else the run's name."""
     kwargs = run.serialized.get("kwargs")
     model = _first(params, ("model", "model_name", "deployment_name")) or _first(
-        kwargs if isinstance(kwargs, Mapping) else None, ("model", "model_name")
+        kwargs if is_mapping(kwargs) else None, ("model", "model_name")
     )
     if model is None:
         model = _first(run.metadata, ("ls_model_name",))
     return str(model) if model is not None else run.name
-
-
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if (type(obj) is dict or isinstance(obj, Mapping)) else getattr(obj, key, None)
 
 
 def _provider(run: Run, params: Mapping[str, Any]) -> str | None:
@@ -429,7 +425,7 @@ def _token_text(token: Any) -> str:
         for block in token:
             if isinstance(block, str):
                 parts.append(block)
-            elif isinstance(block, Mapping) and block.get("type") == "text":
+            elif is_mapping(block) and block.get("type") == "text":
                 text = block.get("text")
                 if isinstance(text, str):
                     parts.append(text)
@@ -725,7 +721,10 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             return
         try:
             self._record_action(
-                state, _get(action, "tool"), _get(action, "tool_input"), str(_get(action, "log") or "")
+                state,
+                _oi.get(action, "tool"),
+                _oi.get(action, "tool_input"),
+                str(_oi.get(action, "log") or ""),
             )
         except Exception as error:
             self._failed("agent action", error)
@@ -757,7 +756,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         for batch in getattr(run.outputs, "generations", None) or []:
             for gen in batch:
                 for call in getattr(getattr(gen, "message", None), "tool_calls", None) or []:
-                    self._record_action(agent, _get(call, "name"), _get(call, "args"), None)
+                    self._record_action(agent, _oi.get(call, "name"), _oi.get(call, "args"), None)
 
     def _on_agent_finish(self, run: Run, finish: AgentFinish) -> None:
         state: _SpanState | None = run.data
@@ -766,11 +765,11 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         try:
             if not self.capture_content:
                 return
-            values = _get(finish, "return_values")
-            output = values.get("output", values) if isinstance(values, Mapping) else values
+            values = _oi.get(finish, "return_values")
+            output = values.get("output", values) if is_mapping(values) else values
             attrs: dict[str, AttributeValue] = {
                 A.AGENT_FINISH_OUTPUT: as_text(output, self.max_attribute_length),
-                A.AGENT_FINISH_LOG: truncate(str(_get(finish, "log") or ""), self.max_attribute_length),
+                A.AGENT_FINISH_LOG: truncate(str(_oi.get(finish, "log") or ""), self.max_attribute_length),
             }
             state.attrs += 2
             state.chars += bound_attributes(attrs, self.max_attribute_length, self._room_chars(state))
@@ -898,7 +897,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                         attrs[A.LLM_PROMPT_TEMPLATE_VARIABLES] = json_text(
                             template[1], self.max_attribute_length
                         )
-            if run_type == "retriever" and isinstance(run.inputs, Mapping):
+            if run_type == "retriever" and is_mapping(run.inputs):
                 if not (self._oi or self._json_values):
                     pass
                 elif self.capture_content and not self._masking.hide_inputs:
@@ -1098,7 +1097,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if self._masking.hide_inputs:
             attrs[A.INPUT_VALUE] = _oi.REDACTED
             return
-        mapping = inputs if (type(inputs) is dict or isinstance(inputs, Mapping)) else None
+        mapping = inputs if is_mapping(inputs) else None
         batches = mapping.get("messages") if mapping is not None else None
         if isinstance(batches, list) and batches and isinstance(batches[0], list):
             inputs = {
@@ -1116,7 +1115,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         ``gen_ai.input.messages`` / ``gen_ai.system_instructions``; and the tools offered."""
         limit = self.max_attribute_length
         masking = self._masking
-        mapping = inputs if (type(inputs) is dict or isinstance(inputs, Mapping)) else {}
+        mapping = inputs if is_mapping(inputs) else {}
         prompts = mapping.get("prompts")
         batches = mapping.get("messages")
         messages: list[Any] = []
@@ -1190,7 +1189,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 attrs[A.GEN_AI_TOOL_CALL_ID] = str(call_id)
             if self.capture_content and not self._masking.hide_inputs:
                 inputs = run.inputs
-                if (type(inputs) is dict or isinstance(inputs, Mapping)) and set(inputs) == {"input"}:
+                if is_mapping(inputs) and set(inputs) == {"input"}:
                     inputs = inputs["input"]
                 attrs[A.GEN_AI_TOOL_CALL_ARGUMENTS] = _genai_json(_genai.parse_arguments(inputs), self)
         if self._oi:
@@ -1202,7 +1201,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if (
             self._json_values
             and self.capture_content
-            and (type(inputs) is dict or isinstance(inputs, Mapping))
+            and is_mapping(inputs)
             and set(inputs) == {"input"}
             and isinstance(inputs["input"], str)
         ):
@@ -1221,9 +1220,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if not self.capture_content or outputs is None:
             return
         if run.run_type == "tool":
-            out = (
-                outputs.get("output") if (type(outputs) is dict or isinstance(outputs, Mapping)) else outputs
-            )
+            out = outputs.get("output") if is_mapping(outputs) else outputs
             if getattr(out, "type", None) == "tool":  # langchain-core's ToolMessage: its content
                 out = getattr(out, "content", out)  # is the tool's output
             if self._gen_ai and not self._masking.hide_outputs:
@@ -1233,17 +1230,17 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT if isinstance(out, str) else A.MIME_JSON
             else:
                 self._output_value({"output": out}, attrs)
-        elif run.run_type == "retriever" and isinstance(outputs, Mapping):
+        elif run.run_type == "retriever" and is_mapping(outputs):
             hidden = self._masking.hide_outputs
             if self._oi:
                 for i, doc in enumerate(list(outputs.get("documents") or [])[:_MAX_MESSAGES]):
                     base = f"{A.RETRIEVAL_DOCUMENTS}.{i}."
-                    content = _get(doc, "page_content")
+                    content = _oi.get(doc, "page_content")
                     if content:
                         attrs[base + A.DOCUMENT_CONTENT] = (
                             _oi.REDACTED if hidden else as_text(content, self.max_attribute_length)
                         )
-                    meta = _get(doc, "metadata")
+                    meta = _oi.get(doc, "metadata")
                     if meta:
                         attrs[base + A.DOCUMENT_METADATA] = json_text(meta, self.max_attribute_length)
             if not (self._oi or self._json_values):
@@ -1258,7 +1255,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
 
     def _llm_end(self, run: Run, response: Any, attrs: dict[str, AttributeValue]) -> None:
         llm_output = getattr(response, "llm_output", None)
-        if type(llm_output) is not dict and not isinstance(llm_output, Mapping):
+        if not is_mapping(llm_output):
             llm_output = {}
         generations = [g for batch in (getattr(response, "generations", None) or []) for g in batch]
         first_batch = list((getattr(response, "generations", None) or [[]])[0] or [])
@@ -1271,12 +1268,12 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         messages: list[Any] = []
         for gen in generations:
             info = getattr(gen, "generation_info", None)
-            reason = _first(info, _FINISH_KEYS) if (type(info) is dict or isinstance(info, Mapping)) else None
+            reason = _first(info, _FINISH_KEYS) if is_mapping(info) else None
             message = getattr(gen, "message", None)
             if message is not None:
                 messages.append(message)
                 meta = getattr(message, "response_metadata", None)
-                if type(meta) is dict or isinstance(meta, Mapping):
+                if is_mapping(meta):
                     reason = reason or _first(meta, _FINISH_KEYS)
                     model = model or _first(meta, ("model_name", "model"))
                     response_id = response_id or _response_id(meta.get("id"))

@@ -13,11 +13,12 @@ import functools
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.util.types import AttributeValue
 
+from otelchain._json import is_mapping
 from otelchain.tracing import _attributes as A
 from otelchain.tracing._values import json_text, truncate
 
@@ -92,20 +93,6 @@ class Masking:
 NO_MASKING = Masking()
 
 
-_MAPPING_TYPES: dict[type, bool] = {dict: True}
-
-
-def _is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
-    """``isinstance(obj, Mapping)``, cached per type (the ABC check is slow on the hot path)."""
-    cls = type(obj)
-    known = _MAPPING_TYPES.get(cls)
-    if known is None:
-        known = isinstance(obj, Mapping)
-        if len(_MAPPING_TYPES) < 1024:
-            _MAPPING_TYPES[cls] = known
-    return known
-
-
 def _looks_json(text: str) -> bool:
     stripped = text.strip()
     return bool(stripped) and (
@@ -122,7 +109,7 @@ def convert_io(obj: Any, limit: int | None) -> tuple[str, str | None] | None:
     """
     if obj is None:
         return None
-    if not _is_mapping(obj):
+    if not is_mapping(obj):
         if isinstance(obj, str):
             return truncate(obj, limit), (A.MIME_JSON if _looks_json(obj) else None)
         text = json_text(obj, limit)
@@ -153,8 +140,9 @@ _ROLE_BY_TYPE = {
 }
 
 
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if _is_mapping(obj) else getattr(obj, key, None)
+def get(obj: Any, key: str) -> Any:
+    """``obj[key]`` of a mapping, else the attribute (None when missing)."""
+    return obj.get(key) if is_mapping(obj) else getattr(obj, key, None)
 
 
 class MessageView:
@@ -174,16 +162,16 @@ class MessageView:
             self.role = _ROLE_BY_TYPE.get(role, role) if isinstance(role, str) else None
             self.content: Any = message[1]
             return
-        get = message.get if _is_mapping(message) else functools.partial(getattr, message)
+        get = message.get if is_mapping(message) else functools.partial(getattr, message)
         self.content = get("content", None)
         name = get("name", None)
         self.name = name if isinstance(name, str) and name else None
         call_id = get("tool_call_id", None)
         self.tool_call_id = str(call_id) if call_id else None
         extra = get("additional_kwargs", None)
-        extra = extra if extra and _is_mapping(extra) else None
+        extra = extra if extra and is_mapping(extra) else None
         function_call = extra.get("function_call") if extra is not None else None
-        self.function_call = function_call if _is_mapping(function_call) else None
+        self.function_call = function_call if is_mapping(function_call) else None
         direct = get("tool_calls", None)
         calls = direct or (extra.get("tool_calls") if extra is not None else None)
         if calls:
@@ -215,12 +203,12 @@ def _tool_calls(calls: Any) -> list[tuple[str | None, str | None, Any]]:
     for call in calls if isinstance(calls, (list, tuple)) else ():
         if not call:
             continue
-        function = _get(call, "function")
-        if _is_mapping(function):
+        function = get(call, "function")
+        if is_mapping(function):
             name, args = function.get("name"), function.get("arguments")
         else:
-            name, args = _get(call, "name"), _get(call, "args")
-        call_id = _get(call, "id")
+            name, args = get(call, "name"), get(call, "args")
+        call_id = get(call, "id")
         out.append((str(call_id) if call_id else None, str(name) if name else None, args))
     return out
 
@@ -291,7 +279,7 @@ def _content_part(
         yield base + A.MESSAGE_CONTENT_TYPE, "text"
         yield base + A.MESSAGE_CONTENT_TEXT, REDACTED if hide_text else truncate(part, limit)
         return
-    if not _is_mapping(part):
+    if not is_mapping(part):
         return
     kind = part.get("type")
     if kind == "text":
@@ -311,7 +299,7 @@ def _content_part(
 def image_url(part: Mapping[str, Any]) -> str | None:
     """The URL (or data URL) of an image content part in the OpenAI or LangChain shape."""
     image = part.get("image_url")
-    if _is_mapping(image):
+    if is_mapping(image):
         url = image.get("url")
         return url if isinstance(url, str) else None
     if isinstance(image, str):
@@ -346,7 +334,7 @@ def _int(value: Any) -> int | None:
 
 
 def _first_int(mapping: Any, keys: tuple[str, ...]) -> int | None:
-    if not _is_mapping(mapping):
+    if not is_mapping(mapping):
         return None
     for key in keys:
         value = _int(mapping.get(key))
@@ -360,9 +348,9 @@ def _usage_source(response: Any) -> Any:
     message's ``usage_metadata`` (streaming), else the first generation's ``usage_metadata``
     (Vertex/Gemini)."""
     llm_output = getattr(response, "llm_output", None)
-    if _is_mapping(llm_output):
+    if is_mapping(llm_output):
         usage = llm_output.get("token_usage") or llm_output.get("usage")
-        if _is_mapping(usage) and usage:
+        if is_mapping(usage) and usage:
             return usage
     generations = getattr(response, "generations", None) or []
     first = generations[0][0] if generations and generations[0] else None
@@ -370,12 +358,12 @@ def _usage_source(response: Any) -> Any:
         return None
     message = getattr(first, "message", None)
     usage = getattr(message, "usage_metadata", None)
-    if _is_mapping(usage) and usage:
+    if is_mapping(usage) and usage:
         return usage
     info = getattr(first, "generation_info", None)
-    if _is_mapping(info):
+    if is_mapping(info):
         usage = info.get("usage_metadata")
-        if _is_mapping(usage) and usage:
+        if is_mapping(usage) and usage:
             return usage
     return None
 
@@ -385,7 +373,7 @@ def token_counts(response: Any) -> TokenCounts:
     Gemini shape, with their cache, audio and reasoning details."""
     usage = _usage_source(response)
     counts = TokenCounts()
-    if not _is_mapping(usage):
+    if not is_mapping(usage):
         return counts
     counts.prompt = _first_int(usage, ("prompt_tokens", "input_tokens", "prompt_token_count"))
     counts.completion = _first_int(usage, ("completion_tokens", "output_tokens", "candidates_token_count"))
@@ -405,7 +393,7 @@ def token_counts(response: Any) -> TokenCounts:
     # LangChain UsageMetadata
     input_details = usage.get("input_token_details")
     output_details = usage.get("output_token_details")
-    if _is_mapping(input_details) or _is_mapping(output_details):
+    if is_mapping(input_details) or is_mapping(output_details):
         counts.prompt_audio = _first_int(input_details, ("audio",)) or counts.prompt_audio
         counts.cache_write = _first_int(input_details, ("cache_creation",)) or counts.cache_write
         counts.cache_read = _first_int(input_details, ("cache_read",)) or counts.cache_read
@@ -458,7 +446,7 @@ def token_count_attributes(counts: TokenCounts) -> Iterator[tuple[str, Attribute
 
 # --- prompt templates --------------------------------------------------------------------------
 def _cls_name(serialized: Any) -> str:
-    ids = serialized.get("id") if _is_mapping(serialized) else None
+    ids = serialized.get("id") if is_mapping(serialized) else None
     return ids[-1] if isinstance(ids, list) and ids and isinstance(ids[-1], str) else ""
 
 
@@ -468,17 +456,17 @@ def prompt_template(inputs: Any, serialized: Any) -> tuple[str, dict[str, Any]] 
     A chat prompt template gives its first message template (one span has room for one), with
     its partial variables.
     """
-    if not _is_mapping(serialized):
+    if not is_mapping(serialized):
         return None
     kwargs = serialized.get("kwargs")
-    if not kwargs or not _is_mapping(kwargs):  # most runs: nothing to look at
+    if not kwargs or not is_mapping(kwargs):  # most runs: nothing to look at
         return None
-    values: Mapping[str, Any] = inputs if _is_mapping(inputs) else {}
+    values: Mapping[str, Any] = inputs if is_mapping(inputs) else {}
     name = _cls_name(serialized)
     nested = kwargs.get("prompt")
     if _cls_name(nested).endswith("PromptTemplate"):
         return prompt_template(values, nested)
-    if _is_mapping(nested) and isinstance(nested.get("template"), str):
+    if is_mapping(nested) and isinstance(nested.get("template"), str):
         # otelchain's LLMChain: {"prompt": {"template": ..., "input_variables": [...]}}
         return prompt_template(values, {"id": ["PromptTemplate"], "kwargs": nested})
     if name.endswith("ChatPromptTemplate"):
@@ -486,7 +474,7 @@ def prompt_template(inputs: Any, serialized: Any) -> tuple[str, dict[str, Any]] 
         if not isinstance(messages, list) or not messages:
             return None
         partial = kwargs.get("partial_variables")
-        if _is_mapping(partial):
+        if is_mapping(partial):
             values = {**partial, **values}
         return prompt_template(values, messages[0])
     template = kwargs.get("template")
