@@ -9,9 +9,10 @@ masking variables.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,7 +163,7 @@ class MessageView:
             self.role = _ROLE_BY_TYPE.get(role, role) if isinstance(role, str) else None
             self.content: Any = message[1]
             return
-        get = message.get if is_mapping(message) else functools.partial(getattr, message)
+        get = message.get if is_mapping(message) else _attribute_reader(message)
         self.content = get("content", None)
         name = get("name", None)
         self.name = name if isinstance(name, str) and name else None
@@ -177,6 +178,40 @@ class MessageView:
         if calls:
             self.tool_calls = _tool_calls(calls)
         self.role = _role_of(get("role", None), get("type", None), call_id, direct)
+
+
+# Per class: the attribute names its instances can have, when the class declares them all (a
+# pydantic model's fields, a dataclass's); None: read any name. A missing attribute of a pydantic
+# model costs an AttributeError raised by its __getattr__, so names it cannot have are not read.
+_NAMES: dict[type, frozenset[str] | None] = {}
+
+
+def _declared_names(cls: type) -> frozenset[str] | None:
+    names = _NAMES.get(cls, ())
+    if names == ():
+        fields = getattr(cls, "model_fields", None)
+        if isinstance(fields, Mapping):
+            names = frozenset(fields) | frozenset(dir(cls))
+        elif dataclasses.is_dataclass(cls):
+            names = frozenset(f.name for f in dataclasses.fields(cls)) | frozenset(dir(cls))
+        else:
+            names = None
+        if len(_NAMES) < 4096:
+            _NAMES[cls] = names
+    return names  # type: ignore[return-value]
+
+
+def _attribute_reader(obj: Any) -> Callable[[str, Any], Any]:
+    """``getattr(obj, name, default)`` that skips names ``obj``'s class cannot have."""
+    names = _declared_names(type(obj))
+    if names is None:
+        return functools.partial(getattr, obj)
+    extra = getattr(obj, "__pydantic_extra__", None) or ()  # a model's undeclared fields
+
+    def read(name: str, default: Any) -> Any:
+        return getattr(obj, name, default) if name in names or name in extra else default
+
+    return read
 
 
 def _role_of(role: Any, kind: Any, call_id: Any, calls: Any) -> str | None:
