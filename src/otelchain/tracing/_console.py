@@ -29,6 +29,7 @@ from opentelemetry.trace import StatusCode
 
 from otelchain._json import scrub
 from otelchain.tracing import _attributes as A
+from otelchain.tracing._verbose import _Printing
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -40,7 +41,14 @@ __all__ = ["ConsoleSpanProcessor", "ConsoleSpanTreeExporter"]
 logger = logging.getLogger("otelchain.tracing")
 
 _FALSY = frozenset({"0", "false", "no", "off"})
-_TAG_STYLES = {"start": "bold green", "end": "bold blue", "error": "bold red", "action": "bold magenta"}
+# A verbose line by kind: (style of its tag, message); a run's title fills the message.
+_LINES = {
+    "start": ("bold green", "Entering {} run with input:"),
+    "end": ("bold blue", "Exiting {} run with output:"),
+    "error": ("bold red", "{} run errored with error:"),
+    "action": ("bold magenta", "Agent selected action:"),
+    "finish": ("bold magenta", "Agent finished with:"),
+}
 _TITLES = {"llm": "LLM", "chain": "Chain", "tool": "Tool", "retriever": "Retriever", "agent": "Agent"}
 _ROLE_STYLES = {"system": "magenta", "user": "green", "assistant": "cyan", "tool": "yellow"}
 _KEY, _STR, _NUM, _LIT, _PUNCT = "bold blue", "green", "cyan", "italic magenta", "bold"
@@ -251,6 +259,11 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+def _count(value: int, noun: str) -> str:
+    """``1 span``, ``2,000 spans``."""
+    return f"{_n(value)} {noun}{'' if value == 1 else 's'}"
+
+
 def elapsed(ns: int | float) -> str:
     """``0.4ms``, ``12ms``, ``1.25s``, ``2m05s``: one format for every view."""
     seconds = max(ns, 0) / 1e9
@@ -331,61 +344,17 @@ def json_text(value: Any, limits: Limits = VERBOSE_LIMITS) -> Text:
 
 
 def _json_into(out: Text, value: Any, depth: int, limits: Limits) -> None:
-    pad = "  " * (depth + 1)
     if isinstance(value, dict):
         items = [(k, v) for k, v in value.items() if not _empty(v)]
-        if not items:
-            out.append("{}", _PUNCT)
-            return
-        if limits.inline and _inline_fits([k for k, _ in items] + [v for _, v in items], limits.inline):
-            out.append("{", _PUNCT)
-            for i, (key, item) in enumerate(items):
-                if i:
-                    out.append(", ")
-                out.append(json.dumps(clean(str(key)), ensure_ascii=False), _KEY)
-                out.append(": ")
-                _json_into(out, item, depth + 1, limits)
-            out.append("}", _PUNCT)
-            return
-        out.append("{", _PUNCT)
-        shown = items[: limits.items]
-        for i, (key, item) in enumerate(shown):
-            out.append("\n" + pad)
-            out.append(json.dumps(clean(str(key)), ensure_ascii=False), _KEY)
-            out.append(": ")
-            _json_into(out, item, depth + 1, limits)
-            if i < len(shown) - 1 or len(items) > len(shown):
-                out.append(",")
-        if len(items) > len(shown):
-            out.append(f"\n{pad}… {_n(len(items) - len(shown))} more keys", _MARK)
-        out.append("\n" + "  " * depth + "}", _PUNCT)
+        inline = bool(limits.inline) and _inline_fits([x for item in items for x in item], limits.inline)
+        _container_into(out, "{}", items, len(items) if inline else limits.items, inline, depth, limits)
     elif isinstance(value, (list, tuple)):
-        if not value:
-            out.append("[]", _PUNCT)
-            return
-        shown_list = list(value[: limits.items])
-        if _inline_fits(shown_list, max(limits.inline, 60)):
-            out.append("[", _PUNCT)
-            for i, item in enumerate(shown_list):
-                if i:
-                    out.append(", ")
-                _json_into(out, item, depth + 1, limits)
-            if len(value) > len(shown_list):
-                out.append(f", … {_n(len(value) - len(shown_list))} more", _MARK)
-            out.append("]", _PUNCT)
-            return
-        out.append("[", _PUNCT)
-        for i, item in enumerate(shown_list):
-            out.append("\n" + pad)
-            _json_into(out, item, depth + 1, limits)
-            if i < len(shown_list) - 1 or len(value) > len(shown_list):
-                out.append(",")
-        if len(value) > len(shown_list):
-            out.append(f"\n{pad}… {_n(len(value) - len(shown_list))} more items", _MARK)
-        out.append("\n" + "  " * depth + "]", _PUNCT)
+        inline = _inline_fits(list(value[: limits.items]), max(limits.inline, 60))
+        _container_into(out, "[]", list(enumerate(value)), limits.items, inline, depth, limits)
     elif isinstance(value, str):
         if _multiline(value):
             block = text_block(value, limits, _STR)
+            pad = "  " * (depth + 1)
             out.append('"""', _STR)
             for line in block.split("\n"):
                 out.append("\n" + pad)
@@ -402,6 +371,42 @@ def _json_into(out: Text, value: Any, depth: int, limits: Limits) -> None:
         out.append(json.dumps(value), _NUM)
     else:
         out.append(clean(repr(value)))
+
+
+def _container_into(
+    out: Text,
+    brackets: str,
+    items: list[tuple[Any, Any]],
+    most: int,
+    inline: bool,
+    depth: int,
+    limits: Limits,
+) -> None:
+    """A JSON object (``brackets`` ``{}``, keys shown) or array (``[]``) on one line or one item a
+    line, its first ``most`` items shown and the rest counted."""
+    if not items:
+        out.append(brackets, _PUNCT)
+        return
+    keyed = brackets == "{}"
+    shown = items[:most]
+    hidden = len(items) - len(shown)
+    pad = "  " * (depth + 1)
+    out.append(brackets[0], _PUNCT)
+    for i, (key, item) in enumerate(shown):
+        if not inline:
+            out.append("\n" + pad)
+        elif i:
+            out.append(", ")
+        if keyed:
+            out.append(json.dumps(clean(str(key)), ensure_ascii=False), _KEY)
+            out.append(": ")
+        _json_into(out, item, depth + 1, limits)
+        if not inline and (i < len(shown) - 1 or hidden):
+            out.append(",")
+    if hidden:
+        what = "keys" if keyed else "items"
+        out.append(f", … {_n(hidden)} more" if inline else f"\n{pad}… {_n(hidden)} more {what}", _MARK)
+    out.append(brackets[1] if inline else "\n" + "  " * depth + brackets[1], _PUNCT)
 
 
 def value_renderable(value: Any, limits: Limits = VERBOSE_LIMITS) -> RenderableType:
@@ -593,21 +598,20 @@ def crumb(order: int, run_type: Any, name: Any) -> str:
 
 
 def verbose_renderables(
-    kind: str, tag: str, crumbs: str, message: str, took_ns: int | None, body: RenderableType | None
+    kind: str, run_type: Any, crumbs: str, took_ns: int | None, body: RenderableType | None
 ) -> list[RenderableType]:
-    """``[llm/end] [1:chain:llm_chain > 2:llm:fake] [12ms] Exiting LLM run with output:`` + body."""
+    """``[llm/end] [1:chain:llm_chain > 2:llm:fake] [12ms] Exiting LLM run with output:`` + body;
+    ``kind`` is start, end, error, or an agent's action or finish."""
     from rich.text import Text
 
-    head = Text.assemble((f"[{tag}]", _TAG_STYLES[kind]), " ", (f"[{clean(crumbs)}]", "bold"))
+    style, message = _LINES[kind]
+    shown = shown_type(run_type)
+    tag = f"agent/{kind}" if kind in ("action", "finish") else f"{shown}/{kind}"
+    head = Text.assemble((f"[{tag}]", style), " ", (f"[{clean(crumbs)}]", "bold"))
     if took_ns is not None:
         head.append(f" [{elapsed(took_ns)}]")
-    head.append(" " + message)
+    head.append(" " + message.format(_TITLES.get(shown, shown.title())))
     return [head] if body is None else [head, body]
-
-
-def title(run_type: Any) -> str:
-    shown = shown_type(run_type)
-    return _TITLES.get(shown, shown.title())
 
 
 # --- verbose lines from spans -------------------------------------------------------------------
@@ -734,24 +738,6 @@ def group(*parts: RenderableType | None) -> RenderableType | None:
     return shown[0] if len(shown) == 1 else Group(*shown)
 
 
-class _Printing:
-    """The stream and colour setting of a console view, kept by its `Printer`."""
-
-    printer: Printer
-
-    @property
-    def stream(self) -> IO[str]:
-        return self.printer.stream
-
-    @property
-    def color(self) -> bool | None:
-        return self.printer.color
-
-    @color.setter
-    def color(self, value: bool | None) -> None:
-        self.printer.color = value
-
-
 class ConsoleSpanProcessor(_Printing, SpanProcessor):
     """Prints ``[chain/start] [1:chain:llm_chain] Entering Chain run with input:`` lines as
     otelchain spans start and end, for any tracer provider it is added to.
@@ -769,99 +755,39 @@ class ConsoleSpanProcessor(_Printing, SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
-            attrs = span.attributes or {}
-            run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
+            run_type = (span.attributes or {}).get(A.OTELCHAIN_RUN_TYPE)
             if run_type is None or span.context is None:
                 return
             parent = self._live.get(span.parent.span_id) if span.parent is not None else None
-            counter: Iterator[int]
             if parent is None:
-                counter = itertools.count(2)
+                counter: Iterator[int] = itertools.count(2)
                 crumbs = crumb(1, run_type, span_run_name(span))
             else:
                 counter = parent[1]
                 crumbs = f"{parent[0]} > {crumb(next(counter), run_type, span_run_name(span))}"
             self._live[span.context.span_id] = (crumbs, counter)
-            self.printer.print(
-                *verbose_renderables(
-                    "start",
-                    f"{shown_type(run_type)}/start",
-                    crumbs,
-                    f"Entering {title(run_type)} run with input:",
-                    None,
-                    _span_input(span, VERBOSE_LIMITS),
-                )
-            )
+            body = _span_input(span, VERBOSE_LIMITS)
+            self.printer.print(*verbose_renderables("start", run_type, crumbs, None, body))
         except Exception:  # printing must never break a run
             return
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            if span.context is None:
-                return
-            entry = self._live.pop(span.context.span_id, None)
+            entry = self._live.pop(span.context.span_id, None) if span.context is not None else None
             if entry is None:
                 return
-            attrs = span.attributes or {}
-            run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
+            run_type = (span.attributes or {}).get(A.OTELCHAIN_RUN_TYPE)
             took = (span.end_time or 0) - (span.start_time or 0)
-            tag = shown_type(run_type)
+            body: RenderableType | None
             if span.status.status_code is StatusCode.ERROR:
-                body: RenderableType | None = _error_renderable(_span_error(span))
-                self.printer.print(
-                    *verbose_renderables(
-                        "error",
-                        f"{tag}/error",
-                        entry[0],
-                        f"{title(run_type)} run errored with error:",
-                        took,
-                        body,
-                    )
-                )
-                return
-            body = _span_output(span, VERBOSE_LIMITS)
-            if run_type == "llm":
-                body = group(body, _span_llm_summary(span, with_model=True))
-            self.printer.print(
-                *verbose_renderables(
-                    "end", f"{tag}/end", entry[0], f"Exiting {title(run_type)} run with output:", took, body
-                )
-            )
+                kind, body = "error", _error_renderable(_span_error(span))
+            else:
+                kind, body = "end", _span_output(span, VERBOSE_LIMITS)
+                if run_type == "llm":
+                    body = group(body, _span_llm_summary(span, with_model=True))
+            self.printer.print(*verbose_renderables(kind, run_type, entry[0], took, body))
         except Exception:
             return
-
-    def print_agent_action(self, span: ReadableSpan, index: int) -> None:
-        """``[agent/action] [...] Agent selected action:`` from the span's action attributes."""
-        attrs = span.attributes or {}
-        entry = self._live.get(span.context.span_id) if span.context is not None else None
-        if entry is None:
-            return
-        action = {
-            "tool": attrs.get(A.agent_action_attr(index, "tool")),
-            "tool_input": _maybe_json(attrs.get(A.agent_action_attr(index, "tool_input"))),
-            "log": attrs.get(A.agent_action_attr(index, "log")),
-        }
-        self.printer.print(
-            *verbose_renderables(
-                "action", "agent/action", entry[0], "Agent selected action:", None, json_text(action)
-            )
-        )
-
-    def print_agent_finish(self, span: ReadableSpan) -> None:
-        """``[agent/finish] [...] Agent finished with:`` from the span's finish attributes."""
-        attrs = span.attributes or {}
-        entry = self._live.get(span.context.span_id) if span.context is not None else None
-        if entry is None:
-            return
-        finish = {
-            "return_values": {"output": _maybe_json(attrs.get(A.AGENT_FINISH_OUTPUT))},
-            "log": attrs.get(A.AGENT_FINISH_LOG),
-        }
-        self.printer.print(
-            *verbose_renderables(
-                "action", "agent/finish", entry[0], "Agent finished with:", None, json_text(finish)
-            )
-        )
 
     def shutdown(self) -> None:
         self._live.clear()
@@ -874,15 +800,6 @@ def _error_renderable(message: str) -> Text:
     from rich.text import Text
 
     return Text(clean(message), style="red")
-
-
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 # --- finished traces as trees ----------------------------------------------------------------
@@ -919,10 +836,26 @@ class _Counts:
         self.tokens_in += tin
         self.tokens_out += tout
         model = str(attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL) or "?")
-        usage = self.by_model.setdefault(model, [0, 0, 0])
-        usage[0] += 1
-        usage[1] += tin
-        usage[2] += tout
+        self._add_usage(model, (1, tin, tout))
+
+    def _add_usage(self, model: str, usage: Sequence[int]) -> None:
+        total = self.by_model.setdefault(model, [0, 0, 0])
+        for i, n in enumerate(usage):
+            total[i] += n
+
+    def merge(self, other: _Counts) -> None:
+        """Add another count (the spans of a trace that were counted, not held)."""
+        self.spans += other.spans
+        self.errors += other.errors
+        self.streamed += other.streamed
+        self.tokens_in += other.tokens_in
+        self.tokens_out += other.tokens_out
+        for kind, (n, ns) in other.by_kind.items():
+            entry = self.by_kind.setdefault(kind, [0, 0])
+            entry[0] += n
+            entry[1] += ns
+        for model, usage in other.by_model.items():
+            self._add_usage(model, usage)
 
 
 @dataclass
@@ -944,7 +877,7 @@ class _Node:
 
     def size(self) -> int:
         """Spans in this subtree (iterative: a trace may be deeper than Python's recursion)."""
-        return len(_spans_under(self))
+        return len(_walk(self))
 
 
 @dataclass
@@ -956,7 +889,7 @@ class _Budget:
     max_depth: int = 48
 
 
-_KIND_ORDER = ("llm", "tool", "retriever", "chain", "agent", "other")
+_KIND_ORDER = {kind: i for i, kind in enumerate(("llm", "tool", "retriever", "chain", "agent", "other"))}
 
 
 class ConsoleSpanTreeExporter(_Printing, SpanExporter):
@@ -1066,7 +999,7 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
                     (f"trace {trace_id:032x}", "bold"),
                     " running ",
                     (elapsed(now - trace.first_start), "yellow"),
-                    f": {_n(trace.finished)} span{'s' if trace.finished != 1 else ''} finished, last ",
+                    f": {_count(trace.finished, 'span')} finished, last ",
                     (clean(last), "bold"),
                 )
             )
@@ -1110,11 +1043,6 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
             self._print(trace_id, spans, unheld, complete=False)
 
     # rendering -----------------------------------------------------------------------------
-    def render(self, spans: Sequence[ReadableSpan], *, color: bool = False) -> str:
-        """The printed text of one trace's spans (no colour unless asked)."""
-        trace_id = next((s.context.trace_id for s in spans if s.context is not None), 0)
-        return self.printer.render(*self.renderables(trace_id, spans, _Counts(), True), color=color)
-
     def _print(self, trace_id: int, spans: Sequence[ReadableSpan], unheld: _Counts, complete: bool) -> None:
         try:
             self.printer.print(*self.renderables(trace_id, spans, unheld, complete))
@@ -1183,12 +1111,16 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
             owner = nodes.get(parent.span_id) if parent is not None else None
             if owner is not None and _run_type(owner.span) is not None:
                 continue  # numbered from its run tree's root
-            runs = sorted(_runs_under(node), key=lambda n: n.span.start_time or 0)  # stable: parents first
+            runs = sorted(
+                _walk(node, runs_only=True), key=lambda n: n.span.start_time or 0
+            )  # stable: parents first
             for i, run in enumerate(runs, 1):
                 run.label = clean(crumb(i, _run_type(run.span), span_run_name(run.span)))
         return roots
 
     def _add(self, tree: Tree, node: _Node, budget: _Budget, depth: int) -> None:
+        from rich.text import Text
+
         if budget.left <= 0:
             return
         budget.left -= 1
@@ -1196,7 +1128,7 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
         branch = tree.add(self._node_renderable(node))
         if depth >= budget.max_depth and node.children:
             hidden = node.size() - 1
-            branch.add(_styled(f"… {_n(hidden)} deeper spans", _MARK))
+            branch.add(Text(f"… {_n(hidden)} deeper spans", _MARK))
             budget.accounted += hidden
             return
         for item in self._collapsed(self._with_actions(node)):
@@ -1331,7 +1263,7 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
 
         if value is None or not self.show_content:
             return head
-        shown = value_renderable(_maybe_json(value), self.limits)
+        shown = value_renderable(parsed(value, None), self.limits)
         if isinstance(shown, Text) and "\n" not in shown.plain and len(shown.plain) <= 80:
             head.append("  ")
             head.append_text(shown)
@@ -1343,8 +1275,8 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
 
         counts = _Counts()
         for node in nodes:
-            for span in _spans_under(node):
-                counts.add(span)
+            for below in _walk(node):
+                counts.add(below.span)
         took = sum((n.span.end_time or 0) - (n.span.start_time or 0) for n in nodes)
         name = _signature(nodes[0])[1]
         text = Text(f"… {_n(len(nodes))} more {name} runs like these, all OK: {elapsed(took)} in all", _MARK)
@@ -1360,66 +1292,34 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
     def _totals(self, counts: _Counts, unheld: _Counts, roots: Sequence[_Node]) -> RenderableType:
         from rich.text import Text
 
-        for kind, (n, ns) in unheld.by_kind.items():
-            entry = counts.by_kind.setdefault(kind, [0, 0])
-            entry[0] += n
-            entry[1] += ns
-        for model, (calls, tin, tout) in unheld.by_model.items():
-            usage = counts.by_model.setdefault(model, [0, 0, 0])
-            usage[0] += calls
-            usage[1] += tin
-            usage[2] += tout
-        spans = counts.spans + unheld.spans
-        errors = counts.errors + unheld.errors
+        counts.merge(unheld)
         start = min((n.span.start_time or 0 for n in roots), default=0)
         end = max((n.span.end_time or 0 for n in roots), default=0)
         first = [
             Text.assemble((elapsed(end - start), "bold yellow"), " wall"),
-            Text(f"{_n(spans)} span{'s' if spans != 1 else ''}"),
-            Text(f"{_n(errors)} error{'s' if errors != 1 else ''}", style="bold red" if errors else ""),
+            Text(_count(counts.spans, "span")),
+            Text(_count(counts.errors, "error"), style="bold red" if counts.errors else ""),
         ]
-        tokens_in, tokens_out = counts.tokens_in + unheld.tokens_in, counts.tokens_out + unheld.tokens_out
-        if tokens_in or tokens_out:
-            first.append(
-                Text.assemble("tokens ", (_n(tokens_in), "bold"), " in / ", (_n(tokens_out), "bold"), " out")
-            )
-        streamed = counts.streamed + unheld.streamed
-        if streamed:
-            first.append(Text.assemble("streamed ", (_n(streamed), "bold")))
-        rows: list[tuple[str, RenderableType]] = [("totals", dotted(first))]
-        kinds = sorted(
-            counts.by_kind.items(), key=lambda kv: _KIND_ORDER.index(kv[0]) if kv[0] in _KIND_ORDER else 99
+        if counts.tokens_in or counts.tokens_out:
+            first.append(llm_summary(tokens_in=counts.tokens_in, tokens_out=counts.tokens_out))
+        if counts.streamed:
+            first.append(llm_summary(streamed=counts.streamed))
+        kinds = sorted(counts.by_kind.items(), key=lambda item: _KIND_ORDER.get(item[0], 99))
+        time = (
+            Text.assemble((kind, "bold"), f" {_n(n)}x ", (elapsed(ns), "yellow")) for kind, (n, ns) in kinds
         )
-        rows.append(
-            (
-                "time",
-                dotted(
-                    Text.assemble((kind, "bold"), f" {_n(n)}x ", (elapsed(ns), "yellow"))
-                    for kind, (n, ns) in kinds
-                ),
-            )
-        )
-        models = [(m, u) for m, u in counts.by_model.items() if u[1] or u[2]]
-        if models:
-            rows.append(
-                (
-                    "models",
-                    dotted(
-                        Text.assemble(
-                            (clean(model), "bold"),
-                            f" {_n(calls)} call{'s' if calls != 1 else ''}, {_n(tin)} in / {_n(tout)} out",
-                        )
-                        for model, (calls, tin, tout) in sorted(models, key=lambda mu: -(mu[1][1] + mu[1][2]))
-                    ),
+        rows: list[tuple[str, RenderableType]] = [("totals", dotted(first)), ("time", dotted(time))]
+        used = [(model, usage) for model, usage in counts.by_model.items() if usage[1] or usage[2]]
+        if used:
+            used.sort(key=lambda item: -(item[1][1] + item[1][2]))
+            models = (
+                Text.assemble(
+                    (clean(model), "bold"), f" {_count(calls, 'call')}, {_n(tin)} in / {_n(tout)} out"
                 )
+                for model, (calls, tin, tout) in used
             )
+            rows.append(("models", dotted(models)))
         return labelled(rows, style="bold")
-
-
-def _styled(text: str, style: str) -> Text:
-    from rich.text import Text
-
-    return Text(text, style=style)
 
 
 def _run_type(span: ReadableSpan) -> str | None:
@@ -1427,24 +1327,18 @@ def _run_type(span: ReadableSpan) -> str | None:
     return str(value) if value is not None else None
 
 
-def _runs_under(node: _Node) -> list[_Node]:
-    """The node and the run spans below it through run spans only (one run tree), in preorder."""
+def _walk(node: _Node, runs_only: bool = False) -> list[_Node]:
+    """The node and those below it (only through run spans if ``runs_only``: one run tree), in
+    preorder; iterative, as a trace may be deeper than Python's recursion."""
     out: list[_Node] = []
     stack = [node]
     while stack:
         current = stack.pop()
         out.append(current)
-        stack.extend(reversed([c for c in current.children if _run_type(c.span) is not None]))
-    return out
-
-
-def _spans_under(node: _Node) -> list[ReadableSpan]:
-    out: list[ReadableSpan] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        out.append(current.span)
-        stack.extend(current.children)
+        below = (
+            [c for c in current.children if _run_type(c.span) is not None] if runs_only else current.children
+        )
+        stack.extend(reversed(below))
     return out
 
 
@@ -1457,4 +1351,4 @@ def _signature(node: _Node) -> tuple[str | None, str]:
 
 def _collapsible(node: _Node) -> bool:
     """Only successful subtrees collapse: an error is always shown."""
-    return all(s.status.status_code is not StatusCode.ERROR for s in _spans_under(node))
+    return all(n.span.status.status_code is not StatusCode.ERROR for n in _walk(node))
