@@ -579,12 +579,7 @@ def dotted(parts: Iterable[Text]) -> Text:
     """``a · b · c`` with dim dots (each part keeps its own style)."""
     from rich.text import Text
 
-    out = Text()
-    for i, part in enumerate(parts):
-        if i:
-            out.append(" · ", "dim")
-        out.append_text(part)
-    return out
+    return Text.assemble((" · ", "dim")).join(parts)
 
 
 def shown_type(run_type: Any) -> str:
@@ -654,28 +649,21 @@ def span_run_name(span: ReadableSpan) -> str:
     return str(name or attrs.get(A.OTELCHAIN_RUN_NAME) or span.name)
 
 
-def _span_input(span: ReadableSpan, limits: Limits) -> RenderableType | None:
+def _span_value(span: ReadableSpan, limits: Limits, *, output: bool) -> RenderableType | None:
+    """A run span's input or output: a model's messages (or prompts) by role, else its value."""
     attrs = span.attributes or {}
+    key, mime = (A.OUTPUT_VALUE, A.OUTPUT_MIME_TYPE) if output else (A.INPUT_VALUE, A.INPUT_MIME_TYPE)
     if attrs.get(A.OTELCHAIN_RUN_TYPE) == "llm":
-        messages = _attr_messages(attrs, A.LLM_INPUT_MESSAGES)
+        messages = _attr_messages(attrs, A.LLM_OUTPUT_MESSAGES if output else A.LLM_INPUT_MESSAGES)
+        if not (messages or output):  # a completion model's prompts (OpenInference), else its text
+            prompts = attrs.get(A.LLM_PROMPTS)
+            if isinstance(prompts, (list, tuple)) and prompts:
+                messages = [("prompt", str(p), []) for p in prompts]
+            elif attrs.get(mime) != A.MIME_JSON and isinstance(attrs.get(key), str):
+                messages = [("prompt", attrs[key], [])]
         if messages:
             return messages_renderable(messages, limits)
-        prompts = attrs.get(A.LLM_PROMPTS)  # a completion model's prompts (OpenInference)
-        if isinstance(prompts, (list, tuple)) and prompts:
-            return messages_renderable([("prompt", str(p), []) for p in prompts], limits)
-        if attrs.get(A.INPUT_MIME_TYPE) != A.MIME_JSON and isinstance(attrs.get(A.INPUT_VALUE), str):
-            return messages_renderable([("prompt", attrs[A.INPUT_VALUE], [])], limits)
-    value = parsed(attrs.get(A.INPUT_VALUE), attrs.get(A.INPUT_MIME_TYPE))
-    return None if _empty(value) else value_renderable(value, limits)
-
-
-def _span_output(span: ReadableSpan, limits: Limits) -> RenderableType | None:
-    attrs = span.attributes or {}
-    if attrs.get(A.OTELCHAIN_RUN_TYPE) == "llm":
-        messages = _attr_messages(attrs, A.LLM_OUTPUT_MESSAGES)
-        if messages:
-            return messages_renderable(messages, limits)
-    value = parsed(attrs.get(A.OUTPUT_VALUE), attrs.get(A.OUTPUT_MIME_TYPE))
+    value = parsed(attrs.get(key), attrs.get(mime))
     return None if _empty(value) else value_renderable(value, limits)
 
 
@@ -766,7 +754,7 @@ class ConsoleSpanProcessor(_Printing, SpanProcessor):
                 counter = parent[1]
                 crumbs = f"{parent[0]} > {crumb(next(counter), run_type, span_run_name(span))}"
             self._live[span.context.span_id] = (crumbs, counter)
-            body = _span_input(span, VERBOSE_LIMITS)
+            body = _span_value(span, VERBOSE_LIMITS, output=False)
             self.printer.print(*verbose_renderables("start", run_type, crumbs, None, body))
         except Exception:  # printing must never break a run
             return
@@ -782,7 +770,7 @@ class ConsoleSpanProcessor(_Printing, SpanProcessor):
             if span.status.status_code is StatusCode.ERROR:
                 kind, body = "error", _error_renderable(_span_error(span))
             else:
-                kind, body = "end", _span_output(span, VERBOSE_LIMITS)
+                kind, body = "end", _span_value(span, VERBOSE_LIMITS, output=True)
                 if run_type == "llm":
                     body = group(body, _span_llm_summary(span, with_model=True))
             self.printer.print(*verbose_renderables(kind, run_type, entry[0], took, body))
@@ -1104,16 +1092,13 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
         for node in nodes.values():
             if _run_type(node.span) is None:
                 node.label = clean(node.span.name)
-        for node in nodes.values():
-            if _run_type(node.span) is None:
                 continue
             parent = node.span.parent
             owner = nodes.get(parent.span_id) if parent is not None else None
             if owner is not None and _run_type(owner.span) is not None:
                 continue  # numbered from its run tree's root
-            runs = sorted(
-                _walk(node, runs_only=True), key=lambda n: n.span.start_time or 0
-            )  # stable: parents first
+            runs = _walk(node, runs_only=True)
+            runs.sort(key=lambda n: n.span.start_time or 0)  # stable: parents first
             for i, run in enumerate(runs, 1):
                 run.label = clean(crumb(i, _run_type(run.span), span_run_name(run.span)))
         return roots
@@ -1174,30 +1159,18 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
     def _collapsed(self, items: list[Any]) -> Iterator[Any]:
         """Items, with runs of similar successful sibling spans beyond ``collapse_after`` as one
         list (shown as a summary line); the first ``collapse_after`` and the last stay."""
-        i = 0
-        while i < len(items):
-            item = items[i]
-            if not isinstance(item, _Node) or not _collapsible(item):
-                yield item
-                i += 1
-                continue
-            j = i
-            sig = _signature(item)
-            while (
-                j < len(items)
-                and isinstance(items[j], _Node)
-                and _collapsible(items[j])
-                and _signature(items[j]) == sig
-            ):
-                j += 1
-            run = items[i:j]
+
+        def similar(item: Any) -> Any:  # anything else is a run of its own
+            return _signature(item) if isinstance(item, _Node) and _collapsible(item) else id(item)
+
+        for _, group in itertools.groupby(items, similar):
+            run = list(group)
             if len(run) <= self.collapse_after + 2:
                 yield from run
             else:
                 yield from run[: self.collapse_after]
                 yield run[self.collapse_after : -1]
                 yield run[-1]
-            i = j
 
     # node text -----------------------------------------------------------------------------
     def _node_renderable(self, node: _Node) -> RenderableType:
@@ -1229,11 +1202,11 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
         if self.show_content:
             is_root_run = run_type is not None and node.label.startswith("1:")
             if run_type in ("llm", "tool", "retriever") or is_root_run:
-                value = _span_input(span, self.limits)
+                value = _span_value(span, self.limits, output=False)
                 if value is not None:
                     rows.append(("input", value))
                 if not failed:
-                    value = _span_output(span, self.limits)
+                    value = _span_value(span, self.limits, output=True)
                     if value is not None:
                         rows.append(("output", value))
         if failed:

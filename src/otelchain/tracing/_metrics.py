@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import metrics
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.util.types import AttributeValue
 
 from otelchain.tracing import _attributes as A
@@ -129,29 +129,29 @@ class GenAIMetrics:
             meter = metrics.get_meter("otelchain", __version__)  # a proxy: follows a provider set later
         else:
             meter = meter_provider.get_meter("otelchain", __version__)
-        self.duration = meter.create_histogram(
-            A.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+
+        def histogram(name: str, unit: str, description: str, buckets: tuple[float, ...]) -> Histogram:
+            return meter.create_histogram(
+                name, unit=unit, description=description, explicit_bucket_boundaries_advisory=list(buckets)
+            )
+
+        self.duration = histogram(
+            A.METRIC_OPERATION_DURATION, "s", "GenAI operation duration.", DURATION_BUCKETS
         )
-        self.token_usage = meter.create_histogram(
-            A.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+        self.token_usage = histogram(
+            A.METRIC_TOKEN_USAGE, "{token}", "Number of input and output tokens used.", TOKEN_BUCKETS
         )
-        self.time_to_first_chunk = meter.create_histogram(
+        self.time_to_first_chunk = histogram(
             A.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time to receive the first chunk of a streaming response, from the request.",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            "s",
+            "Time to receive the first chunk of a streaming response, from the request.",
+            DURATION_BUCKETS,
         )
-        self.time_per_output_chunk = meter.create_histogram(
+        self.time_per_output_chunk = histogram(
             A.METRIC_TIME_PER_OUTPUT_CHUNK,
-            unit="s",
-            description="Time between consecutive output chunks of a streaming response.",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            "s",
+            "Time between consecutive output chunks of a streaming response.",
+            DURATION_BUCKETS,
         )
         _register_health(meter_provider, meter)
 
