@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -793,57 +794,29 @@ def _error_renderable(message: str) -> Text:
 # --- finished traces as trees ----------------------------------------------------------------
 
 
-@dataclass
-class _Counts:
-    """What the totals add up: spans, errors, time and tokens by kind and model."""
-
-    spans: int = 0
-    errors: int = 0
-    streamed: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [count, ns]
-    by_model: dict[str, list[int]] = field(default_factory=dict)  # model -> [calls, in, out]
+class _Counts(Counter[Any]):
+    """What the totals add up (so two counts add like counters): ``spans``, ``errors``,
+    ``streamed`` and tokens ``in``/``out``; ``("n", kind)`` spans taking ``("ns", kind)``; and
+    ``("calls", model)`` with its tokens ``("in", model)`` and ``("out", model)``."""
 
     def add(self, span: ReadableSpan) -> None:
         attrs = span.attributes or {}
-        self.spans += 1
-        if span.status.status_code is StatusCode.ERROR:
-            self.errors += 1
-        run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
-        kind = str(run_type) if run_type is not None else "other"
-        entry = self.by_kind.setdefault(kind, [0, 0])
-        entry[0] += 1
-        entry[1] += (span.end_time or 0) - (span.start_time or 0)
-        if run_type != "llm":
+        kind = _run_type(span) or "other"
+        failed = span.status.status_code is StatusCode.ERROR
+        took = (span.end_time or 0) - (span.start_time or 0)
+        self.update({"spans": 1, "errors": int(failed), ("n", kind): 1, ("ns", kind): took})
+        if kind != "llm":
             return
-        self.streamed += _streamed(span)
         tin, tout = attrs.get(A.GEN_AI_USAGE_INPUT_TOKENS), attrs.get(A.GEN_AI_USAGE_OUTPUT_TOKENS)
         tin = tin if isinstance(tin, int) else 0
         tout = tout if isinstance(tout, int) else 0
-        self.tokens_in += tin
-        self.tokens_out += tout
         model = str(attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL) or "?")
-        self._add_usage(model, (1, tin, tout))
+        self.update({"streamed": _streamed(span), "in": tin, "out": tout})
+        self.update({("calls", model): 1, ("in", model): tin, ("out", model): tout})
 
-    def _add_usage(self, model: str, usage: Sequence[int]) -> None:
-        total = self.by_model.setdefault(model, [0, 0, 0])
-        for i, n in enumerate(usage):
-            total[i] += n
-
-    def merge(self, other: _Counts) -> None:
-        """Add another count (the spans of a trace that were counted, not held)."""
-        self.spans += other.spans
-        self.errors += other.errors
-        self.streamed += other.streamed
-        self.tokens_in += other.tokens_in
-        self.tokens_out += other.tokens_out
-        for kind, (n, ns) in other.by_kind.items():
-            entry = self.by_kind.setdefault(kind, [0, 0])
-            entry[0] += n
-            entry[1] += ns
-        for model, usage in other.by_model.items():
-            self._add_usage(model, usage)
+    def each(self, what: str) -> list[str]:
+        """The kinds (``what`` n) or models (``what`` calls) counted, in the order first seen."""
+        return [key[1] for key in self if isinstance(key, tuple) and key[0] == what]
 
 
 @dataclass
@@ -1063,10 +1036,10 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
             counts.add(span)
         if rest > 0:
             tree.add(Text(f"… {_n(rest)} more spans not shown (max_spans={self.max_spans})", _MARK))
-        if unheld.spans:
+        if unheld["spans"]:
             tree.add(
                 Text(
-                    f"… {_n(unheld.spans)} more spans not held (max_held_spans={self.max_held_spans}); "
+                    f"… {_n(unheld['spans'])} more spans not held (max_held_spans={self.max_held_spans}); "
                     "counted in the totals",
                     _MARK,
                 )
@@ -1253,11 +1226,11 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
         took = sum((n.span.end_time or 0) - (n.span.start_time or 0) for n in nodes)
         name = _signature(nodes[0])[1]
         text = Text(f"… {_n(len(nodes))} more {name} runs like these, all OK: {elapsed(took)} in all", _MARK)
-        if counts.tokens_in or counts.tokens_out:
-            text.append(f", tokens {_n(counts.tokens_in)} in / {_n(counts.tokens_out)} out", _MARK)
-        if counts.streamed:
-            text.append(f", streamed {_n(counts.streamed)}", _MARK)
-        hidden = counts.spans - len(nodes)
+        if counts["in"] or counts["out"]:
+            text.append(f", tokens {_n(counts['in'])} in / {_n(counts['out'])} out", _MARK)
+        if counts["streamed"]:
+            text.append(f", streamed {_n(counts['streamed'])}", _MARK)
+        hidden = counts["spans"] - len(nodes)
         if hidden > 0:
             text.append(f" ({_n(hidden)} child spans)", _MARK)
         return text
@@ -1265,31 +1238,36 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
     def _totals(self, counts: _Counts, unheld: _Counts, roots: Sequence[_Node]) -> RenderableType:
         from rich.text import Text
 
-        counts.merge(unheld)
+        counts.update(unheld)
         start = min((n.span.start_time or 0 for n in roots), default=0)
         end = max((n.span.end_time or 0 for n in roots), default=0)
         first = [
             Text.assemble((elapsed(end - start), "bold yellow"), " wall"),
-            Text(_count(counts.spans, "span")),
-            Text(_count(counts.errors, "error"), style="bold red" if counts.errors else ""),
+            Text(_count(counts["spans"], "span")),
+            Text(_count(counts["errors"], "error"), style="bold red" if counts["errors"] else ""),
         ]
-        if counts.tokens_in or counts.tokens_out:
-            first.append(llm_summary(tokens_in=counts.tokens_in, tokens_out=counts.tokens_out))
-        if counts.streamed:
-            first.append(llm_summary(streamed=counts.streamed))
-        kinds = sorted(counts.by_kind.items(), key=lambda item: _KIND_ORDER.get(item[0], 99))
+        if counts["in"] or counts["out"]:
+            first.append(llm_summary(tokens_in=counts["in"], tokens_out=counts["out"]))
+        if counts["streamed"]:
+            first.append(llm_summary(streamed=counts["streamed"]))
+        kinds = sorted(counts.each("n"), key=lambda kind: _KIND_ORDER.get(kind, 99))
         time = (
-            Text.assemble((kind, "bold"), f" {_n(n)}x ", (elapsed(ns), "yellow")) for kind, (n, ns) in kinds
+            Text.assemble(
+                (kind, "bold"), f" {_n(counts['n', kind])}x ", (elapsed(counts["ns", kind]), "yellow")
+            )
+            for kind in kinds
         )
         rows: list[tuple[str, RenderableType]] = [("totals", dotted(first)), ("time", dotted(time))]
-        used = [(model, usage) for model, usage in counts.by_model.items() if usage[1] or usage[2]]
+        used = [model for model in counts.each("calls") if counts["in", model] or counts["out", model]]
         if used:
-            used.sort(key=lambda item: -(item[1][1] + item[1][2]))
+            used.sort(key=lambda model: -(counts["in", model] + counts["out", model]))
             models = (
                 Text.assemble(
-                    (clean(model), "bold"), f" {_count(calls, 'call')}, {_n(tin)} in / {_n(tout)} out"
+                    (clean(model), "bold"),
+                    f" {_count(counts['calls', model], 'call')}, {_n(counts['in', model])} in"
+                    f" / {_n(counts['out', model])} out",
                 )
-                for model, (calls, tin, tout) in used
+                for model in used
             )
             rows.append(("models", dotted(models)))
         return labelled(rows, style="bold")

@@ -63,17 +63,9 @@ class TracingHealth:
 def health() -> TracingHealth:
     """The current counts (cheap: read them as often as you like)."""
     with _lock:
-        c = dict(_counts)
-    handler_errors = sum(handler_error_counts().values()) + c["tracer_errors"]
-    return TracingHealth(
-        spans_exported=c["spans_exported"],
-        spans_dropped=c["spans_dropped"],
-        spans_export_failed=c["spans_export_failed"],
-        spans_interrupted=c["spans_interrupted"],
-        handler_errors=handler_errors,
-        values_truncated=c["values_truncated"],
-        values_sanitized=c["values_sanitized"],
-    )
+        counts = dict(_counts)
+    counts["handler_errors"] = sum(handler_error_counts().values()) + counts.pop("tracer_errors")
+    return TracingHealth(**counts)
 
 
 def reset_health() -> None:

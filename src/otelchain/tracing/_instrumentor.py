@@ -17,12 +17,11 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
-from otelchain.tracing._instrument import instrument, uninstrument
+from otelchain.tracing._instrument import _TRUE, instrument, uninstrument
 from otelchain.tracing._propagation import disable_http_propagation, enable_http_propagation
 
 __all__ = ["OtelchainInstrumentor"]
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
 _HANDLER_OPTIONS = frozenset(inspect.signature(OpenTelemetryCallbackHandler).parameters) - {"tracer_provider"}
 
 
