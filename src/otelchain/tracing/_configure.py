@@ -43,6 +43,11 @@ _SECRET_WORDS = "auth|key|token|secret|password|passwd|cookie|credential|signatu
 class ConfigurationError(ValueError):
     """A setting `configure()` cannot use; the message names the setting and its (masked) value."""
 
+    def __init__(self, message: str, setting: _Setting | None = None, problem: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.problem = problem
+
 
 def _env(*names: str) -> tuple[str, str] | None:
     """(variable, value) of the first of ``names`` that is set and not blank."""
@@ -86,10 +91,12 @@ class _Setting:
     value: str
     env: str | None = None
 
-    def fail(self, problem: str, fallback: str) -> None:
-        """Raise for an argument; log once and let the caller fall back for a variable."""
-        if self.env is None:
-            raise ConfigurationError(f"{_mask(self.value)!r} {problem}")
+    def fail(self, problem: str, fallback: str, *, strict: bool = False) -> None:
+        """Raise for an argument (or any setting when ``strict``); else log once and let the
+        caller fall back."""
+        if self.env is None or strict:
+            where = f"{self.env}=" if self.env else ""
+            raise ConfigurationError(f"{where}{_mask(self.value)!r} {problem}", self, problem)
         _report(self.env, self.value, problem, fallback)
 
 
@@ -416,21 +423,6 @@ def _configure_metrics(
     once, as for traces (one line even when traces already reported it), and metrics stay off."""
     from otelchain.tracing._metrics import configure_metrics
 
-    off = "metrics are not exported"
-    url = _setting(endpoint, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-    if url is not None and (problem := _endpoint_problem(url.value)) is not None:
-        if url.env is not None:
-            _report(url.env, url.value, problem, off)
-        return
-    proto = _setting(protocol, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-    if proto is not None and proto.value.strip().lower() not in _PROTOCOLS:
-        if proto.env is not None:
-            _report(proto.env, proto.value, f"must be one of {list(_PROTOCOLS)}", off)
-        return
-    kind = _env("OTEL_METRICS_EXPORTER")
-    if kind is not None and kind[1].split(",")[0].strip().lower() not in ("otlp", "console", "none"):
-        _report(kind[0], kind[1], "must be one of ['otlp', 'console', 'none']", off)
-        return
     try:
         configure_metrics(
             resource=resource,
@@ -441,7 +433,11 @@ def _configure_metrics(
             set_global=set_global,
             flush_timeout=flush_timeout,
         )
-    except Exception as error:  # a bad OTEL_METRICS_* variable: logged, metrics off, tracing on
+    except ConfigurationError as error:  # a bad variable (configure() checked its arguments)
+        if error.setting is None or error.setting.env is None:
+            raise
+        _report(error.setting.env, error.setting.value, error.problem, "metrics are not exported")
+    except Exception as error:  # the SDK's own settings (OTEL_METRIC_*): logged, metrics off, tracing on
         logger.warning("otelchain metrics: not configured: %s: %s", type(error).__name__, error)
 
 

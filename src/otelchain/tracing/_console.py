@@ -1116,17 +1116,17 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
                 tool = (child.span.attributes or {}).get(A.GEN_AI_TOOL_NAME)
                 names = [attrs.get(A.agent_action_attr(i, "tool")) for i in pending]
                 upto = names.index(tool) + 1 if tool in names else 1
-                out.extend(self._action_renderable(attrs, i) for i in pending[:upto])
+                out.extend(self._agent_step(attrs, i) for i in pending[:upto])
                 pending = pending[upto:]
             elif pending and run_type is not None and last_was_step and len(pending) > tools_left:
-                out.append(self._action_renderable(attrs, pending.pop(0)))
+                out.append(self._agent_step(attrs, pending.pop(0)))
             if run_type == "tool":
                 tools_left -= 1
             last_was_step = run_type is not None and run_type != "tool"
             out.append(child)
-        out.extend(self._action_renderable(attrs, i) for i in pending)
+        out.extend(self._agent_step(attrs, i) for i in pending)
         if A.AGENT_FINISH_OUTPUT in attrs:
-            out.append(self._finish_renderable(attrs))
+            out.append(self._agent_step(attrs, None))
         return out
 
     def _collapsed(self, items: list[Any]) -> Iterator[Any]:
@@ -1191,17 +1191,15 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
             return head
         return group(head, labelled(rows)) or head
 
-    def _action_renderable(self, attrs: Mapping[str, Any], index: int) -> RenderableType:
+    def _agent_step(self, attrs: Mapping[str, Any], index: int | None) -> RenderableType:
+        """``action 2  calculator  2^8`` (the agent's action ``index``), or its ``finish``."""
         from rich.text import Text
 
+        if index is None:
+            return self._with_value(Text("finish", style="bold magenta"), attrs.get(A.AGENT_FINISH_OUTPUT))
         head = Text.assemble((f"action {index + 1}", "bold magenta"), "  ")
         head.append(clean(str(attrs.get(A.agent_action_attr(index, "tool"), "?"))), "bold")
         return self._with_value(head, attrs.get(A.agent_action_attr(index, "tool_input")))
-
-    def _finish_renderable(self, attrs: Mapping[str, Any]) -> RenderableType:
-        from rich.text import Text
-
-        return self._with_value(Text("finish", style="bold magenta"), attrs.get(A.AGENT_FINISH_OUTPUT))
 
     def _with_value(self, head: Text, value: Any) -> RenderableType:
         """``head  value`` on one line when the value is short, else the value below."""

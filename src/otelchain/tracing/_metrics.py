@@ -14,12 +14,10 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry import metrics
 from opentelemetry.metrics import Histogram, MeterProvider
@@ -175,40 +173,6 @@ class GenAIMetrics:
 _EXPORTERS = ("otlp", "console", "none")
 
 
-def _env(*names: str) -> str | None:
-    for name in names:
-        value = os.environ.get(name)
-        if value is not None and value.strip():
-            return value.strip()
-    return None
-
-
-def _exporter_name(exporter: str | None, endpoint: str | None) -> str:
-    name = exporter or _env("OTEL_METRICS_EXPORTER")
-    if name is None:
-        has_endpoint = endpoint or _env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-        return "otlp" if has_endpoint else "none"
-    name = name.split(",")[0].strip().lower()
-    if name not in _EXPORTERS:
-        raise ValueError(f"OTEL_METRICS_EXPORTER must be one of {list(_EXPORTERS)}, got {name!r}")
-    return name
-
-
-def _protocol(protocol: str | None, endpoint: str | None) -> str:
-    value = protocol or _env("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-    if value is None:
-        url = endpoint or _env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-        try:
-            port = urlsplit(url).port if url else None
-        except ValueError:
-            port = None
-        value = "grpc" if port == 4317 else "http/protobuf"
-    value = value.lower()
-    if value not in ("grpc", "http/protobuf"):
-        raise ValueError(f"OTLP protocol must be grpc or http/protobuf, got {value!r}")
-    return value
-
-
 def _otlp_exporter(
     endpoint: str | None, protocol: str, headers: Mapping[str, str] | None, timeout: float | None
 ) -> Any:
@@ -280,10 +244,25 @@ def configure_metrics(
     the provider flushes within ``flush_timeout`` seconds. ``set_global`` makes it the global
     MeterProvider, which `instrument()` and the handler use by default; an SDK MeterProvider that
     is already global is returned as is (calling it again adds nothing).
+    A bad setting (argument or variable) raises `ConfigurationError`, naming it.
     """
-    kind = _exporter_name(exporter, endpoint)
+    from otelchain.tracing._configure import _PROTOCOLS, _endpoint_problem, _protocol_for_port, _setting
+
+    off = "metrics are not exported"
+    url = _setting(endpoint, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    name = _setting(exporter, "OTEL_METRICS_EXPORTER")
+    if name is None:
+        kind = "otlp" if url else "none"
+    elif (kind := name.value.split(",")[0].strip().lower()) not in _EXPORTERS:
+        name.fail(f"must be one of {list(_EXPORTERS)}", off, strict=True)
     if kind == "none":
         return None
+    if kind == "otlp" and url is not None and (problem := _endpoint_problem(url.value)) is not None:
+        url.fail(problem, off, strict=True)
+    proto = _setting(protocol, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    chosen = proto.value.strip().lower() if proto else _protocol_for_port(url.value if url else None)
+    if kind == "otlp" and proto is not None and chosen not in _PROTOCOLS:
+        proto.fail(f"must be one of {list(_PROTOCOLS)}", off, strict=True)
     from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
     from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
@@ -293,7 +272,7 @@ def configure_metrics(
             return current
 
     if kind == "otlp":
-        metric_exporter = _otlp_exporter(endpoint, _protocol(protocol, endpoint), headers, timeout)
+        metric_exporter = _otlp_exporter(endpoint, chosen, headers, timeout)
     else:
         metric_exporter = ConsoleMetricExporter()
     reader = PeriodicExportingMetricReader(metric_exporter)
