@@ -126,29 +126,27 @@ def _endpoint_problem(endpoint: str) -> str | None:
     return None
 
 
-def _protocol_for_port(endpoint: str | None) -> str:
+def _protocol(
+    protocol: str | None, endpoint: str | None, signal: str = "TRACES", strict: bool = False
+) -> str:
+    """The OTLP protocol asked for; unset (or unusable in the environment, unless ``strict``),
+    gRPC when the endpoint is on the gRPC port 4317 (so
+    ``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317`` just works), else HTTP."""
+    if endpoint is None:
+        found = _env(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        endpoint = found[1] if found else None
     try:
         port = urlsplit(endpoint).port if endpoint else None
     except ValueError:
         port = None
-    return "grpc" if port == 4317 else "http/protobuf"
-
-
-def _protocol(protocol: str | None, endpoint: str | None) -> str:
-    """The OTLP protocol asked for; unset (or unusable in the environment), gRPC when the endpoint
-    is on the gRPC port 4317 (so ``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317`` just works),
-    else HTTP."""
-    if endpoint is None:
-        found = _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-        endpoint = found[1] if found else None
-    default = _protocol_for_port(endpoint)
-    setting = _setting(protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    default = "grpc" if port == 4317 else "http/protobuf"
+    setting = _setting(protocol, f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
     if setting is None:
         return default
     value = setting.value.strip().lower()
     if value not in _PROTOCOLS:
         setting.fail(f"must be one of {list(_PROTOCOLS)} (OTEL_EXPORTER_OTLP_PROTOCOL / protocol)",
-                     f"using {default}")  # fmt: skip
+                     f"using {default}", strict=strict)  # fmt: skip
         return default
     return value
 
@@ -253,18 +251,26 @@ def _otlp(name: str, options: _OtlpOptions, origin: _Setting) -> _Exporter | Non
     if exporter_class is None:
         origin.fail(f"needs the exporter {name!r}, which is not installed", "it is skipped")
         return None
-    url = options.endpoint  # None: the exporter reads its own variables (already validated above)
     headers = dict(options.headers) if options.headers is not None else _headers_from_env()
-    kwargs: dict[str, Any] = {"headers": headers or None, "timeout": options.timeout}
-    if name == "otlp_proto_grpc":
-        kwargs["endpoint"] = url
-        kwargs["insecure"] = None if url is None else url.startswith("http://")
-    else:
-        if url is not None and not url.rstrip("/").endswith("/v1/traces"):
-            url = url.rstrip("/") + "/v1/traces"  # a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is
-        kwargs["endpoint"] = url
+    # endpoint None: the exporter reads its own variables (already validated above)
+    kwargs = otlp_kwargs(options.endpoint, name == "otlp_proto_grpc", "traces", headers, options.timeout)
     key = f"{name} {endpoint.value if endpoint else ''}"
     return _Exporter(key, lambda: exporter_class(**kwargs))
+
+
+def otlp_kwargs(
+    url: str | None, grpc: bool, signal: str, headers: Mapping[str, str] | None, timeout: float | None
+) -> dict[str, Any]:
+    """An OTLP exporter's arguments: gRPC is insecure on ``http://``; HTTP posts to
+    ``/v1/<signal>``, added to a base URL (as ``OTEL_EXPORTER_OTLP_ENDPOINT`` is) or replacing
+    the traces path of a URL given for both signals."""
+    kwargs: dict[str, Any] = {"headers": dict(headers) if headers else None, "timeout": timeout}
+    if grpc:
+        kwargs["insecure"] = None if url is None else url.startswith("http://")
+    elif url is not None and not url.rstrip("/").endswith(f"/v1/{signal}"):
+        url = url.rstrip("/").removesuffix("/v1/traces") + f"/v1/{signal}"
+    kwargs["endpoint"] = url
+    return kwargs
 
 
 def _console() -> SpanExporter:

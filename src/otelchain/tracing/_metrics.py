@@ -176,19 +176,16 @@ _EXPORTERS = ("otlp", "console", "none")
 def _otlp_exporter(
     endpoint: str | None, protocol: str, headers: Mapping[str, str] | None, timeout: float | None
 ) -> Any:
+    from otelchain.tracing._configure import otlp_kwargs
+
+    kwargs = otlp_kwargs(endpoint, protocol == "grpc", "metrics", headers, timeout)
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
 
-        insecure = None if endpoint is None else endpoint.startswith("http://")
-        return Grpc(
-            endpoint=endpoint, insecure=insecure, headers=dict(headers) if headers else None, timeout=timeout
-        )
+        return Grpc(**kwargs)
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
 
-    if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/metrics"):
-        # a base URL (as OTEL_EXPORTER_OTLP_ENDPOINT is), or the traces URL given to configure()
-        endpoint = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics"
-    return Http(endpoint=endpoint, headers=dict(headers) if headers else None, timeout=timeout)
+    return Http(**kwargs)
 
 
 @functools.cache
@@ -246,7 +243,7 @@ def configure_metrics(
     is already global is returned as is (calling it again adds nothing).
     A bad setting (argument or variable) raises `ConfigurationError`, naming it.
     """
-    from otelchain.tracing._configure import _PROTOCOLS, _endpoint_problem, _protocol_for_port, _setting
+    from otelchain.tracing._configure import _endpoint_problem, _protocol, _setting
 
     off = "metrics are not exported"
     url = _setting(endpoint, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -257,12 +254,10 @@ def configure_metrics(
         name.fail(f"must be one of {list(_EXPORTERS)}", off, strict=True)
     if kind == "none":
         return None
-    if kind == "otlp" and url is not None and (problem := _endpoint_problem(url.value)) is not None:
-        url.fail(problem, off, strict=True)
-    proto = _setting(protocol, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
-    chosen = proto.value.strip().lower() if proto else _protocol_for_port(url.value if url else None)
-    if kind == "otlp" and proto is not None and chosen not in _PROTOCOLS:
-        proto.fail(f"must be one of {list(_PROTOCOLS)}", off, strict=True)
+    if kind == "otlp":
+        if url is not None and (problem := _endpoint_problem(url.value)) is not None:
+            url.fail(problem, off, strict=True)
+        chosen = _protocol(protocol, endpoint, "METRICS", strict=True)
     from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
     from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
