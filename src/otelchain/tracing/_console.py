@@ -718,10 +718,10 @@ def _span_llm_summary(span: ReadableSpan, *, with_model: bool) -> Text:
 
 
 def group(*parts: RenderableType | None) -> RenderableType | None:
+    """The parts that show something, one below the other (None when none does)."""
     from rich.console import Group
-    from rich.text import Text
 
-    shown = [p for p in parts if p is not None and not (isinstance(p, Text) and not p)]
+    shown = [p for p in parts if p is not None and not _blank(p)]
     if not shown:
         return None
     return shown[0] if len(shown) == 1 else Group(*shown)
