@@ -88,22 +88,23 @@ _HEALTH_INSTRUMENTS: tuple[tuple[str, str, str, tuple[tuple[str, dict[str, str]]
     ),
 )
 _health_meters: weakref.WeakSet[Any] = weakref.WeakSet()  # providers whose health counters exist
-_health_on_global = False
 _health_lock = threading.Lock()
+
+
+class _Global:
+    """Stands for the global meter provider (whichever it becomes) among the providers."""
+
+
+_GLOBAL = _Global()
 
 
 def _register_health(meter_provider: MeterProvider | None, meter: Any) -> None:
     """Observable counters of `health()` on this meter, once per meter provider."""
-    global _health_on_global
+    provider = _GLOBAL if meter_provider is None else meter_provider
     with _health_lock:
-        if meter_provider is None:
-            if _health_on_global:
-                return
-            _health_on_global = True
-        else:
-            if meter_provider in _health_meters:
-                return
-            _health_meters.add(meter_provider)
+        if provider in _health_meters:
+            return
+        _health_meters.add(provider)
     from opentelemetry.metrics import CallbackOptions, Observation
 
     from otelchain.tracing._health import health

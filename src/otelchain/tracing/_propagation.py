@@ -10,6 +10,7 @@ with their client span's context, so the two never conflict.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
 from collections.abc import Callable, MutableMapping
@@ -23,7 +24,7 @@ logger = logging.getLogger("otelchain.tracing")
 
 _lock = threading.Lock()
 _enabled = False
-_patched: dict[tuple[type[Any], str], Callable[..., Any]] = {}  # (class, method) -> the original
+_patched: dict[type[Any], Callable[..., Any]] = {}  # client class -> its original send
 
 
 def _inject(headers: MutableMapping[str, str]) -> None:
@@ -38,39 +39,37 @@ def _inject(headers: MutableMapping[str, str]) -> None:
         logger.debug("otelchain tracing: trace context not injected: %s: %s", type(error).__name__, error)
 
 
-def _sync_send(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
+def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``send`` (sync or async, as the original) injecting the trace context first."""
+
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         _inject(request.headers)
         return original(self, request, *args, **kwargs)
 
-    send.__otelchain_original__ = original  # type: ignore[attr-defined]
-    return send
-
-
-def _async_send(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+    async def send_async(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         _inject(request.headers)
         return await original(self, request, *args, **kwargs)
 
-    send.__otelchain_original__ = original  # type: ignore[attr-defined]
-    return send
+    wrapper = functools.update_wrapper(
+        send_async if inspect.iscoroutinefunction(original) else send, original
+    )
+    wrapper.__otelchain_original__ = original  # type: ignore[attr-defined]
+    return wrapper
 
 
-def _targets() -> list[tuple[type[Any], str, Callable[[Callable[..., Any]], Callable[..., Any]]]]:
-    """(class, method, wrapper) for each installed HTTP client library."""
-    found: list[tuple[type[Any], str, Callable[[Callable[..., Any]], Callable[..., Any]]]] = []
+def _targets() -> list[type[Any]]:
+    """The client classes (each with a ``send``) of the installed HTTP libraries."""
+    found: list[type[Any]] = []
     try:
         import httpx
 
-        found += [(httpx.Client, "send", _sync_send), (httpx.AsyncClient, "send", _async_send)]
+        found += [httpx.Client, httpx.AsyncClient]
     except ImportError:
         pass
     try:
         import requests
 
-        found.append((requests.Session, "send", _sync_send))
+        found.append(requests.Session)
     except ImportError:
         pass
     return found
@@ -80,11 +79,10 @@ def enable_http_propagation() -> None:
     """Make httpx and requests calls carry the current trace context (idempotent)."""
     global _enabled
     with _lock:
-        for cls, name, wrap in _targets():
-            if (cls, name) not in _patched:
-                original = cls.__dict__[name]
-                _patched[(cls, name)] = original
-                setattr(cls, name, wrap(original))
+        for cls in _targets():
+            if cls not in _patched:
+                _patched[cls] = cls.__dict__["send"]
+                cls.send = _wrap(_patched[cls])
         _enabled = True
 
 
@@ -94,11 +92,10 @@ def disable_http_propagation() -> None:
     global _enabled
     with _lock:
         _enabled = False
-        for (cls, name), original in list(_patched.items()):
-            current = cls.__dict__.get(name)
-            if getattr(current, "__otelchain_original__", None) is original:
-                setattr(cls, name, original)
-                del _patched[(cls, name)]
+        for cls, original in list(_patched.items()):
+            if getattr(cls.__dict__.get("send"), "__otelchain_original__", None) is original:
+                cls.send = original
+                del _patched[cls]
 
 
 def http_propagation_enabled() -> bool:
