@@ -29,6 +29,8 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from otelchain.tracing._metrics import run_within
+
 __all__ = ["ConfigurationError", "configure"]
 
 logger = logging.getLogger("otelchain.tracing")
@@ -341,17 +343,11 @@ def _shutdown_within(provider: TracerProvider, seconds: float) -> None:
         return
     _finished.add(provider)
 
-    def run() -> None:
-        try:
-            provider.force_flush(int(seconds * 1000))
-            provider.shutdown()
-        except Exception as error:
-            logger.warning("otelchain tracing: shutdown failed: %s: %s", type(error).__name__, error)
+    def flush_and_shut_down() -> None:
+        provider.force_flush(int(seconds * 1000))
+        provider.shutdown()
 
-    worker = threading.Thread(target=run, name="otelchain-trace-shutdown", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
+    if not run_within(seconds, "tracing", flush_and_shut_down):
         logger.warning("otelchain tracing: spans not exported within %.1fs at exit were dropped", seconds)
 
 

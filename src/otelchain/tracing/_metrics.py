@@ -16,7 +16,7 @@ import functools
 import logging
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry import metrics
@@ -208,18 +208,25 @@ def _once_meter_provider_class() -> Any:
     return OnceMeterProvider
 
 
-def _shutdown_within(provider: Any, seconds: float) -> None:
-    """Flush and shut down, giving up after ``seconds`` (a dead collector must not hold exit)."""
+def run_within(seconds: float, what: str, work: Callable[[], object]) -> bool:
+    """Run ``work`` (a provider's exit flush) in a daemon thread, waiting at most ``seconds`` (a
+    dead collector must not hold the process at exit); whether it finished. Failures are logged."""
 
     def run() -> None:
         try:
-            provider.shutdown(timeout_millis=seconds * 1000)
+            work()
         except Exception as error:
-            logger.warning("otelchain metrics: shutdown failed: %s: %s", type(error).__name__, error)
+            logger.warning("otelchain %s: shutdown failed: %s: %s", what, type(error).__name__, error)
 
-    worker = threading.Thread(target=run, name="otelchain-metrics-shutdown", daemon=True)
+    worker = threading.Thread(target=run, name=f"otelchain-{what}-shutdown", daemon=True)
     worker.start()
     worker.join(seconds)
+    return not worker.is_alive()
+
+
+def _shutdown_within(provider: Any, seconds: float) -> None:
+    """Flush and shut down, giving up after ``seconds``."""
+    run_within(seconds, "metrics", lambda: provider.shutdown(timeout_millis=seconds * 1000))
 
 
 def configure_metrics(
