@@ -168,10 +168,10 @@ class Printer:
             self._consoles[key] = console
         return console
 
-    def render(self, *renderables: RenderableType, color: bool | None = None) -> str:
+    def render(self, *renderables: RenderableType) -> str:
         """The text (with ANSI codes when colour is on) these renderables print as."""
         stream = self.stream
-        on = use_color(stream, self.color) if color is None else color
+        on = use_color(stream, self.color)
         encoding = (getattr(stream, "encoding", None) or "utf-8").lower()
         with self._lock:
             console = self._console(on, console_width(stream, self.width), encoding)
@@ -912,8 +912,7 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
                 trace = self._traces.setdefault(span.context.trace_id, _Trace())
                 trace.finished += 1
                 start = span.start_time or 0
-                if not trace.first_start or start < trace.first_start:
-                    trace.first_start = start
+                trace.first_start = min(trace.first_start or start, start)
                 is_root = span.parent is None or span.parent.is_remote
                 if len(trace.spans) < self.max_held_spans or is_root:  # a root is always held
                     trace.spans[span.context.span_id] = span
@@ -938,12 +937,10 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
         if not self.progress_every:
             return []
         every = int(self.progress_every * 1e9)
-        latest: dict[int, ReadableSpan] = {}
-        for span in spans:
+        latest: dict[int, ReadableSpan] = {}  # the last span to end, of each open trace
+        for span in sorted(spans, key=lambda span: span.end_time or 0):
             if span.context is not None and span.context.trace_id in self._traces:
-                current = latest.get(span.context.trace_id)
-                if current is None or (span.end_time or 0) >= (current.end_time or 0):
-                    latest[span.context.trace_id] = span
+                latest[span.context.trace_id] = span
         notes: list[Text] = []
         for trace_id, span in latest.items():
             trace = self._traces[trace_id]
