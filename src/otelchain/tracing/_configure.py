@@ -412,37 +412,6 @@ def _tracer_provider(
         return provider
 
 
-def _configure_metrics(
-    resource: Resource,
-    endpoint: str | None,
-    protocol: str | None,
-    headers: Mapping[str, str] | None,
-    timeout: float | None,
-    set_global: bool,
-    flush_timeout: float,
-) -> None:
-    """The MeterProvider beside the TracerProvider (GenAI metrics). A bad variable is reported
-    once, as for traces (one line even when traces already reported it), and metrics stay off."""
-    from otelchain.tracing._metrics import configure_metrics
-
-    try:
-        configure_metrics(
-            resource=resource,
-            endpoint=endpoint,
-            protocol=protocol,
-            headers=headers,
-            timeout=timeout,
-            set_global=set_global,
-            flush_timeout=flush_timeout,
-        )
-    except ConfigurationError as error:  # a bad variable (configure() checked its arguments)
-        if error.setting is None or error.setting.env is None:
-            raise
-        _report(error.setting.env, error.setting.value, error.problem, "metrics are not exported")
-    except Exception as error:  # the SDK's own settings (OTEL_METRIC_*): logged, metrics off, tracing on
-        logger.warning("otelchain metrics: not configured: %s: %s", type(error).__name__, error)
-
-
 def configure(
     *,
     service_name: str | None = None,
@@ -491,12 +460,31 @@ def configure(
     else:
         exporters = lambda: _exporters(None, options)  # noqa: E731
     resource = Resource.create({SERVICE_NAME: service_name} if service_name else None)
-    # The one place providers are built (a MeterProvider would be built beside this one).
+    # The one place providers are built (the MeterProvider below, beside this one).
     provider = _tracer_provider(
         resource, span_limits, exporters, explicit, set_global, flush_timeout, batch_options
     )
     logger.debug("otelchain tracing: provider=%s headers=%s", type(provider).__name__,
                  "set" if headers or _env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
                  else "none")  # fmt: skip
-    _configure_metrics(resource, endpoint, protocol, headers, timeout, set_global, flush_timeout)
+    # The MeterProvider beside it: a bad variable is reported once, as for traces (one line even
+    # when traces already reported it), and metrics stay off.
+    from otelchain.tracing._metrics import configure_metrics
+
+    try:
+        configure_metrics(
+            resource=resource,
+            endpoint=endpoint,
+            protocol=protocol,
+            headers=headers,
+            timeout=timeout,
+            set_global=set_global,
+            flush_timeout=flush_timeout,
+        )
+    except ConfigurationError as error:  # a bad variable (arguments were checked above)
+        if error.setting is None or error.setting.env is None:
+            raise
+        _report(error.setting.env, error.setting.value, error.problem, "metrics are not exported")
+    except Exception as error:  # the SDK's own settings (OTEL_METRIC_*): logged, metrics off, tracing on
+        logger.warning("otelchain metrics: not configured: %s: %s", type(error).__name__, error)
     return provider
