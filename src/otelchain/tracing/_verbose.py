@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from otelchain._json import to_jsonable
 from otelchain.callbacks._runs import Run, RunTreeHandler
+from otelchain.tracing import _openinference as _oi
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -109,11 +110,11 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
             self._print("end", run, took, lambda: _output(run))
 
     def _on_agent_action(self, run: Run, action: AgentAction) -> None:
-        data = {key: _get(action, key) for key in ("tool", "tool_input", "log")}
+        data = {key: _oi.get(action, key) for key in ("tool", "tool_input", "log")}
         self._print("action", run, None, lambda: _json(data))
 
     def _on_agent_finish(self, run: Run, finish: AgentFinish) -> None:
-        data = {key: _get(finish, key) for key in ("return_values", "log")}
+        data = {key: _oi.get(finish, key) for key in ("return_values", "log")}
         self._print("finish", run, None, lambda: _json(data))
 
 
@@ -165,10 +166,6 @@ def _output(run: Run) -> RenderableType | None:
     return value_renderable(to_jsonable(outputs), VERBOSE_LIMITS)
 
 
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
-
-
 def _message(message: Any) -> Message:
     """(role, content, tool calls) of a message, with the roles the spans use."""
     from otelchain.tracing._handler import _role
@@ -179,7 +176,7 @@ def _message(message: Any) -> Message:
     if not isinstance(content, str):
         content = to_jsonable(content)
     calls = [
-        (str(_get(call, "name")), to_jsonable(_get(call, "args")))
+        (str(_oi.get(call, "name")), to_jsonable(_oi.get(call, "args")))
         for call in (getattr(message, "tool_calls", None) or [])
     ]
     return _role(message), content, calls
