@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -451,10 +451,6 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     """
 
     name = "opentelemetry_callback_handler"
-    # Subclasses that print LangChain's verbose format want every value as the JSON of the whole
-    # input / output instead of OpenInference's unwrapped single values.
-    _json_values = False
-    _extra_attributes: Callable[[Run, dict[str, AttributeValue]], None] | None = None
 
     def __init__(
         self,
@@ -898,7 +894,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                             template[1], self.max_attribute_length
                         )
             if run_type == "retriever" and is_mapping(run.inputs):
-                if not (self._oi or self._json_values):
+                if not self._oi:
                     pass
                 elif self.capture_content and not self._masking.hide_inputs:
                     attrs[A.INPUT_VALUE] = truncate(str(run.inputs.get("query")), self.max_attribute_length)
@@ -906,8 +902,6 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                     attrs[A.INPUT_VALUE] = _oi.REDACTED
             else:
                 self._input_value(run.inputs, attrs)
-        if self._extra_attributes is not None:
-            self._extra_attributes(run, attrs)
         parent = run.parent
         ctx: otel_context.Context | None = None
         pstate: _SpanState | None = None if parent is None else parent.data
@@ -972,38 +966,23 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
     def _input_value(self, inputs: Any, attrs: dict[str, AttributeValue]) -> None:
         """``input.value`` as OpenInference writes it (a single-key input unwrapped)."""
         if self.capture_content:
-            hidden = self._masking.hide_inputs
-            self._io_value(inputs, attrs, A.INPUT_VALUE, A.INPUT_MIME_TYPE, hidden, skip_none=True)
+            self._io_value(inputs, attrs, A.INPUT_VALUE, A.INPUT_MIME_TYPE, self._masking.hide_inputs)
 
     def _output_value(self, outputs: Any, attrs: dict[str, AttributeValue]) -> None:
-        hidden = self._masking.hide_outputs
-        self._io_value(outputs, attrs, A.OUTPUT_VALUE, A.OUTPUT_MIME_TYPE, hidden, skip_none=False)
+        self._io_value(outputs, attrs, A.OUTPUT_VALUE, A.OUTPUT_MIME_TYPE, self._masking.hide_outputs)
 
     def _io_value(
-        self,
-        value: Any,
-        attrs: dict[str, AttributeValue],
-        key: str,
-        mime_key: str,
-        hidden: bool,
-        *,
-        skip_none: bool,
+        self, value: Any, attrs: dict[str, AttributeValue], key: str, mime_key: str, hidden: bool
     ) -> None:
-        """An input or output value: OpenInference's form, or the whole value's JSON for verbose
-        mode (``_json_values``); masked by the ``OPENINFERENCE_HIDE_*`` setting ``hidden``."""
-        limit = self.max_attribute_length
-        if self._json_values:
-            if value is not None or not skip_none:
-                attrs[key] = json_text(value, limit)
-                attrs[mime_key] = A.MIME_JSON
-            return
+        """An input or output value in OpenInference's form, masked by the ``OPENINFERENCE_HIDE_*``
+        setting ``hidden``."""
         if not self._oi:
             return
         if hidden:
             if value:
                 attrs[key] = _oi.REDACTED
             return
-        converted = _oi.convert_io(value, limit)
+        converted = _oi.convert_io(value, self.max_attribute_length)
         if converted is not None:
             attrs[key] = converted[0]
             if converted[1] is not None:
@@ -1121,7 +1100,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         messages: list[Any] = []
         if isinstance(batches, list) and batches and isinstance(batches[0], list):
             messages = batches[0]
-        if self._oi or self._json_values:
+        if self._oi:
             self._llm_input(inputs, attrs)
         views = [_oi.MessageView(m) for m in messages]
         if self._oi:
@@ -1197,18 +1176,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             attrs[A.TOOL_NAME] = run.name
             if description:
                 attrs[A.TOOL_DESCRIPTION] = truncate(description, self.max_attribute_length)
-        inputs = run.inputs
-        if (
-            self._json_values
-            and self.capture_content
-            and is_mapping(inputs)
-            and set(inputs) == {"input"}
-            and isinstance(inputs["input"], str)
-        ):
-            attrs[A.INPUT_VALUE] = truncate(inputs["input"], self.max_attribute_length)
-            attrs[A.INPUT_MIME_TYPE] = A.MIME_TEXT
-        else:
-            self._input_value(inputs, attrs)
+        self._input_value(run.inputs, attrs)
         return f"{A.OP_EXECUTE_TOOL} {run.name}" if self._gen_ai else run.name
 
     # --- span end ---------------------------------------------------------------------------
@@ -1225,11 +1193,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                 out = getattr(out, "content", out)  # is the tool's output
             if self._gen_ai and not self._masking.hide_outputs:
                 attrs[A.GEN_AI_TOOL_CALL_RESULT] = _genai_json(_genai.parse_arguments(out), self)
-            if self._json_values:
-                attrs[A.OUTPUT_VALUE] = as_text(out, self.max_attribute_length)
-                attrs[A.OUTPUT_MIME_TYPE] = A.MIME_TEXT if isinstance(out, str) else A.MIME_JSON
-            else:
-                self._output_value({"output": out}, attrs)
+            self._output_value({"output": out}, attrs)
         elif run.run_type == "retriever" and is_mapping(outputs):
             hidden = self._masking.hide_outputs
             if self._oi:
@@ -1243,7 +1207,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
                     meta = _oi.get(doc, "metadata")
                     if meta:
                         attrs[base + A.DOCUMENT_METADATA] = json_text(meta, self.max_attribute_length)
-            if not (self._oi or self._json_values):
+            if not self._oi:
                 pass
             elif hidden:
                 attrs[A.OUTPUT_VALUE] = _oi.REDACTED
@@ -1318,7 +1282,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
         if not self.capture_content:
             return
         masking = self._masking
-        if self._oi or self._json_values:
+        if self._oi:
             if masking.hide_outputs:
                 attrs[A.OUTPUT_VALUE] = _oi.REDACTED
             else:

@@ -56,7 +56,6 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
     """
 
     name = "console_callback_handler"
-    _json_values = True  # LangChain's verbose format prints the JSON of whole inputs and outputs
     otelchain_verbose = True  # verbose mode adds no second console (see `set_verbose_handler`)
 
     def __init__(
