@@ -123,12 +123,14 @@ def plan_counts(plan: Plan) -> tuple[int, int]:
     return sum(len(step[4]) for step in plan), sum(len(step[2]) + len(step[3]) for step in plan)
 
 
-def replay(tracer: Any, plan: Plan) -> Callable[[], None]:
-    """The raw SDK doing exactly the span work of ``plan``: the floor of a traced variant (the
-    attributes a run only knows at its end, such as its output, are set at the end)."""
+def replay(tracer: Any, plan: Plan) -> Callable[[Callable[[], object]], None]:
+    """The raw SDK doing exactly the span work of ``plan`` around a body (the untraced run):
+    the floor of a traced variant. The spans start before the body and end after it, as a span
+    placed around the run would; the attributes a run only knows at its end (its output) are
+    set at the end."""
     set_in = trace.set_span_in_context
 
-    def run() -> None:
+    def around(body: Callable[[], object]) -> None:
         live: list[Any] = []
         for name, kind, attributes, _, events, parent in plan:
             context = set_in(live[parent]) if parent is not None else None
@@ -136,12 +138,15 @@ def replay(tracer: Any, plan: Plan) -> Callable[[], None]:
             for event_name, event_attributes in events:
                 span.add_event(event_name, event_attributes)
             live.append(span)
-        for span, step in zip(reversed(live), reversed(plan), strict=True):
-            if step[3]:
-                span.set_attributes(step[3])
-            span.end()
+        try:
+            body()
+        finally:
+            for span, step in zip(reversed(live), reversed(plan), strict=True):
+                if step[3]:
+                    span.set_attributes(step[3])
+                span.end()
 
-    return run
+    return around
 
 
 def token_yardstick(scenario: Scenario, texts: list[str]) -> None:

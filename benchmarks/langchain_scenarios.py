@@ -187,8 +187,7 @@ def _variants(tool: Tool, unit: Callable[[Any], object], spans_expected: int | N
     floor = f"SDK floor, same spans as {tool.name} (Batch)"
 
     def floor_fn() -> None:
-        unit(None)
-        sdk()
+        sdk(lambda: unit(None))
 
     variants.append(
         Variant(

@@ -189,9 +189,8 @@ def _variants(
         floor_provider, floor_exporter = make_provider(processor)
         sdk = replay(floor_provider.get_tracer("bench"), plan)
 
-        def floor(sdk: Callable[[], None] = sdk) -> None:
-            unit(None)
-            sdk()
+        def floor(sdk: Callable[[Callable[[], object]], None] = sdk) -> None:
+            sdk(lambda: unit(None))
 
         traced_name = f"otelchain ({label})"
         floor_name = f"SDK floor, same spans ({label})"
