@@ -368,6 +368,21 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int else None
 
 
+# Usage keys that carry cache, audio or reasoning details (OpenAI, Gemini, LangChain, Anthropic).
+_DETAIL_KEYS = frozenset(
+    {
+        "prompt_tokens_details",
+        "completion_tokens_details",
+        "cached_content_token_count",
+        "thoughts_token_count",
+        "input_token_details",
+        "output_token_details",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+    }
+)
+
+
 def _first_int(mapping: Any, keys: tuple[str, ...]) -> int | None:
     if not is_mapping(mapping):
         return None
@@ -413,47 +428,48 @@ def token_counts(response: Any) -> TokenCounts:
     counts.prompt = _first_int(usage, ("prompt_tokens", "input_tokens", "prompt_token_count"))
     counts.completion = _first_int(usage, ("completion_tokens", "output_tokens", "candidates_token_count"))
     counts.total = _first_int(usage, ("total_tokens", "total_token_count"))
-    # OpenAI details
-    prompt_details = usage.get("prompt_tokens_details")
-    completion_details = usage.get("completion_tokens_details")
-    counts.cache_read = _first_int(prompt_details, ("cached_tokens",))
-    counts.prompt_audio = _first_int(prompt_details, ("audio_tokens",))
-    counts.completion_audio = _first_int(completion_details, ("audio_tokens",))
-    counts.reasoning = _first_int(completion_details, ("reasoning_tokens",))
-    # Gemini details
-    if counts.cache_read is None:
-        counts.cache_read = _first_int(usage, ("cached_content_token_count",))
-    if counts.reasoning is None:
-        counts.reasoning = _first_int(usage, ("thoughts_token_count",))
-    # LangChain UsageMetadata
-    input_details = usage.get("input_token_details")
-    output_details = usage.get("output_token_details")
-    if is_mapping(input_details) or is_mapping(output_details):
-        counts.prompt_audio = _first_int(input_details, ("audio",)) or counts.prompt_audio
-        counts.cache_write = _first_int(input_details, ("cache_creation",)) or counts.cache_write
-        counts.cache_read = _first_int(input_details, ("cache_read",)) or counts.cache_read
-        counts.completion_audio = _first_int(output_details, ("audio",)) or counts.completion_audio
-        counts.reasoning = _first_int(output_details, ("reasoning",)) or counts.reasoning
-        cached = (counts.cache_write or 0) + (counts.cache_read or 0)
-        if (
-            cached
-            and counts.prompt is not None
-            and counts.completion is not None
-            and counts.total is not None
-        ):
-            # Bedrock reports cache tokens outside input_tokens; the prompt count includes them.
-            if counts.total == counts.prompt + counts.completion + cached:
-                counts.prompt += cached
-            elif counts.prompt < cached:
-                counts.prompt += cached
-                counts.total += cached
-    # Raw Anthropic usage: input_tokens excludes the cache reads and writes.
-    read = _int(usage.get("cache_read_input_tokens"))
-    write = _int(usage.get("cache_creation_input_tokens"))
-    if (read is not None or write is not None) and counts.prompt is not None:
-        counts.prompt += (read or 0) + (write or 0)
-        counts.cache_read = read or counts.cache_read
-        counts.cache_write = write or counts.cache_write
+    if not _DETAIL_KEYS.isdisjoint(usage):  # most usage has no details: skip their lookups
+        # OpenAI details
+        prompt_details = usage.get("prompt_tokens_details")
+        completion_details = usage.get("completion_tokens_details")
+        counts.cache_read = _first_int(prompt_details, ("cached_tokens",))
+        counts.prompt_audio = _first_int(prompt_details, ("audio_tokens",))
+        counts.completion_audio = _first_int(completion_details, ("audio_tokens",))
+        counts.reasoning = _first_int(completion_details, ("reasoning_tokens",))
+        # Gemini details
+        if counts.cache_read is None:
+            counts.cache_read = _first_int(usage, ("cached_content_token_count",))
+        if counts.reasoning is None:
+            counts.reasoning = _first_int(usage, ("thoughts_token_count",))
+        # LangChain UsageMetadata
+        input_details = usage.get("input_token_details")
+        output_details = usage.get("output_token_details")
+        if is_mapping(input_details) or is_mapping(output_details):
+            counts.prompt_audio = _first_int(input_details, ("audio",)) or counts.prompt_audio
+            counts.cache_write = _first_int(input_details, ("cache_creation",)) or counts.cache_write
+            counts.cache_read = _first_int(input_details, ("cache_read",)) or counts.cache_read
+            counts.completion_audio = _first_int(output_details, ("audio",)) or counts.completion_audio
+            counts.reasoning = _first_int(output_details, ("reasoning",)) or counts.reasoning
+            cached = (counts.cache_write or 0) + (counts.cache_read or 0)
+            if (
+                cached
+                and counts.prompt is not None
+                and counts.completion is not None
+                and counts.total is not None
+            ):
+                # Bedrock reports cache tokens outside input_tokens; the prompt count includes them.
+                if counts.total == counts.prompt + counts.completion + cached:
+                    counts.prompt += cached
+                elif counts.prompt < cached:
+                    counts.prompt += cached
+                    counts.total += cached
+        # Raw Anthropic usage: input_tokens excludes the cache reads and writes.
+        read = _int(usage.get("cache_read_input_tokens"))
+        write = _int(usage.get("cache_creation_input_tokens"))
+        if (read is not None or write is not None) and counts.prompt is not None:
+            counts.prompt += (read or 0) + (write or 0)
+            counts.cache_read = read or counts.cache_read
+            counts.cache_write = write or counts.cache_write
     if counts.total is None and counts.prompt is not None and counts.completion is not None:
         counts.total = counts.prompt + counts.completion
     return counts
