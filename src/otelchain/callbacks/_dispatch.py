@@ -219,7 +219,7 @@ def _call(
     except Exception as error:
         _report_or_raise(handler, event, error)
         return None
-    if inspect.isawaitable(result):
+    if result is not None and inspect.isawaitable(result):  # (isawaitable is three ABC checks)
         return _guard(handler, event, call_event, call_args, kwargs, result)
     return None
 

@@ -180,30 +180,35 @@ def _budget(limits: tuple[int | None, int | None]) -> _Budget:
 
 
 class _SpanState:
-    """What the handler keeps for one live run (in ``Run.data``).
+    """What the handler keeps for one live run (in ``Run.data``); all slots, since the token
+    path reads and writes several of them per token."""
 
-    The fields every run sets are slots; the rest (streams, agents, dropped counts) are class
-    defaults until a run first writes one, so starting a span initialises only five fields.
-    """
-
-    __slots__ = ("__dict__", "attrs", "cap", "chars", "ctx", "max_attrs", "metric_attrs", "singles", "span")
-
-    actions = 0
-    agent = 0  # _LEGACY_AGENT or _TOOL_CALL_AGENT on agent spans
-    attrs_dropped = 0
-    before: otel_context.Context | None = None  # what was current before attach()
-    chunk = 2
-    events = 0
-    events_dropped = 0
-    first_token_ns = 0
-    input_tokens: int | None = None
-    last_token_ns = 0
-    output_tokens: int | None = None
-    pending: list[str] | None = None
-    pending_chars = 0
-    pending_index = 0
-    provider: str | None = None  # gen_ai.provider.name put on an agent span
-    tokens = 0
+    __slots__ = (
+        "actions",
+        "agent",
+        "attrs",
+        "attrs_dropped",
+        "before",
+        "cap",
+        "chars",
+        "chunk",
+        "ctx",
+        "events",
+        "events_dropped",
+        "first_token_ns",
+        "input_tokens",
+        "last_token_ns",
+        "max_attrs",
+        "metric_attrs",
+        "output_tokens",
+        "pending",
+        "pending_chars",
+        "pending_index",
+        "provider",
+        "singles",
+        "span",
+        "tokens",
+    )
 
     def __init__(
         self,
@@ -215,10 +220,26 @@ class _SpanState:
     ) -> None:
         self.span = span
         self.ctx: otel_context.Context | None = None
+        self.before: otel_context.Context | None = None  # what was current before attach()
         self.attrs = attrs  # attributes set so far (to stay within the attribute limit)
+        self.attrs_dropped = 0
         self.chars = chars  # characters of text on the span so far (bounded by max_span_length)
         self.cap, self.singles, self.max_attrs = budget
         self.metric_attrs = metric_attrs  # GenAI metric attributes
+        self.events = 0
+        self.events_dropped = 0
+        self.tokens = 0
+        self.first_token_ns = 0
+        self.last_token_ns = 0
+        self.pending: list[str] | None = None
+        self.pending_chars = 0
+        self.pending_index = 0
+        self.chunk = 2
+        self.actions = 0
+        self.agent = 0  # _LEGACY_AGENT or _TOOL_CALL_AGENT on agent spans
+        self.provider: str | None = None  # gen_ai.provider.name put on an agent span
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
 
     # --- the RunContext protocol the run managers use (otelchain.callbacks) -----------------
     def context(self) -> otel_context.Context:
