@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["Run", "RunTreeHandler", "now_ns", "run_stamp_ns"]
 
 _STAMPS_KEPT = 4096
-_stamps: dict[object, tuple[bool, int]] = {}  # keyed by the id's int: UUID.__hash__ is Python code
+# Keyed by the id's int (UUID.__hash__ is Python code); an OrderedDict, whose oldest entry goes
+# in O(1) (a dict used as a queue slows down as deleted slots pile up at its front).
+_stamps: OrderedDict[object, tuple[bool, int]] = OrderedDict()
 _stamps_lock = threading.Lock()
 
 
@@ -47,7 +50,7 @@ def run_stamp_ns(run_id: UUID, end: bool) -> int:
     with _stamps_lock:
         _stamps[key] = (end, stamp)
         if len(_stamps) > _STAMPS_KEPT:
-            del _stamps[next(iter(_stamps))]
+            _stamps.popitem(last=False)
     return stamp
 
 
