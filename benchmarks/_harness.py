@@ -9,8 +9,9 @@ It needs only the OpenTelemetry SDK (the peers' environments do not have otelcha
   so drift (frequency, caches, neighbours) hits all of them alike; the figure is the median round.
 - Every figure that matters is a ratio to a raw SDK span start+end timed in the same process.
 - The SDK floor of a traced variant is measured, not assumed: its spans are captured once and
-  replayed through the raw SDK (same names, kinds, parents, attributes and events), after the same
-  untraced workload, so "own work" is what the tracing adds above what the SDK must do anyway.
+  replayed through the raw SDK (same names, kinds, parents, attributes and events) around the same
+  untraced workload, attributes set at start and at end as the traced run set them, so "own work"
+  is what the tracing adds above what the SDK must do anyway.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Each scenario is built by a function returning a `Scenario` whose variants are: the bare body
 (where one exists), no callbacks, a no-op handler, one raw SDK span (the yardstick) per
-processor, the SDK floor per processor (the untraced run, then the raw SDK replaying exactly the
-spans and events the traced run emits), and otelchain's `OpenTelemetryCallbackHandler` with the
-SDK's Simple and Batch processors. The burst scenario runs many runs into a discarding exporter
+processor, the SDK floor per processor (the raw SDK replaying exactly the spans and events the
+traced run emits, around the untraced run), a minimal handler emitting the same spans from the same
+callbacks (`PlanHandler`: the callback system's share), and otelchain's
+`OpenTelemetryCallbackHandler` with the SDK's Simple and Batch processors. The burst scenario runs many runs into a discarding exporter
 with memory sampled.
 """
 
