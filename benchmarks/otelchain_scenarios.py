@@ -5,8 +5,8 @@ Each scenario is built by a function returning a `Scenario` whose variants are: 
 processor, the SDK floor per processor (the raw SDK replaying exactly the spans and events the
 traced run emits, around the untraced run), a minimal handler emitting the same spans from the same
 callbacks (`PlanHandler`: the callback system's share), and otelchain's
-`OpenTelemetryCallbackHandler` with the SDK's Simple and Batch processors. The burst scenario runs many runs into a discarding exporter
-with memory sampled.
+`OpenTelemetryCallbackHandler` with the SDK's Simple and Batch processors. The burst scenario runs
+many runs into a discarding exporter with memory sampled.
 """
 
 from __future__ import annotations
