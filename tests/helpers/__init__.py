@@ -17,6 +17,7 @@ from tests.helpers.clock import FakeClock
 from tests.helpers.events import Event, Recorder
 from tests.helpers.models import API_KEY, LC, LC_API_KEY, call, stream
 from tests.helpers.runnables import (
+    CALC_AGENT_TREE,
     CALC_STEP_1,
     CALC_STEP_2,
     PIPELINE_EVENTS,
@@ -44,6 +45,7 @@ from tests.helpers.spans import (
 
 __all__ = [
     "API_KEY",
+    "CALC_AGENT_TREE",
     "CALC_STEP_1",
     "CALC_STEP_2",
     "LC",

@@ -77,6 +77,19 @@ def calculator_executor() -> AgentExecutor:
     return AgentExecutor.from_agent_and_tools(agent=agent, tools=tools)
 
 
+# The span tree (name, parent name) of one `calculator_executor` / seed agent run, sorted.
+CALC_AGENT_TREE = sorted(
+    [
+        ("invoke_agent agent_executor", None),
+        ("llm_chain", "invoke_agent agent_executor"),
+        ("llm_chain", "invoke_agent agent_executor"),
+        ("chat fake-chat", "llm_chain"),
+        ("chat fake-chat", "llm_chain"),
+        ("execute_tool calculator", "invoke_agent agent_executor"),
+    ]
+)
+
+
 # The events of one `Pipeline` call, in order (the chain, its streaming model, its tool).
 PIPELINE_EVENTS = [
     "on_chain_start",

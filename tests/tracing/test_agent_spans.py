@@ -10,23 +10,12 @@ from opentelemetry.trace import StatusCode
 from otelchain.agents import AgentExecutor, ZeroShotAgent
 from otelchain.chat_models import FakeListChatModel
 from otelchain.tools import Tool
-from tests.helpers import Traced, seed_executor, tree
-
-EXPECTED_TREE = sorted(
-    [
-        ("invoke_agent agent_executor", None),
-        ("llm_chain", "invoke_agent agent_executor"),
-        ("llm_chain", "invoke_agent agent_executor"),
-        ("chat fake-chat", "llm_chain"),
-        ("chat fake-chat", "llm_chain"),
-        ("execute_tool calculator", "invoke_agent agent_executor"),
-    ]
-)
+from tests.helpers import CALC_AGENT_TREE, Traced, seed_executor, tree
 
 
 def check(result: object, traced: Traced) -> None:
     spans = traced.spans
-    assert tree(spans) == EXPECTED_TREE
+    assert tree(spans) == CALC_AGENT_TREE
     assert len({s.context.trace_id for s in spans}) == 1
     root = next(s for s in spans if s.parent is None)
     info = result.run_info  # type: ignore[attr-defined]
