@@ -35,7 +35,8 @@ IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", 
 def _sources() -> Iterator[tuple[str, str]]:
     """(path relative to the repo, text) of the tests and the benchmarks (which reuse the tests' helpers)."""
     for path in sorted([*TESTS.rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")]):
-        if "__pycache__" not in path.parts and path != Path(__file__).resolve():  # its samples are planted
+        skipped = "__pycache__" in path.parts or ".venvs" in path.parts  # (the peers' benchmark venvs)
+        if not skipped and path != Path(__file__).resolve():  # its samples are planted
             yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
 
 
