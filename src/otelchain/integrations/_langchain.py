@@ -50,7 +50,7 @@ from typing import Any
 import wrapt
 from opentelemetry import context as otel_context
 
-from otelchain.tracing._context import Claim, claim_next_run, close_claim, run_context
+from otelchain.tracing._context import Claim, claim_next_run, close_claim, run_context, run_state
 
 __all__ = ["disable", "disable_context", "enable", "enable_context"]
 
@@ -154,23 +154,27 @@ _generate_helper, _agenerate_helper = _frame_wrappers(
 
 
 class _Step:
-    """Around one step of a stream: the claim while the run has not started, then its span."""
+    """Around each step of one stream: the claim while the run has not started, then its span
+    (looked up once, made current while the span is live)."""
 
-    __slots__ = ("claim", "opened", "token")
+    __slots__ = ("claim", "opened", "state", "token")
 
     def __init__(self, claim: Claim) -> None:
         self.claim = claim
         self.opened: Any = None
         self.token: Any = None
+        self.state: Any = None
 
     def __enter__(self) -> None:
         claim = self.claim
         if claim.run_id is None:
             self.opened = claim_next_run(claim)
         elif claim.activate:
-            ctx = run_context(claim.run_id)  # None once the run has ended
-            if ctx is not None:
-                self.token = otel_context.attach(ctx)
+            state = self.state
+            if state is None:
+                state = self.state = run_state(claim.run_id) or _UNTRACED
+            if state.live:  # not once the run has ended
+                self.token = otel_context.attach(state.context())
 
     def __exit__(self, *exc: object) -> None:
         if self.opened is not None:
@@ -182,10 +186,20 @@ class _Step:
             self.token = None
 
 
+class _Untraced:
+    """The state of a run no tracing handler traces: nothing to make current."""
+
+    live = False
+
+
+_UNTRACED = _Untraced()
+
+
 def _claimed(stream: Iterator[Any], claim: Claim) -> Iterator[Any]:
+    step = _Step(claim)
     try:
         while True:
-            with _Step(claim):
+            with step:
                 try:
                     item = next(stream)
                 except StopIteration:
@@ -198,9 +212,10 @@ def _claimed(stream: Iterator[Any], claim: Claim) -> Iterator[Any]:
 
 
 async def _aclaimed(stream: AsyncIterator[Any], claim: Claim) -> AsyncIterator[Any]:
+    step = _Step(claim)
     try:
         while True:
-            with _Step(claim):
+            with step:
                 try:
                     item = await stream.__anext__()
                 except StopAsyncIteration:

@@ -30,7 +30,7 @@ logger = logging.getLogger("otelchain.tracing")
 if TYPE_CHECKING:
     from otelchain.tracing._handler import OpenTelemetryCallbackHandler
 
-__all__ = ["Claim", "claim_next_run", "has_peers", "live_handlers", "run_context"]
+__all__ = ["Claim", "claim_next_run", "has_peers", "live_handlers", "run_context", "run_state"]
 
 _live: weakref.WeakSet[OpenTelemetryCallbackHandler] = weakref.WeakSet()
 # What the per-run lookups iterate: weak references to the live handlers, rebuilt only when a
@@ -75,8 +75,9 @@ def has_peers(handler: OpenTelemetryCallbackHandler) -> bool:
     return len(refs) > 1 or (len(refs) == 1 and refs[0]() is not handler)
 
 
-def run_context(run_id: UUID | None) -> otel_context.Context | None:
-    """The OTel context holding the span of run ``run_id``, in whichever handler traces it."""
+def run_state(run_id: UUID | None) -> Any:
+    """The span state of run ``run_id`` in whichever handler traces it (its ``context()`` holds
+    the run's span; ``live`` is False once the span ended), or None."""
     if run_id is None:
         return None
     for ref in _refs:
@@ -84,8 +85,14 @@ def run_context(run_id: UUID | None) -> otel_context.Context | None:
         if handler is not None:
             state = handler.otelchain_run_context(run_id)
             if state is not None:
-                return state.context()
+                return state
     return None
+
+
+def run_context(run_id: UUID | None) -> otel_context.Context | None:
+    """The OTel context holding the span of run ``run_id``, in whichever handler traces it."""
+    state = run_state(run_id)
+    return None if state is None else state.context()
 
 
 class Claim:

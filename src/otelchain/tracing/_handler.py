@@ -198,6 +198,7 @@ class _SpanState:
         "first_token_ns",
         "input_tokens",
         "last_token_ns",
+        "live",
         "max_attrs",
         "metric_attrs",
         "output_tokens",
@@ -219,6 +220,7 @@ class _SpanState:
         metric_attrs: dict[str, AttributeValue] | None,
     ) -> None:
         self.span = span
+        self.live = True  # until the run's span ends
         self.ctx: otel_context.Context | None = None
         self.before: otel_context.Context | None = None  # what was current before attach()
         self.attrs = attrs  # attributes set so far (to stay within the attribute limit)
@@ -610,6 +612,7 @@ class OpenTelemetryCallbackHandler(RunTreeHandler):
             self._failed("run end", error)
         finally:
             state.ctx = None
+            state.live = False
             try:
                 span.end(end_time=run.end_ns)  # the run's own clock: every view shows one duration
             except Exception as error:
