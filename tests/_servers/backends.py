@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,7 @@ def rotel_binary() -> Path | None:
 
 @dataclass
 class Rotel:
-    """A running rotel collector forwarding OTLP to Phoenix over gRPC."""
+    """A running rotel collector on 127.0.0.1."""
 
     grpc_port: int
     http_port: int
@@ -217,22 +218,70 @@ class Rotel:
         return f"http://127.0.0.1:{self.grpc_port}"
 
     @property
+    def otlp_http_base(self) -> str:
+        """The OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT style: each signal adds its path)."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
     def otlp_http_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}/v1/traces"
+        return f"{self.otlp_http_base}/v1/traces"
+
+    def log_text(self) -> str:
+        """rotel's log so far, colour codes removed."""
+        return re.sub(r"\x1b\[[0-9;]*m", "", self.process.log.read_text(errors="replace"))
+
+    def wait_for(self, needle: str, timeout: float = 15.0) -> str:
+        """The log once ``needle`` appears in it (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text()
+            if needle in text or time.monotonic() > deadline:
+                return text
+            time.sleep(0.1)
 
     def wire_spans(self, trace_id: str, *, expect: int, timeout: float = 10.0) -> list[dict[str, str]]:
         """Spans of one trace as rotel received them, from its detailed debug log (Name, Kind, ...)."""
         deadline = time.monotonic() + timeout
         while True:
-            text = re.sub(r"\x1b\[[0-9;]*m", "", self.process.log.read_text(errors="replace"))
             spans = []
-            for block in text.split("\nSpan #")[1:]:
+            for block in self.log_text().split("\nSpan #")[1:]:
                 fields = dict(re.findall(r"^\s+([A-Z][\w ]*?)\s*: (.*)$", block, flags=re.MULTILINE))
                 if fields.get("Trace ID") == trace_id:
                     spans.append(fields)
             if len(spans) >= expect or time.monotonic() > deadline:
                 return spans
             time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def running_rotel(workdir: Path, *options: str) -> Iterator[Rotel]:
+    """rotel on 127.0.0.1 with 10 ms batches, a detailed debug log (``workdir/rotel.log``) and the
+    exporter and debug ``options`` given; stopped on exit."""
+    binary = rotel_binary()
+    if binary is None:
+        missing_backend(f"rotel is not installed in {PHOENIX_VENV}")
+    assert binary is not None
+    grpc_port, http_port = free_port(), free_port()
+    argv = [
+        str(binary), "start",
+        "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}",
+        "--otlp-http-endpoint", f"127.0.0.1:{http_port}",
+        *options,
+        "--batch-timeout", "10ms",
+        "--debug-log-verbosity", "detailed",
+        "--pid-file", str(workdir / "rotel.pid"),
+        "--log-file", str(workdir / "rotel-daemon.log"),
+    ]  # fmt: skip
+    process = spawn(argv, clean_env(), workdir / "rotel.log")
+    try:
+        deadline = time.monotonic() + 30
+        while not (port_open(grpc_port) and port_open(http_port)):
+            if process.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"rotel did not start:\n{process.log_tail()}")
+            time.sleep(0.05)
+        yield Rotel(grpc_port, http_port, process)
+    finally:
+        process.stop()
 
 
 def run_example(name: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:

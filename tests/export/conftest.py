@@ -21,7 +21,7 @@ from tests._servers.backends import (
     free_port,
     missing_backend,
     port_open,
-    rotel_binary,
+    running_rotel,
     spawn,
 )
 
@@ -66,35 +66,13 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
 @pytest.fixture(scope="session")
 def rotel(phoenix: Phoenix, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rotel]:
     """rotel on 127.0.0.1 (app -> rotel -> Phoenix), 10 ms batches, stopped after the session."""
-    binary = rotel_binary()
-    if binary is None:
-        missing_backend(f"rotel is not installed in {PHOENIX_VENV}")
-    assert binary is not None
-    workdir = tmp_path_factory.mktemp("rotel")
-    grpc_port, http_port = free_port(), free_port()
-    argv = [
-        str(binary),
-        "start",
-        "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}",
-        "--otlp-http-endpoint", f"127.0.0.1:{http_port}",
+    with running_rotel(
+        tmp_path_factory.mktemp("rotel"),
         "--exporter", "otlp",
         "--otlp-exporter-endpoint", phoenix.otlp_grpc_endpoint,
         "--otlp-exporter-protocol", "grpc",
-        "--batch-timeout", "10ms",
         # Also log every span received (the Collector's debug format): the e2e tests read span
         # kinds there, which Phoenix does not keep.
         "--debug-log", "traces",
-        "--debug-log-verbosity", "detailed",
-        "--pid-file", str(workdir / "rotel.pid"),
-        "--log-file", str(workdir / "rotel-daemon.log"),
-    ]  # fmt: skip
-    process = spawn(argv, clean_env(), workdir / "rotel.log")
-    try:
-        deadline = time.monotonic() + 30
-        while not (port_open(grpc_port) and port_open(http_port)):
-            if process.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rotel did not start:\n{process.log_tail()}")
-            time.sleep(0.05)
-        yield Rotel(grpc_port, http_port, process)
-    finally:
-        process.stop()
+    ) as rotel:  # fmt: skip
+        yield rotel

@@ -8,8 +8,6 @@ debug log, and are read back from that log.
 from __future__ import annotations
 
 import json
-import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,8 @@ from otelchain.tracing import OpenTelemetryCallbackHandler, configure
 from otelchain.tracing._metrics import configure_metrics
 from tests._servers.backends import (
     Phoenix,
-    clean_env,
-    free_port,
-    missing_backend,
-    port_open,
-    rotel_binary,
-    spawn,
+    Rotel,
+    running_rotel,
 )
 from tests._servers.openai_server import OpenAIServer
 from tests.helpers import scenarios as S
@@ -70,50 +64,16 @@ def test_phoenix_shows_tool_call_arguments_and_invocation_parameters(
 
 
 @pytest.fixture
-def metrics_rotel(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def metrics_rotel(tmp_path: Path) -> Iterator[Rotel]:
     """rotel on 127.0.0.1 logging every metric it receives (detailed debug log), exporting nowhere."""
-    binary = rotel_binary()
-    if binary is None:
-        missing_backend("rotel is not installed in the Phoenix venv")
-    assert binary is not None
-    grpc_port, http_port = free_port(), free_port()
-    log = tmp_path / "rotel.log"
-    argv = [
-        str(binary), "start",
-        "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}",
-        "--otlp-http-endpoint", f"127.0.0.1:{http_port}",
-        "--exporter", "blackhole",
-        "--batch-timeout", "10ms",
-        "--debug-log", "metrics",
-        "--debug-log-verbosity", "detailed",
-        "--pid-file", str(tmp_path / "rotel.pid"),
-        "--log-file", str(tmp_path / "rotel-daemon.log"),
-    ]  # fmt: skip
-    process = spawn(argv, clean_env(), log)
-    try:
-        deadline = time.monotonic() + 30
-        while not (port_open(grpc_port) and port_open(http_port)):
-            if process.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rotel did not start:\n{process.log_tail()}")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{http_port}", log
-    finally:
-        process.stop()
-
-
-def _wait_for(log: Path, needle: str, timeout: float = 15.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        text = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace"))
-        if needle in text or time.monotonic() > deadline:
-            return text
-        time.sleep(0.1)
+    with running_rotel(tmp_path, "--exporter", "blackhole", "--debug-log", "metrics") as rotel:
+        yield rotel
 
 
 def test_metrics_reach_a_collector_over_otlp(
-    metrics_rotel: tuple[str, Path], openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+    metrics_rotel: Rotel, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    endpoint, log = metrics_rotel
+    endpoint = metrics_rotel.otlp_http_base
     monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "60000")  # exported by the explicit flush below
     meters = configure_metrics(endpoint=endpoint, protocol="http/protobuf", set_global=False)
     assert isinstance(meters, MeterProvider)
@@ -122,7 +82,7 @@ def test_metrics_reach_a_collector_over_otlp(
     S.chat_with_tools(openai_server, handler)
     S.chat_streaming(openai_server, handler)
     assert meters.force_flush(10_000)
-    text = _wait_for(log, "gen_ai.client.operation.time_per_output_chunk")
+    text = metrics_rotel.wait_for("gen_ai.client.operation.time_per_output_chunk")
     meters.shutdown()
     tracer.shutdown()
     for name in (
