@@ -307,15 +307,6 @@ def _scalar(value: Any) -> AttributeValue | None:
     return None
 
 
-def _role(message: Any) -> str:
-    """A message's role (``user``, ``assistant``, ...), as OpenInference names it; else its type."""
-    role = _oi.message_role(message)
-    if role:
-        return role
-    kind = getattr(message, "type", None)
-    return kind if isinstance(kind, str) else "user"
-
-
 def llm_params(run: Run) -> Mapping[str, Any]:
     """A model run's invocation parameters (empty when there are none)."""
     params = run.extra.get("invocation_params")

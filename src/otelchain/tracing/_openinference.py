@@ -32,7 +32,6 @@ __all__ = [
     "image_url",
     "MessageView",
     "message_attributes",
-    "message_role",
     "prompt_template",
     "provider_and_system",
     "token_count_attributes",
@@ -246,11 +245,6 @@ def _tool_calls(calls: Any) -> list[tuple[str | None, str | None, Any]]:
         call_id = get(call, "id")
         out.append((str(call_id) if call_id else None, str(name) if name else None, args))
     return out
-
-
-def message_role(message: Any) -> str | None:
-    """The OpenInference role of a message object, dict or ``(role, content)`` tuple."""
-    return MessageView(message).role
 
 
 def arguments_text(args: Any, limit: int | None) -> str:

@@ -166,9 +166,7 @@ def _output(run: Run) -> RenderableType | None:
 
 
 def _message(message: Any) -> Message:
-    """(role, content, tool calls) of a message, with the roles the spans use."""
-    from otelchain.tracing._handler import _role
-
+    """(role, content, tool calls) of a message, with the roles the spans use (else its type)."""
     if isinstance(message, tuple) and len(message) == 2:
         return str(message[0]), message[1], []
     content = getattr(message, "content", message)
@@ -178,7 +176,8 @@ def _message(message: Any) -> Message:
         (str(_oi.get(call, "name")), to_jsonable(_oi.get(call, "args")))
         for call in (getattr(message, "tool_calls", None) or [])
     ]
-    return _role(message), content, calls
+    role = _oi.MessageView(message).role or getattr(message, "type", None)
+    return (role if isinstance(role, str) else "user"), content, calls
 
 
 def _llm_result(response: Any) -> list[RenderableType]:
