@@ -186,18 +186,17 @@ _NAMES: dict[type, frozenset[str] | None] = {}
 
 
 def _declared_names(cls: type) -> frozenset[str] | None:
-    names = _NAMES.get(cls, ())
-    if names == ():
-        fields = getattr(cls, "model_fields", None)
-        if isinstance(fields, Mapping):
-            names = frozenset(fields) | frozenset(dir(cls))
-        elif dataclasses.is_dataclass(cls):
-            names = frozenset(f.name for f in dataclasses.fields(cls)) | frozenset(dir(cls))
-        else:
-            names = None
-        if len(_NAMES) < 4096:
-            _NAMES[cls] = names
-    return names  # type: ignore[return-value]
+    if cls in _NAMES:
+        return _NAMES[cls]
+    names: frozenset[str] | None = None
+    fields = getattr(cls, "model_fields", None)
+    if isinstance(fields, Mapping):
+        names = frozenset(fields) | frozenset(dir(cls))
+    elif dataclasses.is_dataclass(cls):
+        names = frozenset(f.name for f in dataclasses.fields(cls)) | frozenset(dir(cls))
+    if len(_NAMES) < 4096:
+        _NAMES[cls] = names
+    return names
 
 
 def _attribute_reader(obj: Any) -> Callable[[str, Any], Any]:
