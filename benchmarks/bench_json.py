@@ -19,45 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from otelchain.callbacks import BaseCallbackHandler
-from otelchain.chat_models import FakeListChatModel
-from otelchain.schema import HumanMessage, LLMResult, SystemMessage
 from otelchain.tracing import _values
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.helpers import hot_json_shapes  # noqa: E402  (the shapes the JSON tests check)
+
 LIMIT = 16_384  # the handler's default max_attribute_length
-
-
-class _Capture(BaseCallbackHandler):
-    """Keeps the response of the last model run."""
-
-    response: Any = None
-
-    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-        self.response = response
-
-
-def shapes() -> dict[str, Any]:
-    """The values a traced run encodes most, and two huge ones that must stay bounded."""
-    capture = _Capture()
-    FakeListChatModel(["The capital of France is Paris."], model="gpt-4o-mini").call(
-        "What is the capital of France?", callbacks=[capture]
-    )
-    return {
-        '{"x": 1}': {"x": 1},
-        "invocation params": {
-            "model": "gpt-4o-mini",
-            "_type": "fake",
-            "temperature": 0.2,
-            "max_tokens": 256,
-            "top_p": 0.9,
-            "stop": ["\n\n"],
-        },
-        "LLMResult": capture.response,
-        "two messages": [SystemMessage("Be brief."), HumanMessage("What is the capital of France?")],
-        "5,000,000-char string in a dict": {"text": "x" * 5_000_000},
-        "100,000-item list": list(range(100_000)),
-    }
 
 
 def load_before(ref: str) -> Callable[[Any, int | None], str]:
@@ -92,7 +60,7 @@ def main() -> None:
     before = load_before(args.before) if args.before else None
     after = _values.json_text
     rows = []
-    for name, value in shapes().items():
+    for name, value in hot_json_shapes().items():
         t0 = timeit.default_timer()
         after(value, LIMIT)
         once = timeit.default_timer() - t0

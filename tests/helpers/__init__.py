@@ -7,6 +7,7 @@ imports another test module; `tests/test_test_layout.py` checks both).
 - `spans`: `Traced` (a real provider exporting to memory, with a tally of spans never ended),
   span-tree readers (`tree`, `parent_of`, `all_strings`), the context guard, `SpanHandler`.
 - `models`: the fake OpenAI key, `call`/`stream` in either mode, `LC` (langchain-openai on loopback).
+- `values`: `hot_json_shapes`, the values a traced run encodes most (also benchmarked).
 - `scenarios` (import it as a module; it needs langchain-core): one run of every type.
 
 Servers (OpenAI-compatible, OTLP receivers, Phoenix/rotel processes, a GET server) are in
@@ -42,8 +43,10 @@ from tests.helpers.spans import (
     parent_of,
     tree,
 )
+from tests.helpers.values import hot_json_shapes
 
 __all__ = [
+    "hot_json_shapes",
     "API_KEY",
     "CALC_AGENT_TREE",
     "CALC_STEP_1",

@@ -10,11 +10,9 @@ from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
-from otelchain import schema
 from otelchain._json import dumps
-from otelchain.chat_models import FakeListChatModel
 from otelchain.tracing._values import json_text
-from tests.helpers import Recorder
+from tests.helpers import hot_json_shapes
 
 
 class Settings(BaseModel):
@@ -54,27 +52,7 @@ def test_secret_fields_of_models_are_redacted() -> None:
 
 
 def _hot_shapes() -> list[Any]:
-    """What a traced run encodes most: chain inputs, invocation parameters, an LLMResult, messages."""
-    recorder = Recorder()
-    FakeListChatModel(["The capital of France is Paris."], model="gpt-4o-mini").call(
-        "What is the capital of France?", callbacks=[recorder]
-    )
-    (end,) = recorder.of("llm_end")
-    return [
-        {"x": 1},
-        {
-            "model": "gpt-4o-mini",
-            "_type": "fake",
-            "temperature": 0.2,
-            "max_tokens": 256,
-            "top_p": 0.9,
-            "stop": ["\n\n"],
-        },
-        end.payload,
-        [schema.SystemMessage("Be brief."), schema.HumanMessage("What is the capital of France?")],
-        {"text": "x" * 5_000_000},
-        list(range(100_000)),
-    ]
+    return list(hot_json_shapes().values())
 
 
 @pytest.mark.parametrize("index", range(6))
