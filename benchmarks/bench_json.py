@@ -1,4 +1,4 @@
-"""Cost of the JSON of span attribute values (`tracing._values.json_text`) on the hot shapes.
+"""Cost of the JSON of span attribute values (`tracing._spans.values.json_text`) on the hot shapes.
 
 Measures in one process, best of `--repeat` timeit runs: the encoder of this checkout ("after") and,
 with `--before REF`, the two files `otelchain/_json.py` and `otelchain/tracing/_values.py` as they
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from otelchain.tracing import _values
+from otelchain.tracing._spans import values as _values
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -5,8 +5,8 @@ from otelchain.callbacks import AsyncCallbackHandler, BaseCallbackHandler, Callb
 from otelchain.callbacks._manager import set_verbose_handler as _set_verbose_handler
 from otelchain.schema import RunInfo
 from otelchain.tracing import ConsoleCallbackHandler
-from otelchain.tracing._instrument import instrument_from_env as _instrument_from_env
-from otelchain.tracing._verbose import default_console_handler as _default_console_handler
+from otelchain.tracing._console.verbose import default_console_handler as _default_console_handler
+from otelchain.tracing._setup.instrument import instrument_from_env as _instrument_from_env
 
 __version__ = "0.1.0"
 

@@ -16,7 +16,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 
 from otelchain.tracing import OpenTelemetryCallbackHandler, configure
-from otelchain.tracing._metrics import configure_metrics
+from otelchain.tracing._setup.metrics import configure_metrics
 from tests._servers.backends import (
     Phoenix,
     Rotel,
@@ -142,7 +142,7 @@ def test_configure_reports_a_bad_metrics_variable_once(
 
 def test_metrics_go_to_the_metrics_path_of_a_traces_url() -> None:
     """configure(endpoint=".../v1/traces") sends metrics to ".../v1/metrics", not under the traces path."""
-    from otelchain.tracing import _metrics
+    from otelchain.tracing._setup import metrics as _metrics
 
     exporter = _metrics._otlp_exporter("http://127.0.0.1:4318/v1/traces", "http/protobuf", None, 1)
     assert exporter._endpoint == "http://127.0.0.1:4318/v1/metrics"

@@ -52,7 +52,7 @@ def test_health_is_logged_once_then_when_it_grows_rate_limited(
 
 
 def test_truncated_and_sanitized_values_are_counted(clock: FakeClock) -> None:
-    from otelchain.tracing._values import json_text, truncate
+    from otelchain.tracing._spans.values import json_text, truncate
 
     truncate("x" * 100, 32)
     truncate("lone \ud800", 32)

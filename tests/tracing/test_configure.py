@@ -31,7 +31,7 @@ from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.tracing import OpenTelemetryCallbackHandler, configure, instrument, uninstrument
-from otelchain.tracing._configure import _shutdown_within
+from otelchain.tracing._setup.configure import _shutdown_within
 
 OTEL_VARS = (
     "OTEL_SERVICE_NAME",
@@ -406,7 +406,7 @@ def test_bad_environment_is_reported_once_then_falls_back(
     caplog: pytest.LogCaptureFixture,
     http_receiver: tuple[str, Received],
 ) -> None:
-    from otelchain.tracing import _configure
+    from otelchain.tracing._setup import configure as _configure
 
     monkeypatch.setattr(_configure, "_reported", set())
     monkeypatch.setenv(variable, value)
@@ -455,7 +455,7 @@ def test_malformed_headers_are_never_printed_in_full(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from otelchain.tracing import _configure
+    from otelchain.tracing._setup import configure as _configure
 
     monkeypatch.setattr(_configure, "_reported", set())
     endpoint, received = http_receiver

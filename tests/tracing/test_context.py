@@ -182,7 +182,7 @@ def test_live_handlers_follow_handlers_made_and_collected() -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
     from otelchain.tracing import OpenTelemetryCallbackHandler
-    from otelchain.tracing._context import has_peers, live_handlers
+    from otelchain.tracing._spans.context import has_peers, live_handlers
 
     gc.collect()
     before = set(map(id, live_handlers()))

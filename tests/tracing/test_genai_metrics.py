@@ -14,7 +14,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from otelchain.tracing._metrics import DURATION_BUCKETS, TOKEN_BUCKETS
+from otelchain.tracing._setup.metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from tests._servers.openai_server import OpenAIServer, Reply
 from tests.helpers import Traced, all_strings, make_traced
 from tests.helpers import scenarios as S
@@ -335,7 +335,7 @@ def test_text_and_image_masking_reaches_both_conventions(monkeypatch: pytest.Mon
 def test_configured_meter_provider_shuts_down_once_quietly(caplog: pytest.LogCaptureFixture) -> None:
     """The app may shut down the MeterProvider configure() made before otelchain's exit flush
     does: the second shutdown is a no-op, not an SDK warning at exit."""
-    from otelchain.tracing._metrics import _shutdown_within, configure_metrics
+    from otelchain.tracing._setup.metrics import _shutdown_within, configure_metrics
 
     provider = configure_metrics(exporter="console", set_global=False)
     assert isinstance(provider, MeterProvider)
@@ -347,7 +347,7 @@ def test_configured_meter_provider_shuts_down_once_quietly(caplog: pytest.LogCap
 def test_tracing_health_is_reported_as_metrics() -> None:
     """health() counts appear as observable counters on the handler's meter provider."""
     from otelchain.tracing import OpenTelemetryCallbackHandler, health, reset_health
-    from otelchain.tracing._health import count
+    from otelchain.tracing._spans.health import count
 
     reset_health()
     reader = InMemoryMetricReader()

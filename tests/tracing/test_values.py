@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from pydantic import BaseModel
 
 from otelchain._json import dumps
-from otelchain.tracing._values import json_text
+from otelchain.tracing._spans.values import json_text
 from tests.helpers import hot_json_shapes
 
 

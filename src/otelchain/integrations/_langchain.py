@@ -28,7 +28,7 @@ that run bodies, and only there:
   Non-streaming calls pass the run manager to ``_generate_with_cache`` / ``_generate_helper``: the
   wrapper attaches the run's span and detaches it in its own frame (a coroutine's frame for async;
   one task, one context). Streams start their run inside the first ``next()``: the wrapper opens a
-  claim (`otelchain.tracing._context.claim_next_run`) around each step; the tracing handler that
+  claim (`otelchain.tracing._spans.context.claim_next_run`) around each step; the tracing handler that
   starts the model's run makes its span current at once (before the request is sent) and the
   wrapper detaches it before the step yields. Later steps attach and detach around ``next()``.
 - *Agents.* ``create_agent`` runs carry ``lc_agent_name``; ``create_react_agent`` graphs carry no
@@ -50,7 +50,7 @@ from typing import Any
 import wrapt
 from opentelemetry import context as otel_context
 
-from otelchain.tracing._context import Claim, claim_next_run, close_claim, run_context, run_state
+from otelchain.tracing._spans.context import Claim, claim_next_run, close_claim, run_context, run_state
 
 __all__ = ["disable", "disable_context", "enable", "enable_context"]
 
@@ -358,7 +358,7 @@ def disable() -> None:
     the app made itself is still alive."""
     global _handler_getter
     _handler_getter = None
-    from otelchain.tracing._context import live_handlers
+    from otelchain.tracing._spans.context import live_handlers
 
     if not any(not handler.shared for handler in live_handlers()):
         disable_context()

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from otelchain.tracing._handler import OpenTelemetryCallbackHandler, capture_content_from_env
-from otelchain.tracing._health import TracingHealth, health, reset_health
-from otelchain.tracing._instrument import instrument, instrumented_handler, uninstrument
-from otelchain.tracing._verbose import ConsoleCallbackHandler
+from otelchain.tracing._console.verbose import ConsoleCallbackHandler
+from otelchain.tracing._setup.instrument import instrument, instrumented_handler, uninstrument
+from otelchain.tracing._spans.health import TracingHealth, health, reset_health
+from otelchain.tracing._spans.lifecycle import OpenTelemetryCallbackHandler, capture_content_from_env
 
 if TYPE_CHECKING:
-    from otelchain.tracing._configure import ConfigurationError, configure
-    from otelchain.tracing._console import ConsoleSpanProcessor, ConsoleSpanTreeExporter
-    from otelchain.tracing._instrumentor import OtelchainInstrumentor
-    from otelchain.tracing._propagation import (
+    from otelchain.tracing._console.render import ConsoleSpanProcessor, ConsoleSpanTreeExporter
+    from otelchain.tracing._setup.configure import ConfigurationError, configure
+    from otelchain.tracing._setup.instrumentor import OtelchainInstrumentor
+    from otelchain.tracing._setup.propagation import (
         disable_http_propagation,
         enable_http_propagation,
         http_propagation_enabled,
@@ -49,14 +49,14 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ConfigurationError": "otelchain.tracing._configure",
-    "configure": "otelchain.tracing._configure",
-    "OtelchainInstrumentor": "otelchain.tracing._instrumentor",
-    "disable_http_propagation": "otelchain.tracing._propagation",
-    "enable_http_propagation": "otelchain.tracing._propagation",
-    "http_propagation_enabled": "otelchain.tracing._propagation",
-    "ConsoleSpanProcessor": "otelchain.tracing._console",
-    "ConsoleSpanTreeExporter": "otelchain.tracing._console",
+    "ConfigurationError": "otelchain.tracing._setup.configure",
+    "configure": "otelchain.tracing._setup.configure",
+    "OtelchainInstrumentor": "otelchain.tracing._setup.instrumentor",
+    "disable_http_propagation": "otelchain.tracing._setup.propagation",
+    "enable_http_propagation": "otelchain.tracing._setup.propagation",
+    "http_propagation_enabled": "otelchain.tracing._setup.propagation",
+    "ConsoleSpanProcessor": "otelchain.tracing._console.render",
+    "ConsoleSpanTreeExporter": "otelchain.tracing._console.render",
 }
 
 

@@ -20,8 +20,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.util.types import AttributeValue
 
 from otelchain._json import is_mapping
-from otelchain.tracing import _attributes as A
-from otelchain.tracing._values import json_text, truncate
+from otelchain.tracing._conventions import names as A
+from otelchain.tracing._spans.values import json_text, truncate
 
 __all__ = [
     "Masking",

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Tracer, TracerProvider
 
 from otelchain.callbacks._manager import add_global_handler, remove_global_handler
-from otelchain.tracing._handler import OpenTelemetryCallbackHandler
+from otelchain.tracing._spans.lifecycle import OpenTelemetryCallbackHandler
 
 __all__ = ["instrument", "instrument_from_env", "instrumented_handler", "uninstrument"]
 
@@ -111,7 +111,7 @@ def _configured_or_noop() -> TracerProvider:
     """`configure()`'s provider; if even that fails, one warning and no tracing (never an error
     per run)."""
     try:
-        from otelchain.tracing._configure import configure
+        from otelchain.tracing._setup.configure import configure
 
         return configure()
     except Exception as error:

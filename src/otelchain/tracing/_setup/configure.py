@@ -29,7 +29,7 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from otelchain.tracing._metrics import run_within
+from otelchain.tracing._setup.metrics import run_within
 
 __all__ = ["ConfigurationError", "configure"]
 
@@ -276,7 +276,7 @@ def otlp_kwargs(
 
 
 def _console() -> SpanExporter:
-    from otelchain.tracing._console import ConsoleSpanTreeExporter
+    from otelchain.tracing._console.render import ConsoleSpanTreeExporter
 
     return ConsoleSpanTreeExporter()
 
@@ -372,7 +372,7 @@ def _attach(
             span_exporter = item.build()
         finally:
             _building.reset(token)
-        from otelchain.tracing._export_health import HealthExporter, watch_queue_drops
+        from otelchain.tracing._setup.export_health import HealthExporter, watch_queue_drops
 
         watch_queue_drops()  # spans dropped and exports failed are counted in tracing.health()
         provider.add_span_processor(
@@ -443,7 +443,7 @@ def configure(
     variable is logged once, masked, and that exporter skipped.
 
     A MeterProvider for the GenAI metrics is set up beside the TracerProvider
-    (`otelchain.tracing._metrics.configure_metrics`: OTLP when an endpoint is set,
+    (`otelchain.tracing._setup.metrics.configure_metrics`: OTLP when an endpoint is set,
     ``OTEL_METRICS_EXPORTER`` honoured, off with ``none``; an SDK MeterProvider already global is
     kept).
     """
@@ -469,7 +469,7 @@ def configure(
                  else "none")  # fmt: skip
     # The MeterProvider beside it: a bad variable is reported once, as for traces (one line even
     # when traces already reported it), and metrics stay off.
-    from otelchain.tracing._metrics import configure_metrics
+    from otelchain.tracing._setup.metrics import configure_metrics
 
     try:
         configure_metrics(

@@ -18,13 +18,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 from otelchain._json import to_jsonable
 from otelchain.callbacks._runs import Run, RunTreeHandler
-from otelchain.tracing import _openinference as _oi
+from otelchain.tracing._conventions import openinference as _oi
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from otelchain.schema import AgentAction, AgentFinish
-    from otelchain.tracing._console import Message, Printer
+    from otelchain.tracing._console.render import Message, Printer
 
 __all__ = ["ConsoleCallbackHandler", "default_console_handler"]
 
@@ -62,7 +62,7 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
         self, stream: IO[str] | None = None, *, color: bool | None = None, width: int | None = None
     ) -> None:
         super().__init__()
-        from otelchain.tracing._console import Printer
+        from otelchain.tracing._console.render import Printer
 
         self.printer = Printer(stream, color, width)
 
@@ -72,7 +72,7 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
         """One verbose line; a body that cannot be shown costs the body, never the line."""
         from rich.text import Text
 
-        from otelchain.tracing._console import verbose_renderables
+        from otelchain.tracing._console.render import verbose_renderables
 
         try:
             shown = body()
@@ -86,7 +86,7 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
 
     # --- hooks --------------------------------------------------------------------------------
     def _on_run_start(self, run: Run) -> None:
-        from otelchain.tracing._console import crumb
+        from otelchain.tracing._console.render import crumb
 
         try:
             own = crumb(run.execution_order, run.run_type, _name(run))
@@ -99,7 +99,7 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
     def _on_run_end(self, run: Run) -> None:
         from rich.text import Text
 
-        from otelchain.tracing._console import error_text
+        from otelchain.tracing._console.render import error_text
 
         took = (run.end_ns or run.start_ns) - run.start_ns
         error = run.error
@@ -123,20 +123,20 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
 def _name(run: Run) -> str:
     """The run's name as the span tree shows it: the model for model runs, else the run name."""
     if run.run_type == "llm":
-        from otelchain.tracing._handler import llm_model, llm_params
+        from otelchain.tracing._spans.lifecycle import llm_model, llm_params
 
         return llm_model(run, llm_params(run))
     return run.name
 
 
 def _json(data: Any) -> RenderableType:
-    from otelchain.tracing._console import json_text
+    from otelchain.tracing._console.render import json_text
 
     return json_text(to_jsonable(data))
 
 
 def _input(run: Run) -> RenderableType | None:
-    from otelchain.tracing._console import VERBOSE_LIMITS, messages_renderable, value_renderable
+    from otelchain.tracing._console.render import VERBOSE_LIMITS, messages_renderable, value_renderable
 
     inputs = run.inputs
     if run.run_type == "llm" and isinstance(inputs, Mapping):
@@ -155,7 +155,7 @@ def _input(run: Run) -> RenderableType | None:
 
 
 def _output(run: Run) -> RenderableType | None:
-    from otelchain.tracing._console import VERBOSE_LIMITS, group, value_renderable
+    from otelchain.tracing._console.render import VERBOSE_LIMITS, group, value_renderable
 
     outputs = run.outputs
     if run.run_type == "llm" and outputs is not None and hasattr(outputs, "generations"):
@@ -183,8 +183,8 @@ def _message(message: Any) -> Message:
 def _llm_result(response: Any) -> list[RenderableType]:
     """The generations by role, then ``tokens 124 in / 23 out · model gpt-4o · finish stop``,
     with the token counts the span records."""
-    from otelchain.tracing._console import VERBOSE_LIMITS, llm_summary, messages_renderable
-    from otelchain.tracing._openinference import token_counts
+    from otelchain.tracing._console.render import VERBOSE_LIMITS, llm_summary, messages_renderable
+    from otelchain.tracing._conventions.openinference import token_counts
 
     def first(mapping: Any, *keys: str) -> Any:
         values = (mapping.get(key) for key in keys) if isinstance(mapping, Mapping) else ()

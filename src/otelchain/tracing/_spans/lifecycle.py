@@ -32,10 +32,12 @@ from otelchain._json import is_mapping, scrub
 from otelchain.callbacks import _runs
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.schema import AgentAction, AgentFinish
-from otelchain.tracing import _attributes as A
-from otelchain.tracing import _genai, _health
-from otelchain.tracing import _openinference as _oi
-from otelchain.tracing._context import (
+from otelchain.tracing._conventions import genai as _genai
+from otelchain.tracing._conventions import names as A
+from otelchain.tracing._conventions import openinference as _oi
+from otelchain.tracing._setup.metrics import GenAIMetrics
+from otelchain.tracing._spans import health as _health
+from otelchain.tracing._spans.context import (
     Claim,
     current_claim,
     has_peers,
@@ -43,8 +45,7 @@ from otelchain.tracing._context import (
     register,
     run_context,
 )
-from otelchain.tracing._metrics import GenAIMetrics
-from otelchain.tracing._values import as_text, bound_attributes, error_type, json_text, truncate
+from otelchain.tracing._spans.values import as_text, bound_attributes, error_type, json_text, truncate
 
 __all__ = [
     "DEFAULT_MAX_ATTRIBUTE_LENGTH",

@@ -29,8 +29,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from otelchain._json import scrub
-from otelchain.tracing import _attributes as A
-from otelchain.tracing._verbose import _Printing
+from otelchain.tracing._console.verbose import _Printing
+from otelchain.tracing._conventions import names as A
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

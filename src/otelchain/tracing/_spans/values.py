@@ -7,7 +7,7 @@ from typing import Any
 
 from otelchain._json import encode
 from otelchain._json import truncate as _truncate
-from otelchain.tracing import _health
+from otelchain.tracing._spans import health as _health
 
 __all__ = ["as_text", "bound_attributes", "error_type", "json_text", "sanitize", "truncate"]
 

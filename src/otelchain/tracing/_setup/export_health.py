@@ -9,7 +9,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otelchain.tracing._health import count
+from otelchain.tracing._spans.health import count
 
 __all__ = ["HealthExporter", "watch_queue_drops"]
 

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from otelchain._json import is_mapping
-from otelchain.tracing._openinference import REDACTED, MessageView, image_url
+from otelchain.tracing._conventions.openinference import REDACTED, MessageView, image_url
 
 __all__ = ["input_messages", "output_message", "parse_arguments", "tool_definitions"]
 

@@ -23,7 +23,7 @@ from opentelemetry import metrics
 from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.util.types import AttributeValue
 
-from otelchain.tracing import _attributes as A
+from otelchain.tracing._conventions import names as A
 
 __all__ = [
     "DURATION_BUCKETS",
@@ -107,7 +107,7 @@ def _register_health(meter_provider: MeterProvider | None, meter: Any) -> None:
         _health_meters.add(provider)
     from opentelemetry.metrics import CallbackOptions, Observation
 
-    from otelchain.tracing._health import health
+    from otelchain.tracing._spans.health import health
 
     for name, unit, description, fields in _HEALTH_INSTRUMENTS:
 
@@ -177,7 +177,7 @@ _EXPORTERS = ("otlp", "console", "none")
 def _otlp_exporter(
     endpoint: str | None, protocol: str, headers: Mapping[str, str] | None, timeout: float | None
 ) -> Any:
-    from otelchain.tracing._configure import otlp_kwargs
+    from otelchain.tracing._setup.configure import otlp_kwargs
 
     kwargs = otlp_kwargs(endpoint, protocol == "grpc", "metrics", headers, timeout)
     if protocol == "grpc":
@@ -251,7 +251,7 @@ def configure_metrics(
     is already global is returned as is (calling it again adds nothing).
     A bad setting (argument or variable) raises `ConfigurationError`, naming it.
     """
-    from otelchain.tracing._configure import _endpoint_problem, _protocol, _setting
+    from otelchain.tracing._setup.configure import _endpoint_problem, _protocol, _setting
 
     off = "metrics are not exported"
     url = _setting(endpoint, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
