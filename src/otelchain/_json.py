@@ -119,7 +119,6 @@ _FAST_DEPTH = 16
 _UNBOUNDED = sys.maxsize
 _quote = json.encoder.encode_basestring  # json's own (C) string quoting, as ensure_ascii=False
 _REDACTED_JSON = _quote(REDACTED)
-_CUT_NOTE = "...[truncated]"  # the JSON was cut while written: how much more there was is unknown
 
 # What a value of a type becomes, decided once per type, in the order the checks apply.
 _STR, _INT, _FLOAT, _TEXT, _MAP, _SEQ, _DATACLASS, _MODEL, _OTHER = range(9)
@@ -226,12 +225,26 @@ def _dataclass_spec(t: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[st
     return (lambda obj: (one(obj),) if one else ()), names, prefix
 
 
+def _cut(text: str, keep: int) -> str:
+    """A leaf cut to about ``keep`` characters, saying what went: a base64 data URL becomes a
+    marker (half an image is no image), any other text keeps its start and a note."""
+    if text.startswith("data:") and ";base64," in text[:120]:
+        head = text[5 : text.index(";base64,")]
+        return f"[base64 {head or 'data'}: {len(text)} chars omitted]"
+    note = f"...[truncated {len(text) - keep} chars]"
+    return text[: max(keep - len(note), 0)] + note
+
+
 def _string(text: str, walk: _Walk) -> str:
-    """The JSON of a string, charged to the budget; cut just past what is left of it."""
+    """The JSON of a string, charged to the budget; a string over the leaf cap, or past what is
+    left of the budget, is cut with a note (`_cut`)."""
     left = walk[0]
     n = len(text) + 2
+    if n > walk[2] or n > left:
+        text = _cut(text, min(walk[2], max(left, 0)))
+        n = len(text) + 2
     walk[0] = left - n
-    return _quote(text if n <= left else text[: max(left, 0)])
+    return _quote(text)
 
 
 def _int(value: int) -> str:
@@ -287,6 +300,7 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
     else:
         seen.add(id(obj))
     left = start = walk[0]
+    cap = walk[2]
     written = len(out)
     append = out.append
     try:
@@ -347,8 +361,9 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
             tv = type(value)
             if tv is str:
                 n = len(value) + 2
-                if n > left:
-                    value = value[: max(left, 0)]
+                if n > left or n > cap:
+                    value = _cut(value, min(cap, max(left, 0)))
+                    n = len(value) + 2
                 append(sep + key_json + _quote(value))
                 left -= n
             elif tv is int:
@@ -391,26 +406,57 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
 _NO_KEYS = itertools.repeat(None)  # a list's items, paired for the loop above
 
 
-def encode(obj: Any, max_length: int | None = None) -> tuple[str, bool]:
-    """JSON text for ``obj`` (a string too) of at most ``max_length`` characters, and whether it
-    was cut: while written when it is clearly longer (the note ``...[truncated]``), else by
-    `truncate` (the note says how much)."""
-    budget = _UNBOUNDED if max_length is None else max_length
-    walk: _Walk = [budget, None]
+def _walk_text(obj: Any, budget: int, cap: int) -> tuple[str, int]:
+    """One walk of ``obj`` within ``budget`` characters, every string leaf cut to ``cap``; the
+    text and what is left of the budget (negative: something was cut to fit it)."""
+    walk: _Walk = [budget, None, cap]
     out: list[str] = []
     try:
         _text(obj, 0, walk, out)
     except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
-        walk = [budget, set()]
+        walk = [budget, set(), cap]
         out = []
         _text(obj, 0, walk, out)
-    text = "".join(out)
-    if max_length is None or (walk[0] >= 0 and len(text) <= max_length):
+    return "".join(out), walk[0]
+
+
+_MIN_LEAF = 64
+
+
+def encode(obj: Any, max_length: int | None = None) -> tuple[str, bool]:
+    """JSON text for ``obj`` (a string too) of at most ``max_length`` characters that always
+    parses, and whether anything was cut.
+
+    Over the bound the leaves are cut, never the text: string leaves longer than a cap keep their
+    start and a note saying how much went (a base64 data URL becomes a marker saying what and how
+    big), the cap halving until the whole fits; only when the structure alone is too big are
+    the last items of its containers left out. A value too big even then becomes a JSON string.
+    """
+    if max_length is None:
+        return _walk_text(obj, _UNBOUNDED, _UNBOUNDED)[0], False
+    text, left = _walk_text(obj, max_length, _UNBOUNDED)
+    if left >= 0 and len(text) <= max_length:
         return text, False
-    if walk[0] < 0:
-        keep = max_length - len(_CUT_NOTE)
-        return (text[:keep] + _CUT_NOTE if keep >= 0 else text[:max_length]), True
-    return truncate(text, max_length), True
+    cap, last = max_length, None
+    for _ in range(8):  # the leaf cap, shrunk by the overshoot, until it fits
+        text, left = _walk_text(obj, max_length + max_length // 4, cap)
+        if len(text) <= max_length:
+            return text, True
+        if cap <= _MIN_LEAF or (last is not None and len(text) > last * 0.95):
+            break  # no long leaf left to cut: the structure itself is too big
+        over = len(text) - max_length
+        cap = max(_MIN_LEAF, cap - over - 8 if last is None else int(cap * max_length / len(text) * 0.9))
+        last = len(text)
+    budget = max_length
+    for _ in range(4):  # the structure is too big: fewer items, within a shrinking budget
+        text, left = _walk_text(obj, budget, _MIN_LEAF)
+        if len(text) <= max_length:
+            return text, True
+        budget -= len(text) - max_length + 16
+        if budget <= 0:
+            break
+    quoted = _quote(truncate(text, max(max_length // 2, 16)))
+    return (quoted if len(quoted) <= max_length else '"...[truncated]"'), True
 
 
 def to_jsonable(obj: Any) -> Any:

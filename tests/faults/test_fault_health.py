@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from otelchain.callbacks import BaseCallbackHandler
-from otelchain.tracing import TracingHealth, _health, health, reset_health
+from otelchain.tracing import TracingHealth, health, reset_health
+from otelchain.tracing._spans import health as _health
 from tests.helpers import FakeClock, Pipeline, Traced
 
 

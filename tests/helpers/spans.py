@@ -76,7 +76,9 @@ class Traced:
 
 
 def make_traced(span_limits: SpanLimits | None = None, **handler_options: Any) -> Traced:
-    """A fresh provider (tally, then the in-memory exporter) and an OTel handler on it."""
+    """A fresh provider (tally, then the in-memory exporter) and an OTel handler on it; every
+    naming scheme unless ``conventions`` says otherwise (the tests pin each vocabulary)."""
+    handler_options.setdefault("conventions", "all")
     exporter = InMemorySpanExporter()
     tally = Tally()
     provider = TracerProvider(span_limits=span_limits, shutdown_on_exit=False)

@@ -7,7 +7,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 
 from otelchain.tracing import OpenTelemetryCallbackHandler
-from otelchain.tracing._spans.lifecycle import sdk_span_limits
+from otelchain.tracing._spans.state import sdk_span_limits
 
 
 def test_span_limits_are_read_from_an_sdk_tracer() -> None:

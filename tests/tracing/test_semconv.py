@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from openinference.semconv import trace as oi
 
-from otelchain.tracing._conventions import names as A
+from otelchain.tracing import _names as A
 from tests._servers.openai_server import OpenAIServer
 from tests.helpers import Traced
 from tests.helpers.scenarios import run_all

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from otelchain.tracing._console.verbose import ConsoleCallbackHandler
+from otelchain.tracing._handler import OpenTelemetryCallbackHandler, capture_content_from_env
 from otelchain.tracing._setup.instrument import instrument, instrumented_handler, uninstrument
 from otelchain.tracing._spans.health import TracingHealth, health, reset_health
-from otelchain.tracing._spans.lifecycle import OpenTelemetryCallbackHandler, capture_content_from_env
 
 if TYPE_CHECKING:
     from otelchain.tracing._console.render import ConsoleSpanProcessor, ConsoleSpanTreeExporter

@@ -29,8 +29,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from otelchain._json import scrub
+from otelchain.tracing import _names as A
 from otelchain.tracing._console.verbose import _Printing
-from otelchain.tracing._conventions import names as A
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -613,6 +613,37 @@ def verbose_renderables(
 # --- verbose lines from spans -------------------------------------------------------------------
 
 
+def _genai_messages(attrs: Mapping[str, Any], *, output: bool) -> list[Message]:
+    """``gen_ai.input.messages`` (after ``gen_ai.system_instructions``) or
+    ``gen_ai.output.messages`` back as (role, content, tool calls)."""
+    out: list[Message] = []
+    sources: list[tuple[str, str | None]] = [(A.GEN_AI_OUTPUT_MESSAGES, None)] if output else []
+    if not output:
+        sources = [(A.GEN_AI_SYSTEM_INSTRUCTIONS, "system"), (A.GEN_AI_INPUT_MESSAGES, None)]
+    for key, role in sources:
+        value = parsed(attrs.get(key), A.MIME_JSON)
+        if not isinstance(value, list):
+            continue
+        items = [{"role": role, "parts": value}] if role else value
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            texts: list[str] = []
+            calls: list[tuple[str, Any]] = []
+            for part in item.get("parts") or ():
+                if not isinstance(part, Mapping):
+                    continue
+                kind = part.get("type")
+                if kind == "tool_call":
+                    calls.append((str(part.get("name") or ""), part.get("arguments")))
+                elif kind == "tool_call_response":
+                    texts.append(str(part.get("result", "")))
+                elif "content" in part:
+                    texts.append(str(part.get("content", "")))
+            out.append((str(item.get("role") or "?"), "".join(texts), calls))
+    return out
+
+
 def _attr_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
     """``llm.input_messages.N.message.*`` attributes back as (role, content, tool calls)."""
     messages: list[Message] = []
@@ -636,7 +667,7 @@ def _attr_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
 def span_run_name(span: ReadableSpan) -> str:
     """The name both views give a run span: the model, the tool, the agent, else the run name."""
     attrs = span.attributes or {}
-    run_type = attrs.get(A.OTELCHAIN_RUN_TYPE)
+    run_type = attrs_run_type(attrs)
     if run_type == "llm":
         name = attrs.get(A.GEN_AI_REQUEST_MODEL)
     elif run_type == "tool":
@@ -654,8 +685,12 @@ def _span_value(span: ReadableSpan, limits: Limits, *, output: bool) -> Renderab
     """A run span's input or output: a model's messages (or prompts) by role, else its value."""
     attrs = span.attributes or {}
     key, mime = (A.OUTPUT_VALUE, A.OUTPUT_MIME_TYPE) if output else (A.INPUT_VALUE, A.INPUT_MIME_TYPE)
-    if attrs.get(A.OTELCHAIN_RUN_TYPE) == "llm":
+    if attrs_run_type(attrs) == "llm":
         messages = _attr_messages(attrs, A.LLM_OUTPUT_MESSAGES if output else A.LLM_INPUT_MESSAGES)
+        if not messages:
+            messages = _genai_messages(attrs, output=output)
+            if not output and attrs.get(A.GEN_AI_OPERATION_NAME) == A.OP_TEXT_COMPLETION:
+                messages = [("prompt", content, calls) for _, content, calls in messages]
         if not (messages or output):  # a completion model's prompts (OpenInference), else its text
             prompts = attrs.get(A.LLM_PROMPTS)
             if isinstance(prompts, (list, tuple)) and prompts:
@@ -665,6 +700,8 @@ def _span_value(span: ReadableSpan, limits: Limits, *, output: bool) -> Renderab
         if messages:
             return messages_renderable(messages, limits)
     value = parsed(attrs.get(key), attrs.get(mime))
+    if key not in attrs and attrs_run_type(attrs) == "tool":  # GenAI only: the call's arguments/result
+        value = parsed(attrs.get(A.GEN_AI_TOOL_CALL_RESULT if output else A.GEN_AI_TOOL_CALL_ARGUMENTS), None)
     return None if _empty(value) else value_renderable(value, limits)
 
 
@@ -741,10 +778,24 @@ class ConsoleSpanProcessor(_Printing, SpanProcessor):
     ) -> None:
         self.printer = Printer(stream, color, width)
         self._live: dict[int, tuple[str, Iterator[int]]] = {}
+        self._starts: list[ReadableSpan] = []
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        # otelchain sets a span's attributes right after starting it (only when it records), so
+        # its start line is printed at the next span event, when they are there.
+        self._flush_starts()
+        scope = getattr(span, "instrumentation_scope", None)
+        if span.context is not None and getattr(scope, "name", None) == "otelchain":
+            self._starts.append(span)
+
+    def _flush_starts(self) -> None:
+        starts, self._starts = self._starts, []
+        for span in starts:
+            self._print_start(span)
+
+    def _print_start(self, span: ReadableSpan) -> None:
         try:
-            run_type = (span.attributes or {}).get(A.OTELCHAIN_RUN_TYPE)
+            run_type = _run_type(span)
             if run_type is None or span.context is None:
                 return
             parent = self._live.get(span.parent.span_id) if span.parent is not None else None
@@ -761,11 +812,12 @@ class ConsoleSpanProcessor(_Printing, SpanProcessor):
             return
 
     def on_end(self, span: ReadableSpan) -> None:
+        self._flush_starts()
         try:
             entry = self._live.pop(span.context.span_id, None) if span.context is not None else None
             if entry is None:
                 return
-            run_type = (span.attributes or {}).get(A.OTELCHAIN_RUN_TYPE)
+            run_type = _run_type(span)
             took = (span.end_time or 0) - (span.start_time or 0)
             body: RenderableType | None
             if span.status.status_code is StatusCode.ERROR:
@@ -779,9 +831,11 @@ class ConsoleSpanProcessor(_Printing, SpanProcessor):
             return
 
     def shutdown(self) -> None:
+        self._flush_starts()
         self._live.clear()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        self._flush_starts()
         return True
 
 
@@ -1268,9 +1322,32 @@ class ConsoleSpanTreeExporter(_Printing, SpanExporter):
         return labelled(rows, style="bold")
 
 
+_TYPE_BY_OPERATION = {
+    A.OP_CHAT: "llm",
+    A.OP_TEXT_COMPLETION: "llm",
+    A.OP_EXECUTE_TOOL: "tool",
+    A.OP_INVOKE_AGENT: "agent",
+}
+_TYPE_BY_KIND = {A.KIND_LLM: "llm", A.KIND_TOOL: "tool", A.KIND_AGENT: "agent", A.KIND_CHAIN: "chain"}
+_TYPE_BY_KIND |= {A.KIND_RETRIEVER: "retriever", A.KIND_PROMPT: "prompt"}
+
+
+def attrs_run_type(attrs: Mapping[str, Any]) -> str | None:
+    """The run type of a run span, from whichever vocabulary it carries (None: not a run span)."""
+    value = attrs.get(A.OTELCHAIN_RUN_TYPE)
+    if value is not None:
+        return str(value)
+    op = _TYPE_BY_OPERATION.get(str(attrs.get(A.GEN_AI_OPERATION_NAME)))
+    if op is not None:
+        return op
+    kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if kind is not None and A.OTELCHAIN_RUN_ID in attrs:
+        return _TYPE_BY_KIND.get(str(kind), "chain")
+    return "chain" if A.OTELCHAIN_RUN_ID in attrs else None
+
+
 def _run_type(span: ReadableSpan) -> str | None:
-    value = (span.attributes or {}).get(A.OTELCHAIN_RUN_TYPE)
-    return str(value) if value is not None else None
+    return attrs_run_type(span.attributes or {})
 
 
 def _walk(node: _Node, runs_only: bool = False) -> list[_Node]:

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from otelchain._json import to_jsonable
 from otelchain.callbacks._runs import Run, RunTreeHandler
-from otelchain.tracing._conventions import openinference as _oi
+from otelchain.tracing._conventions import openinference_values as _oi
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -123,7 +123,7 @@ class ConsoleCallbackHandler(_Printing, RunTreeHandler):
 def _name(run: Run) -> str:
     """The run's name as the span tree shows it: the model for model runs, else the run name."""
     if run.run_type == "llm":
-        from otelchain.tracing._spans.lifecycle import llm_model, llm_params
+        from otelchain.tracing._conventions.view import llm_model, llm_params
 
         return llm_model(run, llm_params(run))
     return run.name
@@ -184,7 +184,7 @@ def _llm_result(response: Any) -> list[RenderableType]:
     """The generations by role, then ``tokens 124 in / 23 out · model gpt-4o · finish stop``,
     with the token counts the span records."""
     from otelchain.tracing._console.render import VERBOSE_LIMITS, llm_summary, messages_renderable
-    from otelchain.tracing._conventions.openinference import token_counts
+    from otelchain.tracing._conventions.openinference_values import token_counts
 
     def first(mapping: Any, *keys: str) -> Any:
         values = (mapping.get(key) for key in keys) if isinstance(mapping, Mapping) else ()

@@ -1,142 +1,348 @@
-"""OTel GenAI semantic conventions: messages, system instructions and tool definitions as JSON.
-
-Builds the values of ``gen_ai.input.messages``, ``gen_ai.output.messages``,
-``gen_ai.system_instructions`` and ``gen_ai.tool.definitions`` in the spec's JSON schemas
-(a message is ``{"role", "parts": [...], "name"?, "finish_reason"?}``; a part is ``text``,
-``tool_call``, ``tool_call_response``, ``uri`` or ``blob``), from LangChain-shaped messages,
-generations and tool lists. Recorded on spans as JSON strings (the SDK has no structured
-attribute values).
+"""The OTel GenAI semantic conventions as a mapper: span names, operations, models, usage,
+messages, tools and agents (``gen_ai.*``), and, in the lean default, only what a backend cannot
+derive from them: a span kind and input/output for runs GenAI has no attribute for (chains,
+prompts, retrievers), in the OpenInference names Phoenix reads.
 """
 
 from __future__ import annotations
 
-import json
+import functools
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from otelchain._json import is_mapping
-from otelchain.tracing._conventions.openinference import REDACTED, MessageView, image_url
+from otelchain.callbacks._runs import Run
+from otelchain.tracing import _names as A
+from otelchain.tracing._conventions import genai_messages as messages
+from otelchain.tracing._conventions.openinference_values import REDACTED, MessageView
+from otelchain.tracing._conventions.view import RunView, Settings, first
+from otelchain.tracing._spans.mapper import Attrs, Head, Mapper
+from otelchain.tracing._spans.state import SpanState
+from otelchain.tracing._spans.values import error_type, json_text, truncate
 
-__all__ = ["input_messages", "output_message", "parse_arguments", "tool_definitions"]
+__all__ = ["GenAIMapper", "provider_of", "server_attributes"]
+
+_REQUEST_PARAMS: tuple[tuple[str, str], ...] = (
+    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
+    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_new_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("top_p", A.GEN_AI_REQUEST_TOP_P),
+    ("top_k", A.GEN_AI_REQUEST_TOP_K),
+    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", A.GEN_AI_REQUEST_SEED),
+    ("n", A.GEN_AI_REQUEST_CHOICE_COUNT),
+)
+_REQUEST_ATTRS = dict(_REQUEST_PARAMS)
+_REQUEST_KEYS = frozenset(_REQUEST_ATTRS)
+_CONVERSATION_KEYS = ("conversation_id", "gen_ai.conversation.id", "thread_id", "session_id")
+_KIND_BY_TYPE = {"chain": A.KIND_CHAIN, "retriever": A.KIND_RETRIEVER, "prompt": A.KIND_PROMPT}
+
+# LangChain's ls_provider / class-path names -> the spec's gen_ai.provider.name values.
+_GENAI_PROVIDERS = {
+    "azure": "azure.ai.openai",
+    "azure_openai": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock",
+    "vertexai": "gcp.vertex_ai",
+    "google_vertexai": "gcp.vertex_ai",
+    "google_genai": "gcp.gen_ai",
+    "google": "gcp.gen_ai",
+    "mistral": "mistral_ai",
+    "mistralai": "mistral_ai",
+    "xai": "x_ai",
+    "ibm": "ibm.watsonx.ai",
+}
+_SERVER_KEYS = frozenset(
+    {"server_address", "host", "server_port", "port", "base_url", "api_base", "openai_api_base", "endpoint"}
+    | {"azure_endpoint"}
+)
 
 
-def parse_arguments(args: Any) -> Any:
-    """Tool-call arguments as an object: a JSON string is decoded (best effort, as the spec asks)."""
-    if isinstance(args, str):
+def provider_of(view: RunView) -> str | None:
+    """``gen_ai.provider.name`` of a model run: its declared provider, else the one its type
+    name or class path names."""
+    explicit = view.ls_provider
+    if explicit:
+        return _GENAI_PROVIDERS.get(explicit.lower(), explicit)
+    run = view.run
+    ids = run.serialized.get("id")
+    kind = str(view.params.get("_type") or "")
+    if not isinstance(ids, list):
+        return _provider_from(kind, ())
+    try:
+        return _provider_from(kind, tuple(ids))
+    except TypeError:  # unhashable id parts: same answer, uncached
+        return _provider_from.__wrapped__(kind, tuple(ids))
+
+
+@functools.lru_cache(maxsize=256)
+def _provider_from(kind: str, ids: tuple[Any, ...]) -> str | None:
+    text = f"{kind} {' '.join(map(str, ids))}".lower()
+    for known in ("azure", "openai", "anthropic", "bedrock", "vertexai", "mistral", "ollama", "groq"):
+        if known in text:
+            return _GENAI_PROVIDERS.get(known, known)
+    return kind or None
+
+
+def server_attributes(params: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
+    """``server.address`` and ``server.port`` from a model's parameters (never URL userinfo)."""
+    if _SERVER_KEYS.isdisjoint(params):
+        return
+    host = first(params, ("server_address", "host"))
+    port = first(params, ("server_port", "port"))
+    url = first(params, ("base_url", "api_base", "openai_api_base", "endpoint", "azure_endpoint"))
+    if url is not None and (host is None or port is None):
         try:
-            return json.loads(args)
+            parts = urlsplit(str(url))
+            host = host or parts.hostname
+            port = port or parts.port or {"https": 443, "http": 80}.get(parts.scheme)
         except ValueError:
-            return args
-    return args
+            pass
+    if isinstance(host, str) and host:
+        attrs[A.SERVER_ADDRESS] = host
+    if (isinstance(port, int) and not isinstance(port, bool)) or (isinstance(port, str) and port.isdigit()):
+        attrs[A.SERVER_PORT] = int(port)
 
 
-def _parts(message: MessageView) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = []
-    content = message.content
-    if message.role == "tool" and message.tool_call_id:
-        result = content if not isinstance(content, list) else [_part(p) for p in content]
-        return [{"type": "tool_call_response", "id": message.tool_call_id, "result": result}]
-    if isinstance(content, str):
-        if content:
-            parts.append({"type": "text", "content": content})
-    elif isinstance(content, list):
-        parts.extend(p for p in (_part(item) for item in content) if p)
-    for tool_id, name, args in message.tool_calls:
-        call: dict[str, Any] = {"type": "tool_call", "name": name or ""}
-        if tool_id:
-            call["id"] = tool_id
-        if args is not None:
-            call["arguments"] = parse_arguments(args)
-        parts.append(call)
-    return parts
+def _scalar(value: Any) -> AttributeValue | None:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
 
 
-def _part(item: Any) -> dict[str, Any]:
-    if isinstance(item, str):
-        return {"type": "text", "content": item}
-    if not is_mapping(item):
-        return {}
-    kind = item.get("type")
-    if kind == "text":
-        return {"type": "text", "content": item.get("text", "")}
-    if kind in ("image_url", "image"):
-        url = image_url(item)
-        if url and url.startswith("data:") and ";base64," in url:
-            head, data = url.split(",", 1)
-            return {
-                "type": "blob",
-                "modality": "image",
-                "mime_type": head[5:].split(";", 1)[0],
-                "content": data,
-            }
-        return {"type": "uri", "modality": "image", "uri": url or ""}
-    if kind in ("reasoning", "thinking"):
-        text = item.get("reasoning") or item.get("thinking") or item.get("text") or ""
-        return {"type": "reasoning", "content": text}
-    return {"type": str(kind or "unknown"), **{k: v for k, v in item.items() if k != "type"}}
+def _json(value: Any, limit: int | None) -> str:
+    """A tool argument or result as the spec's attribute value: a JSON string, a string as is."""
+    return truncate(value, limit) if isinstance(value, str) else json_text(value, limit)
 
 
-def _message(message: MessageView) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": message.role or "user", "parts": _parts(message)}
-    if message.name:
-        out["name"] = message.name
-    return out
+class GenAIMapper(Mapper):
+    """``gen_ai.*`` attributes. ``lean``: also the span kind and input/output of runs GenAI has
+    no attribute for (on when OpenInference, which writes those itself, is off). ``events``:
+    content goes on the ``gen_ai.client.inference.operation.details`` event."""
 
+    name = "gen_ai"
+    status_ok = False  # OTel instrumentation leaves a successful span's status UNSET
 
-def _masked(parts: list[dict[str, Any]], hide_text: bool, hide_images: bool) -> list[dict[str, Any]]:
-    """Parts with text redacted and/or images dropped (OpenInference's masking variables)."""
-    if not (hide_text or hide_images):
-        return parts
-    out = []
-    for part in parts:
-        if hide_images and part.get("modality") == "image":
-            continue
-        if hide_text and part.get("type") in ("text", "reasoning"):
-            part = {**part, "content": REDACTED}
-        out.append(part)
-    return out
+    def __init__(self, settings: Settings, *, lean: bool, events: bool) -> None:
+        self.settings = settings
+        self.lean = lean
+        self.events = events
 
+    def head(self, run: Run, view: RunView) -> Head:
+        run_type = run.run_type
+        if run_type == "llm":
+            op, model = view.operation, view.model
+            attrs: Attrs = {A.GEN_AI_OPERATION_NAME: op, A.GEN_AI_REQUEST_MODEL: model}
+            provider = provider_of(view)
+            if provider:
+                attrs[A.GEN_AI_PROVIDER_NAME] = provider
+            return f"{op} {model}", SpanKind.CLIENT, attrs
+        if run_type == "tool":
+            return (
+                f"{A.OP_EXECUTE_TOOL} {run.name}",
+                SpanKind.INTERNAL,
+                {A.GEN_AI_OPERATION_NAME: A.OP_EXECUTE_TOOL},
+            )
+        kind, agent = view.agent
+        if kind:
+            attrs = {A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT, A.GEN_AI_AGENT_NAME: str(agent)}
+            return f"{A.OP_INVOKE_AGENT} {agent}", SpanKind.INTERNAL, attrs
+        return run.name, SpanKind.INTERNAL, {}
 
-def input_messages(
-    messages: list[MessageView], *, hide_text: bool = False, hide_images: bool = False
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(system instructions, chat history): the leading system messages become
-    ``gen_ai.system_instructions`` parts; the rest are ``gen_ai.input.messages``."""
-    system: list[dict[str, Any]] = []
-    index = 0
-    while index < len(messages) and messages[index].role == "system":
-        system.extend(_parts(messages[index]))
-        index += 1
-    history = [_message(m) for m in messages[index:]]
-    for message in history:
-        message["parts"] = _masked(message["parts"], hide_text, hide_images)
-    return _masked(system, hide_text, hide_images), history
+    # --- start ------------------------------------------------------------------------------
+    def start(self, run: Run, state: SpanState, attrs: Attrs) -> None:
+        view: RunView = state.view
+        metadata = run.metadata
+        if metadata:
+            conversation = first(metadata, _CONVERSATION_KEYS)
+            if conversation is not None:
+                attrs[A.GEN_AI_CONVERSATION_ID] = str(conversation)
+        run_type = run.run_type
+        if run_type == "llm":
+            self._model_start(view, state, attrs)
+        elif run_type == "tool":
+            self._tool_start(run, attrs)
+        elif self.lean and not view.agent[0]:
+            attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
+            self._io(view, attrs, outputs=False)
+        elif self.lean:
+            self._io(view, attrs, outputs=False)
 
+    def _io(self, view: RunView, attrs: Attrs, *, outputs: bool) -> None:
+        settings = self.settings
+        if not settings.content:
+            return
+        masking = settings.masking
+        if masking.hide_outputs if outputs else masking.hide_inputs:
+            attrs[A.OUTPUT_VALUE if outputs else A.INPUT_VALUE] = REDACTED
+            return
+        converted = view.io(outputs)
+        if converted is not None:
+            attrs[A.OUTPUT_VALUE if outputs else A.INPUT_VALUE] = converted[0]
+            if converted[1] is not None:
+                attrs[A.OUTPUT_MIME_TYPE if outputs else A.INPUT_MIME_TYPE] = converted[1]
 
-def output_message(
-    message: MessageView, finish_reason: str | None, *, hide_text: bool = False
-) -> dict[str, Any]:
-    """One generation as an output message (finish_reason is required by the schema)."""
-    out = _message(message)
-    out["parts"] = _masked(out["parts"], hide_text, False)
-    out["finish_reason"] = finish_reason or ""
-    return out
+    def _model_start(self, view: RunView, state: SpanState, attrs: Attrs) -> None:
+        params = view.params
+        if params:
+            server_attributes(params, attrs)
+            for key in _REQUEST_KEYS.intersection(params):
+                attr = _REQUEST_ATTRS[key]
+                value = params[key]
+                if value is not None and attr not in attrs:
+                    scalar = _scalar(value)
+                    if scalar is not None:
+                        attrs[attr] = scalar
+            stop = params.get("stop")
+            if isinstance(stop, str):
+                stop = [stop]
+            if isinstance(stop, (list, tuple)) and stop and all(isinstance(s, str) for s in stop):
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = list(stop)
+            stream = params.get("stream", params.get("streaming"))
+            if isinstance(stream, bool):
+                attrs[A.GEN_AI_REQUEST_STREAM] = stream
+        if self.settings.content:
+            attrs.update(self._input_content(view))
+        self._agent_provider(view, state)
 
+    def _input_content(self, view: RunView) -> Attrs:
+        """``gen_ai.system_instructions``, ``gen_ai.input.messages`` and ``gen_ai.tool.definitions``
+        (built once per span: the span and the details event share them)."""
+        built: Attrs = view.text("gen_ai.input", lambda: self._build_input(view))
+        return built
 
-def tool_definitions(tools: Any) -> list[dict[str, Any]]:
-    """The tools a model was offered (OpenAI / LangChain shapes) as ``gen_ai.tool.definitions``:
-    type, name and description (parameters are optional in the schema and left out: large)."""
-    out: list[dict[str, Any]] = []
-    for tool in tools if isinstance(tools, (list, tuple)) else ():
-        if not is_mapping(tool):
-            continue
-        function = tool.get("function")
-        spec = function if is_mapping(function) else tool
-        name = spec.get("name")
-        if not name:
-            continue
-        entry: dict[str, Any] = {"type": str(tool.get("type") or "function"), "name": str(name)}
-        description = spec.get("description")
+    def _build_input(self, view: RunView) -> Attrs:
+        out: Attrs = {}
+        masking, limit = self.settings.masking, self.settings.limit
+        if masking.hide_inputs:
+            return out
+        views = view.messages
+        if not views and view.prompts:
+            views = [MessageView(("user", p)) for p in view.prompts[:1]]
+        if views and not masking.hide_input_messages:
+            system, history = messages.input_messages(
+                views, hide_text=masking.hide_input_text, hide_images=masking.hide_input_images
+            )
+            if system:
+                out[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, limit)
+            out[A.GEN_AI_INPUT_MESSAGES] = json_text(history, limit)
+        definitions = messages.tool_definitions(view.params.get("tools"))
+        if definitions and not masking.hide_llm_tools:
+            out[A.GEN_AI_TOOL_DEFINITIONS] = json_text(definitions, limit)
+        return out
+
+    def _agent_provider(self, view: RunView, state: SpanState) -> None:
+        """Put a model run's provider on its agent's span, once (``gen_ai.provider.name`` is
+        required on ``invoke_agent`` spans)."""
+        provider = provider_of(view)
+        parent = view.run.parent
+        while provider and parent is not None and parent.run_type != "tool":
+            agent: SpanState | None = parent.data
+            if agent is not None and agent.agent:
+                if agent.provider is None and agent.recording:
+                    agent.provider = provider
+                    agent.span.set_attribute(A.GEN_AI_PROVIDER_NAME, provider)
+                    agent.attrs += 1
+                return
+            parent = parent.parent
+
+    def _tool_start(self, run: Run, attrs: Attrs) -> None:
+        limit = self.settings.limit
+        attrs[A.GEN_AI_TOOL_NAME] = run.name
+        attrs[A.GEN_AI_TOOL_TYPE] = A.TOOL_TYPE_FUNCTION
+        description = run.serialized.get("description")
         if isinstance(description, str) and description:
-            entry["description"] = description
-        out.append(entry)
+            attrs[A.GEN_AI_TOOL_DESCRIPTION] = truncate(description, limit)
+        call_id = run.extra.get("tool_call_id")
+        if call_id:
+            attrs[A.GEN_AI_TOOL_CALL_ID] = str(call_id)
+        if self.settings.content and not self.settings.masking.hide_inputs:
+            inputs = run.inputs
+            if is_mapping(inputs) and set(inputs) == {"input"}:
+                inputs = inputs["input"]
+            attrs[A.GEN_AI_TOOL_CALL_ARGUMENTS] = _json(messages.parse_arguments(inputs), limit)
+
+    # --- end --------------------------------------------------------------------------------
+    def streamed(self, run: Run, state: SpanState, attrs: Attrs) -> None:
+        attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (state.first_token_ns - run.start_ns) / 1e9
+        if run.run_type == "llm":
+            attrs[A.GEN_AI_REQUEST_STREAM] = True
+
+    def error(self, run: Run, state: SpanState, error: BaseException, attrs: Attrs) -> None:
+        attrs[A.ERROR_TYPE] = error_type(error)
+
+    def end(self, run: Run, state: SpanState, attrs: Attrs) -> None:
+        view: RunView = state.view
+        run_type = run.run_type
+        if run_type == "llm":
+            self._model_end(view, state, attrs)
+            return
+        settings = self.settings
+        if not settings.content or run.outputs is None:
+            return
+        if run_type == "tool":
+            if not settings.masking.hide_outputs:
+                attrs[A.GEN_AI_TOOL_CALL_RESULT] = _json(
+                    messages.parse_arguments(tool_output(run.outputs)), settings.limit
+                )
+        elif self.lean:
+            self._io(view, attrs, outputs=True)
+
+    def _model_end(self, view: RunView, state: SpanState, attrs: Attrs) -> None:
+        response = view.response
+        counts = response.counts
+        for key, value in (
+            (A.GEN_AI_USAGE_INPUT_TOKENS, counts.prompt),
+            (A.GEN_AI_USAGE_OUTPUT_TOKENS, counts.completion),
+            (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, counts.cache_read),
+            (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, counts.cache_write),
+            (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, counts.reasoning),
+            (A.GEN_AI_USAGE_AUDIO_INPUT_TOKENS, counts.prompt_audio),
+            (A.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS, counts.completion_audio),
+        ):
+            if value is not None:
+                attrs[key] = value
+        if response.model:
+            attrs[A.GEN_AI_RESPONSE_MODEL] = response.model
+        if response.id:
+            attrs[A.GEN_AI_RESPONSE_ID] = response.id
+        if response.finish:
+            attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = response.finish
+        if response.fingerprint:
+            attrs[A.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = response.fingerprint
+        output = self._output_content(view) if self.settings.content or self.events else {}
+        if self.settings.content:
+            attrs.update(output)
+        if self.events:
+            details: Attrs = {A.GEN_AI_OPERATION_NAME: view.operation, A.GEN_AI_REQUEST_MODEL: view.model}
+            details.update(self._input_content(view))
+            details.update(output)
+            state.span.add_event(A.EVENT_INFERENCE_DETAILS, details)
+
+    def _output_content(self, view: RunView) -> Attrs:
+        masking = self.settings.masking
+        if not masking.output_messages():
+            return {}
+        response = view.response
+        output = [
+            messages.output_message(m, r, hide_text=masking.hide_output_text)
+            for m, r in zip(response.views, response.reasons, strict=True)
+        ]
+        return {A.GEN_AI_OUTPUT_MESSAGES: json_text(output, self.settings.limit)}
+
+
+def tool_output(outputs: Any) -> Any:
+    """A tool run's output (langchain-core's ToolMessage: its content)."""
+    out = outputs.get("output") if is_mapping(outputs) else outputs
+    if getattr(out, "type", None) == "tool":
+        out = getattr(out, "content", out)
     return out

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Tracer, TracerProvider
 
 from otelchain.callbacks._manager import add_global_handler, remove_global_handler
-from otelchain.tracing._spans.lifecycle import OpenTelemetryCallbackHandler
+from otelchain.tracing._handler import OpenTelemetryCallbackHandler
 
 __all__ = ["instrument", "instrument_from_env", "instrumented_handler", "uninstrument"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from otelchain.tracing._handler import OpenTelemetryCallbackHandler
 from otelchain.tracing._setup.instrument import _TRUE, instrument, uninstrument
 from otelchain.tracing._setup.propagation import disable_http_propagation, enable_http_propagation
-from otelchain.tracing._spans.lifecycle import OpenTelemetryCallbackHandler
 
 __all__ = ["OtelchainInstrumentor"]
 

@@ -28,7 +28,7 @@ from opentelemetry import context as otel_context
 logger = logging.getLogger("otelchain.tracing")
 
 if TYPE_CHECKING:
-    from otelchain.tracing._spans.lifecycle import OpenTelemetryCallbackHandler
+    from otelchain.tracing._spans.lifecycle import SpanLifecycle as OpenTelemetryCallbackHandler
 
 __all__ = ["Claim", "claim_next_run", "has_peers", "live_handlers", "run_context", "run_state"]
 

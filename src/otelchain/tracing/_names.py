@@ -150,6 +150,7 @@ TOKEN_COUNT: Final = "token.count"
 
 # `retry` events: which attempt failed, the wait before the next one, and why (not the state).
 EVENT_RETRY: Final = "retry"
+EVENT_TEXT: Final = "text"
 RETRY_ATTEMPT: Final = "otelchain.retry.attempt"
 RETRY_WAIT_S: Final = "otelchain.retry.wait_s"
 RETRY_IDLE_S: Final = "otelchain.retry.idle_s"
@@ -165,3 +166,8 @@ AGENT_FINISH_LOG: Final = "agent.finish.log"
 def agent_action_attr(index: int, field: str) -> str:
     """``agent.action.{index}.{field}`` with field one of tool, tool_input, log."""
     return f"agent.action.{index}.{field}"
+
+
+# The GenAI event that carries content when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+# is EVENT_ONLY or SPAN_AND_EVENT.
+EVENT_INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"

@@ -1,0 +1,226 @@
+"""`RunView`: one run read once, lazily, for every vocabulary that writes it.
+
+Mappers never read a run's raw shapes themselves: they ask the view for the model, the
+provider, the messages, the usage, the tool calls, and for JSON texts, each computed on first
+use and kept for the span's life, so two mappers asking for the same fact cost one computation.
+A span the sampler drops never builds anything but its name.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from otelchain._json import is_mapping
+from otelchain.callbacks._runs import Run
+from otelchain.tracing import _names as A
+from otelchain.tracing._conventions import openinference_values as oi
+from otelchain.tracing._spans.context import Claim
+
+__all__ = ["LEGACY_AGENT", "TOOL_CALL_AGENT", "Masking", "RunView", "Settings", "first"]
+
+LEGACY_AGENT, TOOL_CALL_AGENT = 1, 2  # how an agent span gets its actions (events / model tool calls)
+_AGENT_NAMES = frozenset({"agent_executor", "AgentExecutor"})
+_LC_RUN_ID_PREFIX = "lc_run-"  # langchain-core's own message ids: never a provider's response id
+_FINISH_KEYS = ("finish_reason", "stop_reason")  # OpenAI-style, Anthropic
+Masking = oi.Masking
+
+
+class Settings:
+    """What every mapper of one handler shares: the value limit, whether content goes on span
+    attributes, and the ``OPENINFERENCE_HIDE_*`` masking."""
+
+    __slots__ = ("content", "limit", "masking")
+
+    def __init__(self, limit: int | None, content: bool, masking: oi.Masking) -> None:
+        self.limit = limit
+        self.content = content
+        self.masking = masking
+
+
+def first(mapping: Mapping[str, Any] | None, keys: tuple[str, ...]) -> Any:
+    """The first of ``keys`` with a non-empty value in ``mapping``."""
+    if not mapping:
+        return None
+    for key in keys:
+        value = mapping.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _response_id(value: Any) -> str | None:
+    """A provider's response id; langchain-core's own ``lc_run--...`` message ids are not one."""
+    if not value or not isinstance(value, str) or value.startswith(_LC_RUN_ID_PREFIX):
+        return None
+    return value
+
+
+def _tool_call_agent_name(run: Run, claim: Claim | None) -> str | None:
+    """The agent name of a chain run that is a tool-calling agent's run, else None.
+
+    LangGraph agents built by ``langchain.agents.create_agent`` mark their runs with
+    ``lc_agent_name`` (inherited by every child run, so only the outermost run carrying a given
+    name is the agent); ``create_react_agent`` graphs carry no mark and are recognised by their
+    structure when the graph starts (the claim's ``agent_name``).
+    """
+    if claim is not None and claim.agent_name:
+        return claim.agent_name
+    metadata = run.metadata
+    name = metadata.get("lc_agent_name") if metadata else None
+    if not name or not isinstance(name, str):
+        return None
+    parent = run.parent
+    if parent is None:
+        return name if run.parent_run_id is None or run.name == name else None
+    pmeta = parent.metadata
+    return None if pmeta and pmeta.get("lc_agent_name") == name and parent.run_type != "tool" else name
+
+
+class _Response:
+    """What a model run's result says: generations, usage, model, id, finish reasons."""
+
+    def __init__(self, response: Any) -> None:
+        llm_output = getattr(response, "llm_output", None)
+        if not is_mapping(llm_output):
+            llm_output = {}
+        batches = getattr(response, "generations", None) or []
+        self.generations = [g for batch in batches for g in batch]
+        self.first_batch = len(list((batches or [[]])[0] or []))
+        self.counts = oi.token_counts(response)
+        model = first(llm_output, ("model_name", "model"))
+        response_id = _response_id(llm_output.get("id"))
+        fingerprint = llm_output.get("system_fingerprint")
+        self.finish: list[str] = []
+        self.reasons: list[str | None] = []
+        self.messages: list[Any] = []
+        self.provider_cost: float | None = None
+        for gen in self.generations:
+            info = getattr(gen, "generation_info", None)
+            reason = first(info, _FINISH_KEYS) if is_mapping(info) else None
+            message = getattr(gen, "message", None)
+            if message is not None:
+                self.messages.append(message)
+                meta = getattr(message, "response_metadata", None)
+                if is_mapping(meta):
+                    reason = reason or first(meta, _FINISH_KEYS)
+                    model = model or first(meta, ("model_name", "model"))
+                    response_id = response_id or _response_id(meta.get("id"))
+                    fingerprint = fingerprint or meta.get("system_fingerprint")
+                response_id = response_id or _response_id(getattr(message, "id", None))
+            else:
+                self.messages.append(("assistant", getattr(gen, "text", "")))
+            self.reasons.append(str(reason) if reason is not None else None)
+            if reason is not None:
+                self.finish.append(str(reason))
+        self.model = str(model) if model else None
+        self.id = str(response_id) if response_id else None
+        self.fingerprint = str(fingerprint) if fingerprint else None
+
+    @functools.cached_property
+    def views(self) -> list[oi.MessageView]:
+        return [oi.MessageView(m) for m in self.messages]
+
+
+class RunView:
+    """The facts of one run that the vocabularies share, each computed on first use."""
+
+    def __init__(self, run: Run, claim: Claim | None, settings: Settings) -> None:
+        self.run = run
+        self.settings = settings
+        self._claim_agent = claim.agent_name if claim is not None else None
+        self._texts: dict[str, Any] = {}
+
+    def text(self, key: str, build: Callable[[], Any]) -> Any:
+        """``build()`` once per span and key (a JSON text two vocabularies both write)."""
+        texts = self._texts
+        if key not in texts:
+            texts[key] = build()
+        return texts[key]
+
+    # --- what kind of run ---------------------------------------------------------------------
+    @functools.cached_property
+    def agent(self) -> tuple[int, str | None]:
+        """(LEGACY_AGENT or TOOL_CALL_AGENT, agent name) for an agent's run, else (0, None)."""
+        run = self.run
+        if run.run_type == "agent" or (run.run_type == "chain" and run.name in _AGENT_NAMES):
+            return LEGACY_AGENT, run.name
+        if run.run_type == "chain":
+            name = self._claim_agent or _tool_call_agent_name(run, None)
+            if name:
+                return TOOL_CALL_AGENT, name
+        return 0, None
+
+    # --- model runs -------------------------------------------------------------------------
+    @functools.cached_property
+    def params(self) -> Mapping[str, Any]:
+        """A model run's invocation parameters (empty when there are none)."""
+        params = self.run.extra.get("invocation_params")
+        return params if is_mapping(params) else {}
+
+    @functools.cached_property
+    def model(self) -> str:
+        """The model a model run asks for (its span is ``chat <model>``), else the run's name."""
+        return llm_model(self.run, self.params)
+
+    @functools.cached_property
+    def operation(self) -> str:
+        return A.OP_CHAT if self.run.extra.get("is_chat_model") else A.OP_TEXT_COMPLETION
+
+    @functools.cached_property
+    def ls_provider(self) -> str | None:
+        value = first(self.params, ("provider", "ls_provider")) or first(self.run.metadata, ("ls_provider",))
+        return str(value) if value else None
+
+    @functools.cached_property
+    def prompts(self) -> list[str] | None:
+        inputs = self.run.inputs
+        prompts = inputs.get("prompts") if is_mapping(inputs) else None
+        if isinstance(prompts, list) and prompts and all(isinstance(p, str) for p in prompts):
+            return prompts
+        return None
+
+    @functools.cached_property
+    def raw_messages(self) -> list[Any]:
+        """The first batch of a chat model run's input messages."""
+        inputs = self.run.inputs
+        batches = inputs.get("messages") if is_mapping(inputs) else None
+        if isinstance(batches, list) and batches and isinstance(batches[0], list):
+            return batches[0]
+        return []
+
+    @functools.cached_property
+    def messages(self) -> list[oi.MessageView]:
+        return [oi.MessageView(m) for m in self.raw_messages]
+
+    @functools.cached_property
+    def response(self) -> _Response:
+        return _Response(self.run.outputs)
+
+    # --- inputs and outputs -------------------------------------------------------------------
+    def io(self, outputs: bool) -> tuple[str, str | None] | None:
+        """The run's input or output value and its mime type, as OpenInference writes them."""
+        key = "output" if outputs else "input"
+        run = self.run
+        value: tuple[str, str | None] | None = self.text(
+            key, lambda: oi.convert_io(run.outputs if outputs else run.inputs, self.settings.limit)
+        )
+        return value
+
+
+def llm_model(run: Run, params: Mapping[str, Any]) -> str:
+    """The model a model run asks for, else the run's name (also the console's label)."""
+    kwargs = run.serialized.get("kwargs")
+    model = first(params, ("model", "model_name", "deployment_name")) or first(
+        kwargs if is_mapping(kwargs) else None, ("model", "model_name")
+    )
+    if model is None:
+        model = first(run.metadata, ("ls_model_name",))
+    return str(model) if model is not None else run.name
+
+
+def llm_params(run: Run) -> Mapping[str, Any]:
+    """A model run's invocation parameters (empty when there are none)."""
+    params = run.extra.get("invocation_params")
+    return params if is_mapping(params) else {}
