@@ -88,3 +88,73 @@ def test_callbacks_knows_nothing_of_opentelemetry_or_tracing() -> None:
 def test_tracing_does_not_import_integrations_at_import_time() -> None:
     edges, _, _ = _graph()
     assert "integrations" not in edges.get("tracing", set())
+
+
+def _runtime_imports(tree: ast.AST) -> list[str]:
+    """Every otelchain module a file imports at run time: at module level or inside functions,
+    not the imports only made for type checking."""
+    found: list[str] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if isinstance(child, ast.Import):
+                found.extend(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                found.extend(
+                    f"{child.module}.{alias.name}"
+                    if _is_module(f"{child.module}.{alias.name}")
+                    else child.module
+                    for alias in child.names
+                )
+            visit(child)
+
+    visit(tree)
+    return [name for name in found if name == "otelchain" or name.startswith("otelchain.")]
+
+
+def _is_module(name: str) -> bool:
+    path = SRC.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def _area(module: str) -> str:
+    """A module's area: a package under tracing (``otelchain.tracing._spans``) or a module of
+    tracing's own (``otelchain.tracing._names``), else its top-level package."""
+    parts = module.split(".")
+    if len(parts) > 2 and parts[1] == "tracing":
+        return ".".join(parts[:3])
+    return ".".join(parts[:2]) if len(parts) > 1 else "otelchain"
+
+
+def test_no_import_circle_even_inside_functions() -> None:
+    """Imports inside functions count: one that only dodges a circle is still a circle. The
+    tracing packages (_spans, _conventions, _console, _setup) are areas of their own, and no
+    module below the root imports the root package back."""
+    edges: dict[str, set[str]] = {}
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        module = ".".join(p for p in rel.parts if p != "__init__")
+        for name in _runtime_imports(ast.parse(path.read_text())):
+            if module != "otelchain" and name == "otelchain":
+                edges.setdefault(_area(module), set()).add("otelchain")
+            elif _area(name) != _area(module):
+                edges.setdefault(_area(module), set()).add(_area(name))
+    assert not {a for a, targets in edges.items() if "otelchain" in targets and a != "otelchain"}
+    cycles: list[list[str]] = []
+
+    def walk(node: str, path: list[str]) -> None:
+        for nxt in sorted(edges.get(node, ())):
+            if nxt == "otelchain":
+                continue
+            if nxt in path:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif len(path) < 12:
+                walk(nxt, [*path, nxt])
+
+    for start in sorted(edges):
+        walk(start, [start])
+    assert cycles == []

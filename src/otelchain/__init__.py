@@ -1,5 +1,6 @@
 """otelchain: LangChain-style callbacks for Python LLM apps, bridged to OpenTelemetry."""
 
+from otelchain import callbacks as _callbacks
 from otelchain._component import ChainOutput, TextOutput
 from otelchain._version import __version__
 from otelchain.callbacks import AsyncCallbackHandler, BaseCallbackHandler, CallbackManager
@@ -8,6 +9,7 @@ from otelchain.schema import RunInfo
 from otelchain.tracing import ConsoleCallbackHandler
 from otelchain.tracing._console.verbose import default_console_handler as _default_console_handler
 from otelchain.tracing._setup.instrument import instrument_from_env as _instrument_from_env
+from otelchain.tracing._spans.context import add_bridge as _add_bridge
 
 __all__ = [
     "AsyncCallbackHandler",
@@ -20,8 +22,20 @@ __all__ = [
     "__version__",
 ]
 
-# Wiring done here, above both layers: verbose mode's console handler comes from tracing.
+# Wiring done here, above the layers: verbose mode's console handler comes from tracing and is
+# importable from callbacks (the README's path); tracing's first handler switches on the bridge
+# to langchain-core, which tracing itself never names.
 _set_verbose_handler(_default_console_handler)
+setattr(_callbacks, "ConsoleCallbackHandler", ConsoleCallbackHandler)  # noqa: B010 (a module's name)
+
+
+def _langchain_bridge() -> None:
+    from otelchain.integrations._langchain import enable_context
+
+    enable_context()
+
+
+_add_bridge(_langchain_bridge)
 
 # OTELCHAIN_TRACING=true: every run in the app becomes a span (otelchain.tracing.instrument()).
 _instrument_from_env()

@@ -6,12 +6,12 @@ coroutines), or are any object or mapping of ``on_*`` / ``handle*`` functions. A
 callbacks; each run gets one run manager, which LangChain's names
 (``CallbackManagerForChainRun``, ``...ForLLMRun``, ``...ForToolRun``) all denote. A handler
 that traces runs offers each run's context to the run managers through `RunContext`.
+``ConsoleCallbackHandler`` (a tracing handler) is put here by the root package, so this package
+never imports tracing.
 
 Where things happen: events reach handlers in `_dispatch`; which handlers a call sees is decided
 in `_manager`; the tree of runs that the tracing handlers build is in `_runs`.
 """
-
-from typing import Any
 
 from otelchain.callbacks._base import AsyncCallbackHandler, BaseCallbackHandler
 from otelchain.callbacks._dispatch import handler_error_counts, reset_handler_error_counts
@@ -52,13 +52,3 @@ __all__ = [
     "reset_handler_error_counts",
     "set_verbose",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """``ConsoleCallbackHandler`` lives with tracing (it is a tracing handler); this is the
-    import path the README shows, resolved on first use so this package never imports tracing."""
-    if name == "ConsoleCallbackHandler":
-        from otelchain.tracing import ConsoleCallbackHandler
-
-        return ConsoleCallbackHandler
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

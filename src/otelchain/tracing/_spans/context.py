@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -45,9 +46,17 @@ def _rebuild_refs(_gone: object = None) -> None:
         _refs = tuple(weakref.ref(handler, _rebuild_refs) for handler in list(_live))
 
 
-# Bridges to frameworks whose bodies otelchain does not run (named, not imported, so this layer
-# depends on none of them): each module has ``enable_context()``, switched on by the first handler.
-_BRIDGES = ("otelchain.integrations._langchain",)
+# Bridges to frameworks whose bodies otelchain does not run, added by the package that wires the
+# layers (so tracing depends on none of them); each is switched on by the first handler.
+_BRIDGES: list[Callable[[], None]] = []
+
+
+def add_bridge(enable: Callable[[], None]) -> None:
+    """Call ``enable()`` when a tracing handler is made (it must be idempotent)."""
+    if enable not in _BRIDGES:
+        _BRIDGES.append(enable)
+        if live_handlers():  # a handler made before the bridge was added
+            enable()
 
 
 def register(handler: OpenTelemetryCallbackHandler) -> None:
@@ -55,13 +64,11 @@ def register(handler: OpenTelemetryCallbackHandler) -> None:
     switch on the bridges that make runs' spans current in frameworks' bodies."""
     _live.add(handler)
     _rebuild_refs()
-    import importlib
-
-    for name in _BRIDGES:
+    for enable in list(_BRIDGES):
         try:
-            importlib.import_module(name).enable_context()
+            enable()
         except Exception as error:  # tracing must never break the app
-            logger.warning("otelchain: could not enable %s: %s: %s", name, type(error).__name__, error)
+            logger.warning("otelchain: could not enable a bridge: %s: %s", type(error).__name__, error)
 
 
 def live_handlers() -> list[OpenTelemetryCallbackHandler]:
