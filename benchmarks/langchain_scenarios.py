@@ -110,21 +110,25 @@ class Tool:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.handlers: list[Any] = []
+        self.handlers: list[Any] = []  # the per-run state each tool made: the run map counts what is left
         self.leaks = False  # the last scenario's sampled-out call left a context attached
         if name == "otelchain":
             from otelchain.tracing import instrument, uninstrument
 
             def on(provider: Any) -> None:
-                self.handlers.append(instrument(provider))
+                self.handlers.append(instrument(provider).runs)
 
             self._on, self._off = on, uninstrument
         elif name == "openinference":
             from openinference.instrumentation.langchain import LangChainInstrumentor
 
             inst = LangChainInstrumentor()
-            self._on = lambda provider: inst.instrument(tracer_provider=provider)
-            self._off = inst.uninstrument
+
+            def on_oi(provider: Any) -> None:
+                inst.instrument(tracer_provider=provider)
+                self.handlers.append(inst._tracer._spans_by_run)  # a new tracer per instrument()
+
+            self._on, self._off = on_oi, inst.uninstrument
         elif name == "traceloop":
             self._on, self._off = self._traceloop()
         elif name == "official":
@@ -133,15 +137,19 @@ class Tool:
             )
 
             official = OfficialInstrumentor()
-            # its dependency check asks for the ``langchain`` distribution; it instruments
-            # langchain-core, which is what this environment has
-            self._on = lambda provider: official.instrument(tracer_provider=provider, skip_dep_check=True)
-            self._off = official.uninstrument
+
+            def on_official(provider: Any) -> None:
+                # its dependency check asks for the ``langchain`` distribution; it instruments
+                # langchain-core, which is what this environment has
+                official.instrument(tracer_provider=provider, skip_dep_check=True)
+                handler = official._callback_handler  # a new handler per instrument()
+                self.handlers.append(handler._invocation_manager._invocations)
+
+            self._on, self._off = on_official, official.uninstrument
         else:
             raise ValueError(f"unknown tool {name!r}; one of {TOOLS}")
 
-    @staticmethod
-    def _traceloop() -> tuple[Callable[[Any], None], Callable[[], None]]:
+    def _traceloop(self) -> tuple[Callable[[Any], None], Callable[[], None]]:
         """Traceloop's ``uninstrument()`` leaves ``BaseCallbackManager.__init__`` wrapped (so a
         second ``instrument()`` keeps feeding the first provider): instrument once, then switch
         by putting its wrapper in place or taking it away, pointing its handler at the provider."""
@@ -157,6 +165,7 @@ class Tool:
             if "wrapper" not in state:
                 LangchainInstrumentor().instrument(tracer_provider=provider)
                 state["wrapper"] = BaseCallbackManager.__dict__["__init__"]
+                self.handlers.append(state["wrapper"]._self_wrapper._callback_handler.spans)
             else:
                 BaseCallbackManager.__init__ = state["wrapper"]  # type: ignore[method-assign]
             handler = state["wrapper"]._self_wrapper._callback_handler
@@ -192,8 +201,10 @@ class Tool:
         return out
 
     def run_map(self) -> int:
-        """Live runs left in every otelchain handler made (otelchain only; peers expose none)."""
-        return sum(len(handler.runs) for handler in self.handlers)
+        """Runs left in the per-run maps of every handler the tool made (otelchain's run map,
+        OpenInference's spans by run, Traceloop's spans, the official invocation states): 0 once
+        every run has ended, unless the tool keeps runs it should have dropped."""
+        return sum(len(runs) for runs in self.handlers)
 
     def label(self) -> str:
         return {
@@ -258,7 +269,7 @@ def _variants(tool: Tool, unit: Callable[[Any], object], spans_expected: int | N
             attributes_per_unit=plan_counts(plan)[1],
             enter=lambda: tool.install(traced_provider),
             exit=tool._off,
-            run_map=tool.run_map if tool.name == "otelchain" else None,
+            run_map=tool.run_map,
         )
     )
     sampled_provider, sampled_exporter = make_provider("batch", sampled=False)
@@ -285,7 +296,7 @@ def _variants(tool: Tool, unit: Callable[[Any], object], spans_expected: int | N
             spans_per_unit=0,
             enter=lambda: tool.install(sampled_provider),
             exit=tool._off,
-            run_map=tool.run_map if tool.name == "otelchain" else None,
+            run_map=tool.run_map,
         )
     )
     return variants
@@ -448,7 +459,7 @@ def burst(tool: Tool, runs: int, sample_every: int) -> dict[str, Any]:
         "spans_expected": (runs + warmup) * per_run,
         "spans_exported": exporter.count,
         "spans_lost": (runs + warmup) * per_run - exporter.count,
-        "run_map_left": tool.run_map() if tool.name == "otelchain" else None,
+        "run_map_left": tool.run_map(),
         "rss_kib_samples": samples,
         "rss_kib_after_flush": final,
         "rss_growth_pct_from": mark,

@@ -489,6 +489,23 @@ def comparison(lc: dict[str, dict[str, Any]]) -> str:
             if r.get("leaves_context_when_sampled_out")
         }
     )
+    kept = []
+    for tool in tools:
+        left = {
+            r["scenario"].removeprefix("langchain-core: "): x["run_map_left"]
+            for r in lc[tool].get("scenarios", [])
+            for x in r["rows"]
+            if x["role"] == "sampled" and x.get("run_map_left")
+        }
+        if left:
+            listed = "; ".join(f"{name} {n:,}" for name, n in left.items())
+            kept.append(f"{TOOL_NAMES[tool]} ({listed})")
+    if kept:
+        lines += [
+            "",
+            "Runs a tool still holds in its per-run state after the scenario (it never drops a run whose "
+            f"span was sampled out, so the state grows with every such run): {'; '.join(kept)}.",
+        ]
     if leaks:
         lines += [
             "",
