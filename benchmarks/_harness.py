@@ -12,6 +12,12 @@ It needs only the OpenTelemetry SDK (the peers' environments do not have otelcha
   replayed through the raw SDK (same names, kinds, parents, attributes and events) around the same
   untraced workload, attributes set at start and at end as the traced run set them, so "own work"
   is what the tracing adds above what the SDK must do anyway.
+- A traced variant has a sampled-out twin: the same tool on a provider whose sampler is
+  ``ParentBased(ALWAYS_OFF)``, so what a run the sampler drops still costs is measured beside it.
+- What goes on the wire is measured on the spans the counting exporter received: their OTLP
+  protobuf encoding (each span message, without the request's resource and scope envelope) and
+  their attributes, per span.
+- Every tool records message content the same way (``CONTENT_ENV``, set by ``content_mode``).
 """
 
 from __future__ import annotations
@@ -34,12 +40,16 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 
 __all__ = [
+    "CONTENT_ENV",
+    "CONVENTION_SETTINGS",
     "CountingExporter",
     "Scenario",
     "Variant",
     "capture",
+    "content_mode",
     "format_table",
     "make_provider",
     "plan_counts",
@@ -47,24 +57,80 @@ __all__ = [
     "replay",
     "rss_kib",
     "token_yardstick",
+    "wire",
 ]
+
+# Content captured on span attributes by every tool, each through the setting it reads:
+# OpenTelemetry's GenAI instrumentations and otelchain read the official variable (the official
+# LangChain instrumentation records no content without it), Traceloop reads its own (default on),
+# OpenInference reads its TraceConfig variables (default: nothing hidden).
+CONTENT_ENV = {
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_ONLY",
+    "TRACELOOP_TRACE_CONTENT": "true",
+    "OPENINFERENCE_HIDE_INPUTS": "false",
+    "OPENINFERENCE_HIDE_OUTPUTS": "false",
+    "OPENINFERENCE_HIDE_INPUT_MESSAGES": "false",
+    "OPENINFERENCE_HIDE_OUTPUT_MESSAGES": "false",
+    "OPENINFERENCE_HIDE_INPUT_TEXT": "false",
+    "OPENINFERENCE_HIDE_OUTPUT_TEXT": "false",
+}
+# otelchain's ``conventions=`` settings whose weight on the wire is measured: the handler's
+# default (whatever ``conventions=None`` gives), OpenInference only, every scheme at once
+CONVENTION_SETTINGS: dict[str, str | None] = {
+    "default": None,
+    "openinference": "openinference",
+    "gen_ai,openinference,otelchain": "gen_ai,openinference,otelchain",
+}
+# settings that would change what a tool records, cleared for the run (otelchain's default
+# conventions are what "default" measures)
+_CLEARED_ENV = (
+    "OTELCHAIN_CONVENTIONS",
+    "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT",
+    "OTEL_SEMCONV_STABILITY_OPT_IN",
+)
+
+
+def content_mode() -> Callable[[], None]:
+    """Set ``CONTENT_ENV`` (and clear the settings that would change what a tool records) in this
+    process; returns the undo."""
+    saved = {name: os.environ.get(name) for name in (*CONTENT_ENV, *_CLEARED_ENV)}
+    os.environ.update(CONTENT_ENV)
+    for name in _CLEARED_ENV:
+        os.environ.pop(name, None)
+
+    def undo() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return undo
 
 
 class CountingExporter(SpanExporter):
-    """Discards every span but counts them (spans lost = spans started - spans counted)."""
+    """Discards every span but counts them (spans lost = spans started - spans counted); keeps
+    the first ``keep`` spans it received (what they weigh on the wire is measured on them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 0) -> None:
         self.count = 0
+        self.keep = keep
+        self.kept: list[ReadableSpan] = []
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         self.count += len(spans)
+        if len(self.kept) < self.keep:
+            self.kept.extend(spans[: self.keep - len(self.kept)])
         return SpanExportResult.SUCCESS
 
 
-def make_provider(processor: str) -> tuple[TracerProvider, CountingExporter]:
-    """A provider with the SDK's default span limits and a Simple or (default) Batch processor."""
-    exporter = CountingExporter()
-    provider = TracerProvider()
+def make_provider(
+    processor: str, *, sampled: bool = True, keep: int = 0
+) -> tuple[TracerProvider, CountingExporter]:
+    """A provider with the SDK's default span limits and a Simple or (default) Batch processor;
+    ``sampled=False``: its sampler is ``ParentBased(ALWAYS_OFF)`` (every root run dropped)."""
+    exporter = CountingExporter(keep)
+    provider = TracerProvider() if sampled else TracerProvider(sampler=ParentBased(ALWAYS_OFF))
     if processor == "simple":
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -117,6 +183,30 @@ def plan_of(spans: list[ReadableSpan], started: dict[int, dict[str, Any]]) -> Pl
         later = {k: v for k, v in final.items() if k not in at_start}
         plan.append((span.name, span.kind, start, later, events, parent))
     return plan
+
+
+def wire(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
+    """What ``spans`` weigh in OTLP: the protobuf encoding of each span message (the request's
+    resource and scope envelope, shared by a whole batch, left out), attributes and events, each
+    per span."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    n = len(spans)
+    if not n:
+        return {"spans": 0, "bytes_per_span": None, "attributes_per_span": None, "events_per_span": None}
+    request = encode_spans(spans)
+    size = sum(
+        span.ByteSize()
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    )
+    return {
+        "spans": n,
+        "bytes_per_span": size / n,
+        "attributes_per_span": sum(len(span.attributes or {}) for span in spans) / n,
+        "events_per_span": sum(len(span.events) for span in spans) / n,
+    }
 
 
 def plan_counts(plan: Plan) -> tuple[int, int]:
@@ -189,7 +279,8 @@ class Variant:
 
     ``role``: ``body`` (the work with no run machinery), ``base`` (no callbacks), ``noop``, ``raw``
     (one raw span: the yardstick), ``floor`` (base + the SDK replay of a traced variant's spans),
-    ``traced``. ``enter``/``exit`` wrap each timed round (an instrumentor switched on and off).
+    ``traced``, ``sampled`` (the traced variant on a provider that samples every run out).
+    ``enter``/``exit`` wrap each timed round (an instrumentor switched on and off).
     """
 
     name: str
@@ -198,6 +289,7 @@ class Variant:
     processor: str = "batch"
     floor_of: str | None = None  # for role "floor": the traced variant it is the floor of
     floor: str | None = None  # for role "traced": its floor variant
+    sampled_of: str | None = None  # for role "sampled": the traced variant it is the twin of
     enter: Callable[[], None] | None = None
     exit: Callable[[], None] | None = None
     provider: Any = None
@@ -220,6 +312,8 @@ class Scenario:
     n: int  # calls per round
     variants: list[Variant]
     notes: list[str] = field(default_factory=list)
+    # what otelchain's spans weigh under each ``conventions`` setting (setting -> ``wire()``)
+    conventions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _timed(variant: Variant, n: int) -> float:
@@ -312,13 +406,16 @@ def results(scenario: Scenario, memory_calls: int) -> dict[str, Any]:
                 minimal_overhead = med[minimal.name] - base
                 row["callbacks_x_raw"] = (minimal_overhead - floor_overhead) / raw
                 row["handler_x_raw"] = (row["overhead_us"] - minimal_overhead) / raw
+        if v.role == "traced" and v.exporter is not None and v.exporter.keep:
+            v.provider.force_flush()
+            row["wire"] = wire(v.exporter.kept)
         if v.exporter is not None:
             v.provider.force_flush()
             row["spans_per_unit"] = v.spans_per_unit
             if v.role == "traced":
                 row["events_per_unit"] = v.events_per_unit
                 row["attributes_per_unit"] = v.attributes_per_unit
-            if v.role in ("traced", "floor", "raw", "minimal"):
+            if v.role in ("traced", "floor", "raw", "minimal", "sampled"):
                 row["spans_expected"] = v.calls * v.spans_per_unit
                 row["spans_exported"] = v.exporter.count
                 row["spans_lost"] = row["spans_expected"] - row["spans_exported"]
@@ -326,6 +423,16 @@ def results(scenario: Scenario, memory_calls: int) -> dict[str, Any]:
             row["run_map_left"] = v.run_map()
         row["spread"] = [min(v.rounds), max(v.rounds)]
         rows.append(row)
+    by_row = {row["variant"]: row for row in rows}
+    for v in scenario.variants:
+        if v.role == "sampled" and v.sampled_of in by_row:
+            traced_row, sampled_row = by_row[v.sampled_of], by_row[v.name]
+            traced_row["sampled_out_us"] = sampled_row["overhead_us"]
+            traced_row["sampled_out_pct"] = (
+                sampled_row["overhead_us"] / traced_row["overhead_us"] * 100
+                if traced_row["overhead_us"] > 0
+                else None
+            )
     if memory_calls:
         for row in rows:
             v = by_name[row["variant"]]
@@ -349,6 +456,8 @@ def results(scenario: Scenario, memory_calls: int) -> dict[str, Any]:
         "rows": rows,
         "notes": scenario.notes,
     }
+    if scenario.conventions:
+        out["conventions"] = scenario.conventions
     if body is not None:
         out["untraced_dispatch_us"] = base - body
     return out
@@ -391,6 +500,27 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(
             f"untraced dispatch above the bare body: {result['untraced_dispatch_us']:.2f} µs per {unit}"
         )
+    for row in result["rows"]:
+        if "sampled_out_us" in row:
+            pct = row["sampled_out_pct"]
+            lines.append("")
+            lines.append(
+                f"{row['variant']}, every run sampled out (ParentBased(ALWAYS_OFF)): "
+                f"{row['sampled_out_us']:.2f} µs, {'n/a' if pct is None else f'{pct:.0f}%'} of sampled"
+            )
+        w = row.get("wire")
+        if w and w["spans"]:
+            lines.append("")
+            lines.append(
+                f"{row['variant']} on the wire: {w['bytes_per_span']:.0f} bytes (OTLP protobuf), "
+                f"{w['attributes_per_span']:.1f} attributes, {w['events_per_span']:.1f} events per span"
+            )
+    for setting, w in result.get("conventions", {}).items():
+        if w["spans"]:
+            lines.append(
+                f"- otelchain with conventions={setting}: {w['bytes_per_span']:.0f} bytes, "
+                f"{w['attributes_per_span']:.1f} attributes per span"
+            )
     for note in result.get("notes", ()):
         lines.append(f"- {note}")
     return "\n".join(lines)

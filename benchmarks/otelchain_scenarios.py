@@ -5,8 +5,10 @@ Each scenario is built by a function returning a `Scenario` whose variants are: 
 processor, the SDK floor per processor (the raw SDK replaying exactly the spans and events the
 traced run emits, around the untraced run), a minimal handler emitting the same spans from the same
 callbacks (`PlanHandler`: the callback system's share), and otelchain's
-`OpenTelemetryCallbackHandler` with the SDK's Simple and Batch processors. The burst scenario runs
-many runs into a discarding exporter with memory sampled.
+`OpenTelemetryCallbackHandler` with the SDK's Simple and Batch processors, and the same handler on a
+provider that samples every run out. Each scenario also records what otelchain's spans weigh on
+the wire under each ``conventions`` setting (``CONVENTION_SETTINGS``). The burst scenario runs many
+runs into a discarding exporter with memory sampled.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from _harness import (
+    CONVENTION_SETTINGS,
     CountingExporter,
     Scenario,
     Variant,
@@ -28,6 +31,7 @@ from _harness import (
     replay,
     rss_kib,
     token_yardstick,
+    wire,
 )
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -47,7 +51,9 @@ from otelchain.tracing import OpenTelemetryCallbackHandler
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from agent_callbacks import SEED_TOKENS  # the seed agent's exact token script
 
-__all__ = ["SCENARIOS", "burst"]
+__all__ = ["SCENARIOS", "burst", "conventions_wire"]
+
+_WIRE_UNITS = 3  # units whose spans the traced variant's exporter keeps for the wire figures
 
 
 class Echo(Chain):
@@ -220,7 +226,8 @@ def _variants(
                 spans_per_unit=len(plan),
             )
         )
-        traced_provider, traced_exporter = make_provider(processor)
+        keep = _WIRE_UNITS * len(plan) if processor == "batch" else 0
+        traced_provider, traced_exporter = make_provider(processor, keep=keep)
         handler = OpenTelemetryCallbackHandler(traced_provider)
         callbacks = [handler]
         variants.append(
@@ -238,7 +245,38 @@ def _variants(
                 run_map=lambda handler=handler: len(handler.runs),
             )
         )
+        if processor == "batch":
+            sampled_provider, sampled_exporter = make_provider(processor, sampled=False)
+            sampled_handler = OpenTelemetryCallbackHandler(sampled_provider)
+            sampled = [sampled_handler]
+            variants.append(
+                Variant(
+                    f"otelchain, sampled out ({label})",
+                    "sampled",
+                    lambda sampled=sampled: unit(sampled),
+                    processor,
+                    sampled_of=traced_name,
+                    provider=sampled_provider,
+                    exporter=sampled_exporter,
+                    spans_per_unit=0,
+                    run_map=lambda handler=sampled_handler: len(handler.runs),
+                )
+            )
     return variants
+
+
+def conventions_wire(unit: Callable[[Any], object]) -> dict[str, dict[str, Any]]:
+    """What one unit's spans weigh on the wire under each of ``CONVENTION_SETTINGS``
+    (``unit(callbacks)`` runs one unit with those callbacks)."""
+    out: dict[str, dict[str, Any]] = {}
+    for setting, conventions in CONVENTION_SETTINGS.items():
+        provider, exporter = make_provider("simple", keep=10_000)
+        handler = OpenTelemetryCallbackHandler(provider, conventions=conventions)
+        for _ in range(2):
+            unit([handler])
+        provider.shutdown()
+        out[setting] = wire(exporter.kept)
+    return out
 
 
 def _capture(unit: Callable[[Any], object]) -> list[Any]:
@@ -269,6 +307,24 @@ def chain_run(quick: bool) -> Scenario:
         1,
         300 if quick else 2000,
         _variants(unit, lambda: chain._call(dict(body_inputs), None), spans_expected=1),  # type: ignore[arg-type]
+        conventions=conventions_wire(unit),
+    )
+
+
+def llm_chain(quick: bool) -> Scenario:
+    """An ``LLMChain`` call of "1 + 1 =": a chain run and its LLM run."""
+    chain = LLMChain(llm=FakeListLLM([" 2"]), prompt=PromptTemplate.from_template("1 + {number} ="))
+
+    def unit(callbacks: Any) -> object:
+        return chain.call({"number": 1}, callbacks)
+
+    return Scenario(
+        "LLMChain call (chain > LLM)",
+        "trace",
+        1,
+        150 if quick else 1000,
+        _variants(unit, None, spans_expected=2),
+        conventions=conventions_wire(unit),
     )
 
 
@@ -286,6 +342,7 @@ def nested_runs(quick: bool) -> Scenario:
         1,
         100 if quick else 700,
         _variants(unit, None, spans_expected=3),
+        conventions=conventions_wire(unit),
     )
 
 
@@ -300,14 +357,14 @@ def llm_run(quick: bool) -> Scenario:
     def body() -> object:
         return model._generate(messages, stop=["\n\n"], run_manager=None, **params)  # type: ignore[arg-type]
 
-    scenario = Scenario(
+    return Scenario(
         "LLM run, full attributes (chat model)",
         "run",
         1,
         200 if quick else 1500,
         _variants(unit, body, spans_expected=1),
+        conventions=conventions_wire(unit),
     )
-    return scenario
 
 
 def token_stream(quick: bool) -> Scenario:
@@ -323,7 +380,12 @@ def token_stream(quick: bool) -> Scenario:
         return n
 
     scenario = Scenario(
-        f"{tokens:,}-token stream", "token", tokens, 3, _variants(unit, None, spans_expected=1)
+        f"{tokens:,}-token stream",
+        "token",
+        tokens,
+        3,
+        _variants(unit, None, spans_expected=1),
+        conventions=conventions_wire(unit),
     )
     token_yardstick(scenario, script)
     return scenario
@@ -345,11 +407,13 @@ def seed_agent(quick: bool) -> Scenario:
         1,
         10 if quick else 60,
         _variants(unit, None),
+        conventions=conventions_wire(unit),
     )
 
 
 SCENARIOS: dict[str, Callable[[bool], Scenario]] = {
     "chain": chain_run,
+    "llmchain": llm_chain,
     "nested": nested_runs,
     "llm": llm_run,
     "stream": token_stream,
