@@ -43,8 +43,11 @@ def _endpoint(path: str, phoenix: Phoenix, request: pytest.FixtureRequest) -> tu
 
 
 @contextmanager
-def _traced(endpoint: str, protocol: str, service: str, timeout: float = 5) -> Iterator[TracerProvider]:
-    """configure() an OTLP provider (not global) and instrument() every run with it; flush after."""
+def _traced(
+    endpoint: str, protocol: str, service: str, timeout: float = 5, conventions: str = "all"
+) -> Iterator[TracerProvider]:
+    """configure() an OTLP provider (not global) and instrument() every run with it (every naming
+    scheme unless ``conventions`` says otherwise); flush after."""
     provider = configure(
         service_name=service,
         exporter="otlp",
@@ -54,7 +57,7 @@ def _traced(endpoint: str, protocol: str, service: str, timeout: float = 5) -> I
         set_global=False,
         schedule_delay_millis=50,
     )
-    instrument(provider)
+    instrument(provider, conventions=conventions)
     try:
         yield provider
     finally:
@@ -82,6 +85,38 @@ def _by_name(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 def _tokens(span: dict[str, Any]) -> list[dict[str, Any]]:
     events = [e["attributes"] for e in span["events"] if e["name"] == "new_token"]
     return sorted(events, key=lambda a: a["token.index"])
+
+
+def test_the_lean_default_renders_fully_in_phoenix(phoenix: Phoenix) -> None:
+    """The default writes GenAI attributes once (plus a kind and input/output where GenAI has
+    none); Phoenix derives its view from them: kinds, messages, token counts, tool and chain
+    input/output."""
+    endpoint, protocol = phoenix.otlp_http_endpoint, "http/protobuf"
+    with _traced(endpoint, protocol, "otelchain-e2e-lean", conventions="gen_ai"):
+        result = seed.run()
+    info = result.run_info
+    assert info is not None
+    spans = phoenix.spans(info.trace_id, expect=6)
+    model = FakeListChatModel(["x"]).model_name
+    kinds = {s["name"]: s["span_kind"] for s in spans}
+    assert kinds == {
+        "invoke_agent agent_executor": "AGENT",
+        "llm_chain": "CHAIN",
+        f"chat {model}": "LLM",
+        "execute_tool calculator": "TOOL",
+    }, _dump(spans)
+    named = _by_name(spans)
+    for span in spans:  # each fact once: no OpenInference duplicates of GenAI attributes on the wire
+        assert "otelchain.parent_run_id" not in span["attributes"]
+    for chat in named[f"chat {model}"]:
+        a = chat["attributes"]
+        assert a["llm.token_count.prompt"] > 0 and a["llm.token_count.completion"] > 0, _dump([chat])
+        assert a.get("llm.input_messages") or a.get("llm.input_messages.0.message.role"), _dump([chat])
+        assert a.get("llm.output_messages") or a.get("llm.output_messages.0.message.role"), _dump([chat])
+    (tool,) = named["execute_tool calculator"]
+    assert "2^8" in json.dumps(tool["attributes"]) and "256" in json.dumps(tool["attributes"]), _dump([tool])
+    chain = named["llm_chain"][0]
+    assert chain["attributes"]["input.value"] and chain["attributes"]["output.value"], _dump([chain])
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -27,7 +27,7 @@ def _context_hygiene(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 def lc(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[LC]:
     monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
     traced = make_traced()
-    handler = instrument(traced.provider)
+    handler = instrument(traced.provider, conventions="all")  # the tests pin every vocabulary
     # openai 3.x sends through httpx2, older clients through httpx: both instrumented, as the
     # README tells users to do.
     instrumentors = [HTTPXClientInstrumentor(), HTTPX2ClientInstrumentor()]
