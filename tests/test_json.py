@@ -121,7 +121,7 @@ def test_max_tokens_and_token_counts_are_not_secrets() -> None:
 def _walked(value: Any, budget: int) -> str:
     """The JSON the walk writes for ``value`` with ``budget`` characters, before `encode` cuts it."""
     out: list[str] = []
-    _json._text(value, 0, [budget, None, sys.maxsize], out)
+    _json._text(value, 0, [budget, None, sys.maxsize, sys.maxsize], out)
     return "".join(out)
 
 

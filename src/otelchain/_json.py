@@ -240,7 +240,7 @@ def _string(text: str, walk: _Walk) -> str:
     left of the budget, is cut with a note (`_cut`)."""
     left = walk[0]
     n = len(text) + 2
-    if n > walk[2] or n > left:
+    if n > walk[2] or n > left or (n > walk[3] and text.startswith("data:")):
         text = _cut(text, min(walk[2], max(left, 0)))
         n = len(text) + 2
     walk[0] = left - n
@@ -300,7 +300,7 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
     else:
         seen.add(id(obj))
     left = start = walk[0]
-    cap = walk[2]
+    cap, images = walk[2], walk[3]
     written = len(out)
     append = out.append
     try:
@@ -361,7 +361,7 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
             tv = type(value)
             if tv is str:
                 n = len(value) + 2
-                if n > left or n > cap:
+                if n > left or n > cap or (n > images and value.startswith("data:")):
                     value = _cut(value, min(cap, max(left, 0)))
                     n = len(value) + 2
                 append(sep + key_json + _quote(value))
@@ -406,15 +406,15 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
 _NO_KEYS = itertools.repeat(None)  # a list's items, paired for the loop above
 
 
-def _walk_text(obj: Any, budget: int, cap: int) -> tuple[str, int]:
+def _walk_text(obj: Any, budget: int, cap: int, images: int = _UNBOUNDED) -> tuple[str, int]:
     """One walk of ``obj`` within ``budget`` characters, every string leaf cut to ``cap``; the
     text and what is left of the budget (negative: something was cut to fit it)."""
-    walk: _Walk = [budget, None, cap]
+    walk: _Walk = [budget, None, cap, images]
     out: list[str] = []
     try:
         _text(obj, 0, walk, out)
     except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
-        walk = [budget, set(), cap]
+        walk = [budget, set(), cap, images]
         out = []
         _text(obj, 0, walk, out)
     return "".join(out), walk[0]
@@ -423,23 +423,25 @@ def _walk_text(obj: Any, budget: int, cap: int) -> tuple[str, int]:
 _MIN_LEAF = 64
 
 
-def encode(obj: Any, max_length: int | None = None) -> tuple[str, bool]:
+def encode(obj: Any, max_length: int | None = None, images: int | None = None) -> tuple[str, bool]:
     """JSON text for ``obj`` (a string too) of at most ``max_length`` characters that always
     parses, and whether anything was cut.
 
     Over the bound the leaves are cut, never the text: string leaves longer than a cap keep their
     start and a note saying how much went (a base64 data URL becomes a marker saying what and how
-    big), the cap halving until the whole fits; only when the structure alone is too big are
+    big), the cap shrinking until the whole fits; only when the structure alone is too big are
     the last items of its containers left out. A value too big even then becomes a JSON string.
+    ``images``: base64 data URLs longer than this become the marker whatever the bound (0: all).
     """
+    img = _UNBOUNDED if images is None else images
     if max_length is None:
-        return _walk_text(obj, _UNBOUNDED, _UNBOUNDED)[0], False
-    text, left = _walk_text(obj, max_length, _UNBOUNDED)
+        return _walk_text(obj, _UNBOUNDED, _UNBOUNDED, img)[0], False
+    text, left = _walk_text(obj, max_length, _UNBOUNDED, img)
     if left >= 0 and len(text) <= max_length:
         return text, False
     cap, last = max_length, None
     for _ in range(8):  # the leaf cap, shrunk by the overshoot, until it fits
-        text, left = _walk_text(obj, max_length + max_length // 4, cap)
+        text, left = _walk_text(obj, max_length + max_length // 4, cap, img)
         if len(text) <= max_length:
             return text, True
         if cap <= _MIN_LEAF or (last is not None and len(text) > last * 0.95):
@@ -449,7 +451,7 @@ def encode(obj: Any, max_length: int | None = None) -> tuple[str, bool]:
         last = len(text)
     budget = max_length
     for _ in range(4):  # the structure is too big: fewer items, within a shrinking budget
-        text, left = _walk_text(obj, budget, _MIN_LEAF)
+        text, left = _walk_text(obj, budget, _MIN_LEAF, img)
         if len(text) <= max_length:
             return text, True
         budget -= len(text) - max_length + 16

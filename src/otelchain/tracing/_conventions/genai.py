@@ -230,7 +230,10 @@ class GenAIMapper(Mapper):
             views = [MessageView(("user", p)) for p in view.prompts[:1]]
         if views and not masking.hide_input_messages:
             system, history = messages.input_messages(
-                views, hide_text=masking.hide_input_text, hide_images=masking.hide_input_images
+                views,
+                hide_text=masking.hide_input_text,
+                hide_images=masking.hide_input_images,
+                image_max=masking.base64_image_max_length,
             )
             if system:
                 out[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, limit)

@@ -82,14 +82,22 @@ def _message(message: MessageView) -> dict[str, Any]:
     return out
 
 
-def _masked(parts: list[dict[str, Any]], hide_text: bool, hide_images: bool) -> list[dict[str, Any]]:
-    """Parts with text redacted and/or images dropped (OpenInference's masking variables)."""
-    if not (hide_text or hide_images):
+def _masked(
+    parts: list[dict[str, Any]], hide_text: bool, hide_images: bool, image_max: int | None = None
+) -> list[dict[str, Any]]:
+    """Parts with text redacted and/or images dropped (OpenInference's masking variables), and
+    inline images longer than ``image_max`` characters replaced by a marker."""
+    if not (hide_text or hide_images or image_max is not None):
         return parts
     out = []
     for part in parts:
         if hide_images and part.get("modality") == "image":
             continue
+        content = part.get("content")
+        blob = image_max is not None and part.get("type") == "blob" and isinstance(content, str)
+        if blob and len(content) > image_max:  # type: ignore[arg-type,operator]
+            mime = part.get("mime_type") or "data"
+            part = {**part, "content": f"[base64 {mime}: {len(content)} chars omitted]"}  # type: ignore[arg-type]
         if hide_text and part.get("type") in ("text", "reasoning"):
             part = {**part, "content": REDACTED}
         out.append(part)
@@ -97,7 +105,11 @@ def _masked(parts: list[dict[str, Any]], hide_text: bool, hide_images: bool) -> 
 
 
 def input_messages(
-    messages: list[MessageView], *, hide_text: bool = False, hide_images: bool = False
+    messages: list[MessageView],
+    *,
+    hide_text: bool = False,
+    hide_images: bool = False,
+    image_max: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(system instructions, chat history): the leading system messages become
     ``gen_ai.system_instructions`` parts; the rest are ``gen_ai.input.messages``."""
@@ -108,8 +120,8 @@ def input_messages(
         index += 1
     history = [_message(m) for m in messages[index:]]
     for message in history:
-        message["parts"] = _masked(message["parts"], hide_text, hide_images)
-    return _masked(system, hide_text, hide_images), history
+        message["parts"] = _masked(message["parts"], hide_text, hide_images, image_max)
+    return _masked(system, hide_text, hide_images, image_max), history
 
 
 def output_message(

@@ -189,7 +189,7 @@ class OpenInferenceMapper(Mapper):
                     "messages": [[_lc_json(m) for m in b] for b in batches or () if isinstance(b, list)]
                 }
             if inputs is not None:
-                attrs[A.INPUT_VALUE] = json_text(inputs, limit)
+                attrs[A.INPUT_VALUE] = json_text(inputs, limit, masking.image_limit)
                 attrs[A.INPUT_MIME_TYPE] = A.MIME_JSON
         prompts = view.prompts
         if prompts:

@@ -83,6 +83,11 @@ class Masking:
             base64_image_max_length=max(0, limit),
         )
 
+    @property
+    def image_limit(self) -> int:
+        """Base64 images in input values longer than this become a marker (0: all, when hidden)."""
+        return 0 if self.hide_input_images else self.base64_image_max_length
+
     def input_messages(self) -> bool:
         return not (self.hide_inputs or self.hide_input_messages)
 
@@ -100,7 +105,7 @@ def _looks_json(text: str) -> bool:
     )
 
 
-def convert_io(obj: Any, limit: int | None) -> tuple[str, str | None] | None:
+def convert_io(obj: Any, limit: int | None, images: int | None = None) -> tuple[str, str | None] | None:
     """(value, mime type or None for plain text) as OpenInference writes input/output values.
 
     A single-key mapping is unwrapped: its string value is written as is (JSON mime type only
@@ -112,7 +117,7 @@ def convert_io(obj: Any, limit: int | None) -> tuple[str, str | None] | None:
     if not is_mapping(obj):
         if isinstance(obj, str):
             return truncate(obj, limit), (A.MIME_JSON if _looks_json(obj) else None)
-        text = json_text(obj, limit)
+        text = json_text(obj, limit, images)
         return text, (A.MIME_JSON if _looks_json(text) else None)
     if not obj:
         return None
@@ -121,9 +126,9 @@ def convert_io(obj: Any, limit: int | None) -> tuple[str, str | None] | None:
         if isinstance(value, str):
             return truncate(value, limit), (A.MIME_JSON if _looks_json(value) else None)
         if key in ("input", "output"):
-            text = json_text(value, limit)
+            text = json_text(value, limit, images)
             return text, (A.MIME_JSON if _looks_json(text) else None)
-    return json_text(obj, limit), A.MIME_JSON
+    return json_text(obj, limit, images), A.MIME_JSON
 
 
 # --- messages ----------------------------------------------------------------------------------

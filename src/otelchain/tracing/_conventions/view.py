@@ -203,8 +203,10 @@ class RunView:
         """The run's input or output value and its mime type, as OpenInference writes them."""
         key = "output" if outputs else "input"
         run = self.run
+        settings = self.settings
+        images = None if outputs else settings.masking.image_limit
         value: tuple[str, str | None] | None = self.text(
-            key, lambda: oi.convert_io(run.outputs if outputs else run.inputs, self.settings.limit)
+            key, lambda: oi.convert_io(run.outputs if outputs else run.inputs, settings.limit, images)
         )
         return value
 

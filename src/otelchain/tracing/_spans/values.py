@@ -70,10 +70,10 @@ def _cap(max_length: int | None, left: int) -> int:
 _MIN_VALUE = 32
 
 
-def json_text(obj: Any, max_length: int | None) -> str:
+def json_text(obj: Any, max_length: int | None, images: int | None = None) -> str:
     """JSON for any value (the one encoder, `otelchain._json.encode`: secrets redacted, cut while
     it is written), made valid Unicode; a cut is counted in the tracing health."""
-    text, cut = encode(obj, max_length)
+    text, cut = encode(obj, max_length, images)
     if cut:
         _health.count("values_truncated")
     return text if text.isascii() else sanitize(text)

@@ -1,0 +1,157 @@
+"""Where content goes (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT), what the lean default
+writes, what a sampled-out span costs, and images bounded in every attribute that carries them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+from otelchain.tracing import OpenTelemetryCallbackHandler
+from otelchain.tracing._conventions import view as view_module
+from tests.helpers import make_traced
+from tests.helpers import scenarios as S
+
+ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+DETAILS = "gen_ai.client.inference.operation.details"
+CONTENT_KEYS = {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"}
+
+
+def _chat(monkeypatch: pytest.MonkeyPatch, mode: str | None, **options: Any) -> ReadableSpan:
+    if mode is None:
+        monkeypatch.delenv(ENV, raising=False)
+    else:
+        monkeypatch.setenv(ENV, mode)
+    traced = make_traced(conventions="gen_ai", **options)
+    model = FakeMessagesListChatModel(responses=[AIMessage("four")])
+    model.invoke([SystemMessage("Add."), HumanMessage("2 + 2?")], config={"callbacks": [traced.handler]})
+    (span,) = traced.spans
+    return span
+
+
+@pytest.mark.parametrize(
+    ("mode", "on_span", "on_event"),
+    [
+        (None, True, False),  # the default: content on, on the span
+        ("SPAN_ONLY", True, False),
+        ("true", True, False),
+        ("EVENT_ONLY", False, True),
+        ("SPAN_AND_EVENT", True, True),
+        ("NO_CONTENT", False, False),
+        ("false", False, False),
+    ],
+)
+def test_content_goes_where_the_variable_says(
+    monkeypatch: pytest.MonkeyPatch, mode: str | None, on_span: bool, on_event: bool
+) -> None:
+    span = _chat(monkeypatch, mode)
+    keys = set(span.attributes or {})
+    assert (keys >= CONTENT_KEYS) is on_span and not (CONTENT_KEYS & keys and not on_span)
+    events = [e for e in span.events if e.name == DETAILS]
+    assert bool(events) is on_event
+    if on_event:
+        details = dict(events[0].attributes or {})
+        assert json.loads(str(details["gen_ai.input.messages"]))[0]["parts"][0]["content"] == "2 + 2?"
+        assert json.loads(str(details["gen_ai.output.messages"]))[0]["parts"][0]["content"] == "four"
+        assert details["gen_ai.operation.name"] == "chat"
+    text = json.dumps({k: str(v) for k, v in (span.attributes or {}).items()})
+    assert ("2 + 2?" in text) is on_span
+
+
+def test_an_unknown_mode_warns_once_naming_the_valid_ones(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "otelchain.tracing")
+    span = _chat(monkeypatch, "EVERYWHERE")
+    _chat(monkeypatch, "EVERYWHERE")
+    assert set(span.attributes or {}) >= CONTENT_KEYS  # the default stays on
+    warnings = [r.getMessage() for r in caplog.records if "EVERYWHERE" in r.getMessage()]
+    assert len(warnings) == 1
+    assert all(v in warnings[0] for v in ("NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT"))
+
+
+def test_capture_content_takes_a_mode_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    span = _chat(monkeypatch, None, capture_content="EVENT_ONLY")
+    assert not CONTENT_KEYS & set(span.attributes or {})
+    assert [e.name for e in span.events] == [DETAILS]
+    with pytest.raises(ValueError, match="NO_CONTENT"):
+        make_traced(capture_content="sometimes")
+
+
+def test_the_lean_default_writes_each_fact_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default chat span: GenAI names only (plus the run id), no OpenInference duplicate."""
+    monkeypatch.delenv("OTELCHAIN_CONVENTIONS", raising=False)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    S.lc_multimodal_chat(OpenTelemetryCallbackHandler(provider))
+    (span,) = exporter.get_finished_spans()
+    keys = set(span.attributes or {})
+    assert len(keys) <= 15, sorted(keys)
+    assert keys - {"otelchain.run_id"} == {k for k in keys if k.startswith("gen_ai.")}
+    full = make_traced(conventions="all")
+    S.lc_multimodal_chat(full.handler)
+    (everything,) = full.spans
+    assert len(everything.attributes or {}) > 2 * len(keys)
+
+
+def test_a_sampled_out_run_builds_no_attribute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing of a dropped span's content is read: no message view, no JSON, no attribute."""
+    built: list[object] = []
+    real = view_module.RunView.messages.func  # type: ignore[attr-defined]
+
+    def spy(self: Any) -> Any:
+        built.append(self)
+        return real(self)
+
+    monkeypatch.setattr(view_module.RunView, "messages", property(spy))
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_OFF), shutdown_on_exit=False)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    handler = OpenTelemetryCallbackHandler(provider, conventions="all")
+    S.lc_multimodal_chat(handler)
+    S.lc_tool_call(handler)
+    assert built == [] and exporter.get_finished_spans() == ()
+    assert handler.runs == {} and handler.error_counts == {}
+    sampled = make_traced(conventions="all")
+    S.lc_multimodal_chat(sampled.handler)
+    assert built  # the same run, recorded: the view is read
+
+
+def test_images_are_bounded_in_every_attribute_that_carries_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = "data:image/png;base64," + "A" * 5_000_000
+    monkeypatch.setenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", "1000")
+    traced = make_traced(conventions="all")
+    content: list[Any] = [
+        {"type": "text", "text": "what?"},
+        {"type": "image_url", "image_url": {"url": image}},
+    ]
+    model = FakeMessagesListChatModel(responses=[AIMessage("a dot")])
+    model.invoke([HumanMessage(content=content)], config={"callbacks": [traced.handler]})
+    (span,) = traced.spans
+    attrs = dict(span.attributes or {})
+    for key, value in attrs.items():
+        assert "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" * 30 not in str(value), key
+    for key in ("input.value", "gen_ai.input.messages", "gen_ai.output.messages"):
+        json.loads(str(attrs[key]))  # bounded and still JSON
+    assert "chars omitted]" in str(attrs["input.value"]) and "chars omitted]" in str(
+        attrs["gen_ai.input.messages"]
+    )
+    assert attrs["input.mime_type"] == "application/json"
+
+
+def test_hidden_images_leave_every_attribute(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENINFERENCE_HIDE_INPUT_IMAGES", "true")
+    traced = make_traced(conventions="all")
+    S.lc_multimodal_chat(traced.handler)
+    (span,) = traced.spans
+    text = json.dumps({k: str(v) for k, v in (span.attributes or {}).items()})
+    assert S.IMAGE not in text and "iVBORw0KGgo" not in text
