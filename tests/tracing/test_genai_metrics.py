@@ -373,3 +373,35 @@ def test_tracing_health_is_reported_as_metrics() -> None:
     reset_health()
     provider.shutdown()
     traced.provider.shutdown()
+
+
+def test_the_global_meter_provider_is_followed_once_set() -> None:
+    """Without a meter provider a run costs no metric work; one set later is followed from the
+    next run (in a subprocess: the global provider can be set once per process)."""
+    import subprocess
+    import sys
+
+    script = """
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from otelchain.llms import FakeListLLM
+from otelchain.tracing import OpenTelemetryCallbackHandler
+from otelchain.tracing._conventions import metrics as m
+
+handler = OpenTelemetryCallbackHandler()
+recorder = handler.recorders[0]
+assert recorder._idle()
+FakeListLLM(["a"]).call("q", callbacks=[handler])
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+assert not recorder._idle()
+FakeListLLM(["b"]).call("q", callbacks=[handler])
+data = reader.get_metrics_data()
+points = [p for rm in data.resource_metrics for sm in rm.scope_metrics for mt in sm.metrics
+          if mt.name == "gen_ai.client.operation.duration" for p in mt.data.data_points]
+print(sum(p.count for p in points))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"  # the run after the provider was set, not the one before

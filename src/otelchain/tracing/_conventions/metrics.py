@@ -122,10 +122,16 @@ def _register_health(meter_provider: MeterProvider | None, meter: Any) -> None:
         meter.create_observable_counter(name, callbacks=[observe], unit=unit, description=description)
 
 
+# What the metrics API hands out while no MeterProvider has been set: instruments recorded into
+# it go nowhere until one is (``metrics.get_meter_provider()`` returns it until then).
+_UNSET_PROVIDER = metrics.get_meter_provider()
+
+
 class GenAIMetrics:
     """The GenAI client instruments of one meter (the global MeterProvider's by default)."""
 
     def __init__(self, meter_provider: MeterProvider | None = None) -> None:
+        self.follows_global = meter_provider is None
         if meter_provider is None:
             meter = metrics.get_meter("otelchain", __version__)  # a proxy: follows a provider set later
         else:
@@ -179,7 +185,14 @@ class MetricsRecorder(Recorder):
     def __init__(self, instruments: GenAIMetrics) -> None:
         self.instruments = instruments
 
+    def _idle(self) -> bool:
+        """Whether nothing listens: the global meter provider is followed and none is set yet
+        (a run then costs no metric work; one set later is followed from its next run)."""
+        return self.instruments.follows_global and metrics.get_meter_provider() is _UNSET_PROVIDER
+
     def start(self, run: Run, state: SpanState) -> None:
+        if self._idle():
+            return
         view: RunView = state.view
         run_type = run.run_type
         if run_type == "llm":
