@@ -199,7 +199,7 @@ def burst_table(title: str, bursts: list[dict[str, Any]]) -> str:
 
 
 def overview(core: list[dict[str, Any]]) -> str:
-    """One line per otelchain scenario (the README's table); the per-scenario tables have every row."""
+    """One line per otelchain scenario (the table in docs/benchmarks.md); the full tables have every row."""
     lines = [
         "### otelchain's own objects",
         "",

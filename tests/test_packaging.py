@@ -54,3 +54,37 @@ def test_lint_and_type_check_are_pinned(project: dict[str, Any]) -> None:
 def test_the_instrumentor_entry_point_is_declared(project: dict[str, Any]) -> None:
     entry = project["entry-points"]["opentelemetry_instrumentor"]
     assert entry == {"otelchain": "otelchain.tracing:OtelchainInstrumentor"}
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_langchain_extra_installs_what_the_readmes_langchain_section_uses(
+    project: dict[str, Any],
+) -> None:
+    import ast
+    from importlib.metadata import packages_distributions
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## LangChain and LangGraph apps")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code, "the README's LangChain section has no Python block"
+    modules = {
+        (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name or "").split(".")[0]
+        for node in ast.walk(ast.parse(code.group(1)))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+    } - {"otelchain"}
+    installed = packages_distributions()
+    needed = {_normal(dist) for module in modules for dist in installed.get(module, [module])}
+    offered = {
+        _normal(_name(r)) for r in project["optional-dependencies"]["langchain"] + project["dependencies"]
+    }
+    assert needed and needed <= offered, f"otelchain[langchain] lacks {sorted(needed - offered)}"
+    assert "langchain" in needed  # create_agent, which LangGraph's own deprecation warning points to
+
+
+def test_the_span_tree_is_declared_as_a_trace_exporter(project: dict[str, Any]) -> None:
+    entry = project["entry-points"]["opentelemetry_traces_exporter"]
+    assert entry == {"otelchain_tree": "otelchain.tracing:ConsoleSpanTreeExporter"}

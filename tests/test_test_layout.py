@@ -22,7 +22,7 @@ SHARED = ("tests.helpers", "tests._servers")
 # Suites that cut across packages, and the shared code; every other tests/<dir> is a package's.
 CROSS_CUTTING = {
     "export": "real trace backends (Phoenix, rotel) and the deploy files",
-    "faults": "the fault suite (README, Reliability)",
+    "faults": "the fault suite (docs/reliability.md)",
     "examples": "examples/ run as users run them",
     "benchmarks": "benchmarks/ at smoke size",
     "helpers": "shared builders",

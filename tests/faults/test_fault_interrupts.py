@@ -57,7 +57,7 @@ def test_an_interrupt_at_every_event_leaves_nothing_open(app: Traced, position: 
     app.assert_clean()
 
 
-@pytest.mark.soak  # statistical: about 1 run in 90 still leaves a run in a run map (README, Reliability)
+@pytest.mark.soak  # statistical: about 1 run in 90 still leaves a run in a run map (docs/reliability.md)
 def test_random_interrupts_leave_nothing_open() -> None:
     """Before the fix, 500 interrupts left 40 spans open and 175 runs in the map.
 

@@ -8,6 +8,8 @@ imports another test module; `tests/test_test_layout.py` checks both).
   span-tree readers (`tree`, `parent_of`, `all_strings`), the context guard, `SpanHandler`.
 - `models`: the fake OpenAI key, `call`/`stream` in either mode, `LC` (langchain-openai on loopback).
 - `values`: `hot_json_shapes`, the values a traced run encodes most (also benchmarked).
+- `installed`: `entry_points_path`, pyproject.toml's entry points as installed metadata (for the
+  OpenTelemetry launcher in a subprocess); `declared_entry_points`.
 - `scenarios` (import it as a module; it needs langchain-core): one run of every type.
 
 Servers (OpenAI-compatible, OTLP receivers, Phoenix/rotel processes, a GET server) are in
@@ -16,6 +18,7 @@ Servers (OpenAI-compatible, OTLP receivers, Phoenix/rotel processes, a GET serve
 
 from tests.helpers.clock import FakeClock
 from tests.helpers.events import Event, Recorder
+from tests.helpers.installed import declared_entry_points, entry_points_path
 from tests.helpers.models import API_KEY, LC, LC_API_KEY, call, stream
 from tests.helpers.runnables import (
     CALC_AGENT_TREE,
@@ -70,6 +73,8 @@ __all__ = [
     "calculator_executor",
     "call",
     "context_hygiene",
+    "declared_entry_points",
+    "entry_points_path",
     "make_traced",
     "parent_of",
     "seed_chain",

@@ -20,7 +20,6 @@ from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
     SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
@@ -31,7 +30,7 @@ from otelchain.chains import LLMChain
 from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.tracing import OpenTelemetryCallbackHandler, configure, instrument, uninstrument
-from otelchain.tracing._setup.configure import _shutdown_within
+from otelchain.tracing._setup.delivery import flush_at_exit
 
 OTEL_VARS = (
     "OTEL_SERVICE_NAME",
@@ -197,7 +196,7 @@ def test_collector_down_never_breaks_the_app(caplog: pytest.LogCaptureFixture) -
     handler = OpenTelemetryCallbackHandler(provider)
     for _ in range(5):
         run_chain(handler)  # runs succeed while the exporter fails in the background
-    _shutdown_within(provider, 1.0)  # the exit hook (its bound is tested below)
+    flush_at_exit(provider, timeout=1.0)  # the exit hook (its bound is tested below)
     assert handler.error_counts == {}
 
 
@@ -219,15 +218,16 @@ class StuckExporter(SpanExporter):
 
 
 def test_exit_flush_gives_up_at_its_bound(caplog: pytest.LogCaptureFixture) -> None:
-    """The exit hook returns while the export is still stuck, and says spans were dropped."""
+    """The exit hook returns while the export is still stuck, and says how many spans it dropped."""
     exporter = StuckExporter()
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=60_000))
+    provider = configure(exporter=exporter, set_global=False, schedule_delay_millis=60_000)
     run_chain(OpenTelemetryCallbackHandler(provider))
     try:
-        _shutdown_within(provider, 0.05)  # returns: were it to wait for the export, it would hang
+        # returns: were it to wait for the export, it would hang
+        assert not flush_at_exit(provider, timeout=0.2)
         assert not exporter.exported.is_set()
-        assert any("at exit were dropped" in r.getMessage() for r in caplog.records)
+        lines = [r.getMessage() for r in caplog.records if "exit flush" in r.getMessage()]
+        assert lines == ["otelchain: exit flush stopped after 0.2s: 2 spans dropped for StuckExporter"]
     finally:
         exporter.release.set()
         assert exporter.shut_down.wait(30), "the provider did not shut down once the export went through"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import pty
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.tools import Calculator, Tool
 from otelchain.tracing import ConsoleSpanProcessor, ConsoleSpanTreeExporter, OpenTelemetryCallbackHandler
-from otelchain.tracing._console.render import use_color
+from otelchain.tracing._console.render import console_width, use_color
 from tests.helpers import CALC_STEP_1 as STEP_1
 from tests.helpers import CALC_STEP_2 as STEP_2
 from tests.helpers import Boom, FakeClock, seed_chain
@@ -373,7 +374,38 @@ def test_width_from_columns_and_the_terminal(monkeypatch: pytest.MonkeyPatch, cl
     monkeypatch.delenv("COLUMNS")
     stream = io.StringIO()
     ask_agent([ConsoleCallbackHandler(stream)])
-    assert max(cell_len(line) for line in stream.getvalue().splitlines()) > 100  # not a terminal: 120
+    assert max(cell_len(line) for line in stream.getvalue().splitlines()) > 100  # not a terminal: no wrap
+
+
+def test_off_a_terminal_lines_are_never_wrapped(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
+    """Piped or in a file, a header line stays one line whatever its length, so grep finds it
+    (it was hard-wrapped at 120 columns)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    name = "nightly_report_" + "x" * 150
+    log, tree = io.StringIO(), io.StringIO()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanTreeExporter(tree, color=False)))
+    chain = LLMChain(llm=FakeListLLM([" 3"]), prompt=PromptTemplate.from_template("1 + {n} ="))
+    chain.call({"n": 2}, [ConsoleCallbackHandler(log), OpenTelemetryCallbackHandler(provider)], run_name=name)
+    provider.shutdown()
+    lines = log.getvalue().splitlines()
+    assert f"[chain/start] [1:chain:{name}] Entering Chain run with input:" in lines
+    assert f"[llm/start] [1:chain:{name} > 2:llm:fake-list] Entering LLM run with input:" in lines
+    assert any(line.startswith(f"└── 1:chain:{name}  ") for line in tree.getvalue().splitlines())
+
+
+def test_a_terminal_that_reports_no_width_gets_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new pseudo-terminal reports 0x0 (as some CI runners and containers do): rich's fallback
+    of 80 columns, not a 20-column tree."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    leader, follower = pty.openpty()
+    try:
+        with os.fdopen(follower, "w", encoding="utf-8", closefd=False) as tty:
+            assert tty.isatty() and os.get_terminal_size(follower).columns == 0
+            assert console_width(tty) == 80
+    finally:
+        os.close(leader)
+        os.close(follower)
 
 
 def test_huge_trace_is_bounded_and_collapsed(clock: FakeClock) -> None:

@@ -337,12 +337,13 @@ def test_text_and_image_masking_reaches_both_conventions(monkeypatch: pytest.Mon
 def test_configured_meter_provider_shuts_down_once_quietly(caplog: pytest.LogCaptureFixture) -> None:
     """The app may shut down the MeterProvider configure() made before otelchain's exit flush
     does: the second shutdown is a no-op, not an SDK warning at exit."""
-    from otelchain.tracing._setup.metrics import _shutdown_within, configure_metrics
+    from otelchain.tracing._setup.delivery import flush_at_exit
+    from otelchain.tracing._setup.metrics import configure_metrics
 
     provider = configure_metrics(exporter="console", set_global=False)
     assert isinstance(provider, MeterProvider)
     provider.shutdown()
-    _shutdown_within(provider, 5.0)  # what the exit hook runs
+    assert flush_at_exit(provider, timeout=5.0)  # what the exit hook runs
     assert not [r for r in caplog.records if "shutdown can only be called once" in r.getMessage()]
 
 

@@ -57,7 +57,10 @@ _MARK = "dim italic"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TRAILING = re.compile(r"(?:[ ]|\x1b\[[0-9;]*m)+$", re.M)  # padding rich leaves at line ends
 _CODE = re.compile(r"\x1b\[[0-9;]*m")
-_DEFAULT_WIDTH = 120  # off a terminal (a pipe, a file, CI logs), unless COLUMNS says otherwise
+# Off a terminal (a pipe, a file, CI logs) lines are not wrapped, so grep sees each one whole;
+# values stay bounded by their limits. A terminal that reports 0 columns gets rich's fallback.
+NO_WRAP_WIDTH = 1_000_000
+_FALLBACK_WIDTH = 80
 
 # --- terminal conventions ----------------------------------------------------------------------
 
@@ -87,18 +90,20 @@ def use_color(stream: IO[str], forced: bool | None = None) -> bool:
 
 
 def console_width(stream: IO[str], width: int | None = None) -> int:
-    """Columns to fit: ``width`` if given, else ``COLUMNS``, else the terminal's, else 120."""
+    """Columns to fit: ``width`` if given, else ``COLUMNS``, else the terminal's (80 when it
+    reports none); off a terminal, `NO_WRAP_WIDTH` (lines are never wrapped)."""
     if width is not None:
         return max(int(width), 20)
     columns = os.environ.get("COLUMNS", "").strip()
     if columns.isdigit() and int(columns) > 0:
         return max(int(columns), 20)
-    if _isatty(stream):
-        try:
-            return max(os.get_terminal_size(stream.fileno()).columns, 20)
-        except (AttributeError, OSError, ValueError):
-            pass
-    return _DEFAULT_WIDTH
+    if not _isatty(stream):
+        return NO_WRAP_WIDTH
+    try:
+        reported = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return _FALLBACK_WIDTH
+    return max(reported, 20) if reported > 0 else _FALLBACK_WIDTH
 
 
 def clean(text: str) -> str:

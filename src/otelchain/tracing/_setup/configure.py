@@ -1,9 +1,10 @@
 """`configure()`: a TracerProvider from arguments and the standard OTEL_* environment variables.
 
 Exporters are the SDK's own: every name in ``OTEL_TRACES_EXPORTER`` (a comma-separated list) is
-looked up in the ``opentelemetry_traces_exporter`` entry points, except ``console`` (otelchain's
-span tree) and ``otlp`` (gRPC or HTTP as the protocol or port says). A provider that is already
-global (set by ``opentelemetry-instrument``, the app or an earlier call) is reused, never doubled.
+looked up in the ``opentelemetry_traces_exporter`` entry points, except ``console`` and
+``otelchain_tree`` (otelchain's span tree) and ``otlp`` (gRPC or HTTP as the protocol or port
+says). A provider that is already global (set by ``opentelemetry-instrument``, the app or an
+earlier call) is reused, never doubled.
 
 Configuration errors in code (arguments) raise ``ValueError``; errors in the environment are
 logged once, naming the variable and its value (secrets masked), and fall back safely: the bad
@@ -12,8 +13,8 @@ exporter is skipped, the app keeps running.
 
 from __future__ import annotations
 
-import atexit
 import contextvars
+import functools
 import logging
 import os
 import re
@@ -29,7 +30,13 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from otelchain.tracing._setup.metrics import run_within
+from otelchain.tracing._setup.delivery import (
+    Delivery,
+    deliveries,
+    queue_length,
+    quiet_retries,
+    register_exit_flush,
+)
 
 __all__ = ["ConfigurationError", "configure"]
 
@@ -39,6 +46,7 @@ _PROTOCOLS = ("grpc", "http/protobuf")
 _ENTRY_POINT_GROUP = "opentelemetry_traces_exporter"
 _OTLP_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _OTLP_NAMES = frozenset({"otlp", *_OTLP_BY_PROTOCOL.values()})
+_TREE_NAMES = frozenset({"console", "otelchain_tree"})  # otelchain's span tree (the entry point's name too)
 _SECRET_WORDS = "auth|key|token|secret|password|passwd|cookie|credential|signature"
 
 
@@ -222,6 +230,7 @@ class _Exporter:
     key: str
     build: Callable[[], SpanExporter]
     batch: dict[str, Any] = field(default_factory=dict)
+    target: str = ""  # where its spans go, for the exit line (secrets masked)
 
 
 def _entry_point(name: str) -> type[SpanExporter] | None:
@@ -238,7 +247,7 @@ def _entry_point(name: str) -> type[SpanExporter] | None:
 def _installed_names() -> list[str]:
     from importlib.metadata import entry_points
 
-    return sorted({"console", "none", *(e.name for e in entry_points(group=_ENTRY_POINT_GROUP))})
+    return sorted({*_TREE_NAMES, "none", *(e.name for e in entry_points(group=_ENTRY_POINT_GROUP))})
 
 
 def _otlp(name: str, options: _OtlpOptions, origin: _Setting) -> _Exporter | None:
@@ -255,9 +264,24 @@ def _otlp(name: str, options: _OtlpOptions, origin: _Setting) -> _Exporter | Non
         return None
     headers = dict(options.headers) if options.headers is not None else _headers_from_env()
     # endpoint None: the exporter reads its own variables (already validated above)
-    kwargs = otlp_kwargs(options.endpoint, name == "otlp_proto_grpc", "traces", headers, options.timeout)
+    grpc = name == "otlp_proto_grpc"
+    kwargs = otlp_kwargs(options.endpoint, grpc, "traces", headers, options.timeout)
     key = f"{name} {endpoint.value if endpoint else ''}"
-    return _Exporter(key, lambda: exporter_class(**kwargs))
+    return _Exporter(key, lambda: exporter_class(**kwargs), target=otlp_target(endpoint, grpc, "traces"))
+
+
+def otlp_target(endpoint: _Setting | None, grpc: bool, signal: str) -> str:
+    """The URL an OTLP exporter sends ``signal`` to, as the SDK resolves it (for messages:
+    credentials masked)."""
+    if endpoint is None:
+        url = "http://localhost:4317" if grpc else f"http://localhost:4318/v1/{signal}"
+    elif grpc or endpoint.env == f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT":
+        url = endpoint.value
+    elif endpoint.env is None:
+        url = otlp_kwargs(endpoint.value, False, signal, None, None)["endpoint"]
+    else:  # the base variable: the HTTP exporter adds the signal's path
+        url = endpoint.value.rstrip("/") + f"/v1/{signal}"
+    return _mask(url)
 
 
 def otlp_kwargs(
@@ -296,7 +320,9 @@ def _names(exporter: str | Sequence[str | SpanExporter] | None, endpoint: str | 
 
 
 def _given(span_exporter: SpanExporter) -> _Exporter:
-    return _Exporter(f"object {id(span_exporter)}", lambda: span_exporter)
+    return _Exporter(
+        f"object {id(span_exporter)}", lambda: span_exporter, target=type(span_exporter).__name__
+    )
 
 
 def _exporters(exporter: str | Sequence[str | SpanExporter] | SpanExporter | None, options: _OtlpOptions,
@@ -311,8 +337,8 @@ def _exporters(exporter: str | Sequence[str | SpanExporter] | SpanExporter | Non
         name = setting.value
         if name == "none":
             continue
-        if name == "console":
-            found.append(_Exporter("console", _console, {"schedule_delay_millis": 500}))
+        if name in _TREE_NAMES:
+            found.append(_Exporter("console", _console, {"schedule_delay_millis": 500}, "the console"))
         elif name in _OTLP_NAMES:
             if (otlp := _otlp(name, options, setting)) is not None:
                 found.append(otlp)
@@ -325,30 +351,22 @@ def _exporters(exporter: str | Sequence[str | SpanExporter] | SpanExporter | Non
                     "it is skipped",
                 )
                 continue
-            found.append(_Exporter(name, exporter_class))
+            found.append(_Exporter(name, exporter_class, target=name))
     return found
 
 
 # --- providers --------------------------------------------------------------------------------
 
-_finished: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
 _added: weakref.WeakKeyDictionary[TracerProvider, set[str]] = weakref.WeakKeyDictionary()
 _lock = threading.RLock()
 
 
-def _shutdown_within(provider: TracerProvider, seconds: float) -> None:
-    """Flush and shut down the provider, giving up after ``seconds`` (a dead collector must not
-    hold the process at exit). Runs once per provider."""
-    if provider in _finished:
-        return
-    _finished.add(provider)
-
-    def flush_and_shut_down() -> None:
+def _flush_and_shut_down(provider: TracerProvider) -> Callable[[float], None]:
+    def run(seconds: float) -> None:
         provider.force_flush(int(seconds * 1000))
         provider.shutdown()
 
-    if not run_within(seconds, "tracing", flush_and_shut_down):
-        logger.warning("otelchain tracing: spans not exported within %.1fs at exit were dropped", seconds)
+    return run
 
 
 def _has_span_processors(provider: TracerProvider) -> bool:
@@ -363,6 +381,7 @@ def _attach(
 ) -> None:
     """Add each exporter (in a BatchSpanProcessor) that configure() has not added to this provider."""
     added = _added.setdefault(provider, set())
+    accounts = deliveries(provider)
     for item in exporters:
         if item.key in added:
             continue
@@ -375,9 +394,14 @@ def _attach(
         from otelchain.tracing._setup.export_health import HealthExporter, watch_queue_drops
 
         watch_queue_drops()  # spans dropped and exports failed are counted in tracing.health()
-        provider.add_span_processor(
-            BatchSpanProcessor(HealthExporter(span_exporter), **(item.batch | dict(batch_options)))
+        quiet_retries(span_exporter)  # its retry messages are summed up (the first one shown)
+        delivery = Delivery("spans", item.target or type(span_exporter).__name__)
+        processor = BatchSpanProcessor(
+            HealthExporter(span_exporter, delivery), **(item.batch | dict(batch_options))
         )
+        delivery.queued = functools.partial(queue_length, processor)
+        accounts.append(delivery)
+        provider.add_span_processor(processor)
 
 
 def _global_sdk_provider() -> TracerProvider | None:
@@ -403,7 +427,7 @@ def _tracer_provider(
             return current
         provider = TracerProvider(resource=resource, span_limits=span_limits, shutdown_on_exit=False)
         _attach(provider, exporters(), batch_options)
-        atexit.register(_shutdown_within, provider, flush_timeout)
+        register_exit_flush(provider, _flush_and_shut_down(provider), flush_timeout)
         if set_global:
             if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
                 trace.set_tracer_provider(provider)
@@ -431,16 +455,17 @@ def configure(
     call), it is returned as is: nothing is added twice and its resource is kept; exporters named
     in ``exporter`` are added to it once. Otherwise a new provider with a BatchSpanProcessor per
     exporter is built (``batch_options`` are its settings), made global when ``set_global``, and
-    flushed at exit within ``flush_timeout`` seconds.
+    flushed at exit within ``flush_timeout`` seconds, at the same time as the MeterProvider
+    below (one bound for both; what is dropped then is said in one line, with counts).
 
     ``exporter``: names or `SpanExporter` objects, a list or a comma-separated string, as in
-    ``OTEL_TRACES_EXPORTER`` (its default): ``console`` (the span tree), ``otlp`` (gRPC or HTTP
-    by ``protocol``, else gRPC for port 4317, else HTTP), ``none``, or any name registered as an
-    ``opentelemetry_traces_exporter`` entry point (``otlp_proto_http``, ``zipkin``, ...); unset,
-    otlp when an endpoint is set and the console tree otherwise. ``endpoint``, ``protocol``,
-    ``headers``, ``timeout`` default to ``OTEL_EXPORTER_OTLP_*``; ``service_name`` to
-    ``OTEL_SERVICE_NAME``. A bad argument raises `ConfigurationError` (a ValueError); a bad
-    variable is logged once, masked, and that exporter skipped.
+    ``OTEL_TRACES_EXPORTER`` (its default): ``console`` or ``otelchain_tree`` (the span tree),
+    ``otlp`` (gRPC or HTTP by ``protocol``, else gRPC for port 4317, else HTTP), ``none``, or any
+    name registered as an ``opentelemetry_traces_exporter`` entry point (``otlp_proto_http``,
+    ``zipkin``, ...); unset, otlp when an endpoint is set and the console tree otherwise.
+    ``endpoint``, ``protocol``, ``headers``, ``timeout`` default to ``OTEL_EXPORTER_OTLP_*``;
+    ``service_name`` to ``OTEL_SERVICE_NAME``. A bad argument raises `ConfigurationError` (a
+    ValueError); a bad variable is logged once, masked, and that exporter skipped.
 
     A MeterProvider for the GenAI metrics is set up beside the TracerProvider
     (`otelchain.tracing._setup.metrics.configure_metrics`: OTLP when an endpoint is set,

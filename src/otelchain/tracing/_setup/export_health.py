@@ -9,27 +9,30 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otelchain.tracing._setup.delivery import Delivery
 from otelchain.tracing._spans.health import count
 
 __all__ = ["HealthExporter", "watch_queue_drops"]
 
 
 class HealthExporter(SpanExporter):
-    """Wraps a `SpanExporter` and counts the spans of every failed export (result or raise)."""
+    """Wraps a `SpanExporter` and counts the spans of every export, exported or failed (result
+    or raise), in `health()` and on its own `Delivery`."""
 
-    def __init__(self, exporter: SpanExporter) -> None:
+    def __init__(self, exporter: SpanExporter, delivery: Delivery | None = None) -> None:
         self.exporter = exporter
+        self.delivery = delivery if delivery is not None else Delivery("spans", type(exporter).__name__)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        n = len(spans)
         try:
-            result = self.exporter.export(spans)
+            with self.delivery.export(n) as ok:  # the SDK exporter's retry messages are summed up
+                result = self.exporter.export(spans)
+                ok.append(result is SpanExportResult.SUCCESS)
         except Exception:
-            count("spans_export_failed", len(spans))
+            count("spans_export_failed", n)
             raise
-        if result is SpanExportResult.SUCCESS:
-            count("spans_exported", len(spans))
-        else:
-            count("spans_export_failed", len(spans))
+        count("spans_exported" if result is SpanExportResult.SUCCESS else "spans_export_failed", n)
         return result
 
     def shutdown(self) -> None:

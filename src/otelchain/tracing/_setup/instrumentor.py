@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from collections.abc import Collection
 from typing import Any
 
@@ -44,6 +45,10 @@ class OtelchainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         options = {key: value for key, value in kwargs.items() if key in _HANDLER_OPTIONS}
+        if "meter_provider" not in options and launcher_metrics_go_nowhere():
+            from opentelemetry.metrics import NoOpMeterProvider
+
+            options["meter_provider"] = NoOpMeterProvider()
         instrument(tracer_provider=kwargs.get("tracer_provider"), **options)
         propagate = kwargs.get("propagate_http")
         if propagate is None:
@@ -57,3 +62,31 @@ class OtelchainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if type(self)._propagating:
             disable_http_propagation()
             type(self)._propagating = False
+
+
+_OTLP = frozenset({"otlp", "otlp_proto_grpc", "otlp_proto_http"})
+
+
+def _names(variable: str, default: str) -> set[str]:
+    return {n.strip().lower() for n in os.environ.get(variable, default).split(",") if n.strip()}
+
+
+def launcher_metrics_go_nowhere() -> bool:
+    """Under ``opentelemetry-instrument``: whether metrics would only go to the default OTLP
+    endpoint that nobody set up: the metrics exporter is OTLP (the distro's default) but no
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``..._METRICS_ENDPOINT`` is set and traces do not go over
+    OTLP either (``OTEL_TRACES_EXPORTER=otelchain_tree``). otelchain then records no metrics, so a
+    collector that is not there logs no errors and holds no exit."""
+    if "opentelemetry.instrumentation.auto_instrumentation" not in sys.modules:
+        return False  # not the launcher: the app set its meter provider up itself
+    metrics = _names("OTEL_METRICS_EXPORTER", "otlp")
+    if not metrics <= _OTLP or not metrics:
+        return False  # console, prometheus, ...: somewhere the user chose (none: nothing exported)
+    if any(
+        os.environ.get(v, "").strip()
+        for v in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    ):
+        return False
+    return not (
+        _names("OTEL_TRACES_EXPORTER", "otlp") & _OTLP
+    )  # traces to the default collector: it is there

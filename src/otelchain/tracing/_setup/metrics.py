@@ -3,16 +3,14 @@ GenAI instruments themselves are in `otelchain.tracing._conventions.metrics`).""
 
 from __future__ import annotations
 
-import atexit
 import functools
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry import metrics
 
-__all__ = ["configure_metrics", "run_within"]
+__all__ = ["configure_metrics"]
 
 logger = logging.getLogger("otelchain.tracing")
 
@@ -54,25 +52,53 @@ def _once_meter_provider_class() -> Any:
     return OnceMeterProvider
 
 
-def run_within(seconds: float, what: str, work: Callable[[], object]) -> bool:
-    """Run ``work`` (a provider's exit flush) in a daemon thread, waiting at most ``seconds`` (a
-    dead collector must not hold the process at exit); whether it finished. Failures are logged."""
+def _shut_down(provider: Any) -> Callable[[float], None]:
+    def run(seconds: float) -> None:
+        provider.shutdown(timeout_millis=seconds * 1000)
 
-    def run() -> None:
-        try:
-            work()
-        except Exception as error:
-            logger.warning("otelchain %s: shutdown failed: %s: %s", what, type(error).__name__, error)
-
-    worker = threading.Thread(target=run, name=f"otelchain-{what}-shutdown", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    return not worker.is_alive()
+    return run
 
 
-def _shutdown_within(provider: Any, seconds: float) -> None:
-    """Flush and shut down, giving up after ``seconds``."""
-    run_within(seconds, "metrics", lambda: provider.shutdown(timeout_millis=seconds * 1000))
+@functools.cache
+def _counting_exporter_class() -> Any:
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+
+    from otelchain.tracing._setup.delivery import Delivery
+
+    class CountingMetricExporter(MetricExporter):
+        """Wraps a MetricExporter and counts the data points of every export on a `Delivery`;
+        the SDK exporter's retry messages are summed up (`otelchain.tracing._setup.delivery`)."""
+
+        def __init__(self, exporter: MetricExporter, delivery: Delivery) -> None:
+            # what the SDK's own reader reads from an exporter (pinned by test_sdk_contract)
+            super().__init__(
+                preferred_temporality=exporter._preferred_temporality,
+                preferred_aggregation=exporter._preferred_aggregation,
+            )
+            self.exporter = exporter
+            self.delivery = delivery
+
+        def export(
+            self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+        ) -> MetricExportResult:
+            n = sum(
+                len(metric.data.data_points)
+                for resource in metrics_data.resource_metrics
+                for scope in resource.scope_metrics
+                for metric in scope.metrics
+            )
+            with self.delivery.export(n) as ok:
+                result = self.exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+                ok.append(result is MetricExportResult.SUCCESS)
+            return result
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return self.exporter.force_flush(timeout_millis=timeout_millis)
+
+        def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+            self.exporter.shutdown(timeout_millis=timeout_millis, **kwargs)
+
+    return CountingMetricExporter
 
 
 def configure_metrics(
@@ -120,16 +146,25 @@ def configure_metrics(
         if isinstance(current, SdkMeterProvider):  # the app's, opentelemetry-instrument's, or ours
             return current
 
+    from otelchain.tracing._setup.delivery import Delivery, deliveries, quiet_retries, register_exit_flush
+
     if kind == "otlp":
+        from otelchain.tracing._setup.configure import otlp_target
+
         metric_exporter = _otlp_exporter(endpoint, chosen, headers, timeout)
+        target = otlp_target(url, chosen == "grpc", "metrics")
     else:
         metric_exporter = ConsoleMetricExporter()
-    reader = PeriodicExportingMetricReader(metric_exporter)
+        target = "the console"
+    quiet_retries(metric_exporter)
+    delivery = Delivery("metric points", target)
+    reader = PeriodicExportingMetricReader(_counting_exporter_class()(metric_exporter, delivery))
     options: dict[str, Any] = {"metric_readers": [reader], "shutdown_on_exit": False}
     if resource is not None:
         options["resource"] = resource
     provider = _once_meter_provider_class()(**options)
-    atexit.register(_shutdown_within, provider, flush_timeout)
+    deliveries(provider).append(delivery)
+    register_exit_flush(provider, _shut_down(provider), flush_timeout)
     if set_global:
         metrics.set_meter_provider(provider)
     return provider
