@@ -158,3 +158,26 @@ def test_no_import_circle_even_inside_functions() -> None:
     for start in sorted(edges):
         walk(start, [start])
     assert cycles == []
+
+
+def test_no_module_imports_itself_back_even_inside_functions() -> None:
+    """Module by module too: no circle of imports, at module level or inside functions."""
+    edges: dict[str, set[str]] = {}
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        module = ".".join(p for p in rel.parts if p != "__init__")
+        edges[module] = {
+            n for n in _runtime_imports(ast.parse(path.read_text())) if n not in (module, "otelchain")
+        }
+    cycles: list[list[str]] = []
+
+    def walk(node: str, path: list[str]) -> None:
+        for nxt in sorted(edges.get(node, ())):
+            if nxt in path:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif len(path) < 12:
+                walk(nxt, [*path, nxt])
+
+    for start in sorted(edges):
+        walk(start, [start])
+    assert cycles == []

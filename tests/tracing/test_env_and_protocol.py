@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from otelchain.tracing._setup.configure import _protocol
+from otelchain.tracing._setup.settings import _protocol
 
 SCRIPT = textwrap.dedent(
     """

@@ -30,7 +30,7 @@ from opentelemetry.trace import StatusCode
 
 from otelchain._json import scrub
 from otelchain.tracing import _names as A
-from otelchain.tracing._console.verbose import _Printing
+from otelchain.tracing._console.printing import Printing
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -769,7 +769,7 @@ def group(*parts: RenderableType | None) -> RenderableType | None:
     return shown[0] if len(shown) == 1 else Group(*shown)
 
 
-class ConsoleSpanProcessor(_Printing, SpanProcessor):
+class ConsoleSpanProcessor(Printing, SpanProcessor):
     """Prints ``[chain/start] [1:chain:llm_chain] Entering Chain run with input:`` lines as
     otelchain spans start and end, for any tracer provider it is added to.
 
@@ -912,7 +912,7 @@ class _Budget:
 _KIND_ORDER = {kind: i for i, kind in enumerate(("llm", "tool", "retriever", "chain", "agent", "other"))}
 
 
-class ConsoleSpanTreeExporter(_Printing, SpanExporter):
+class ConsoleSpanTreeExporter(Printing, SpanExporter):
     """Prints each trace as a tree when its local root span ends, readable at a glance.
 
     One node per span in time order: ``3:llm:gpt-4o`` (named as in the verbose log), duration,

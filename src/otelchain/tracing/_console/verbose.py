@@ -18,36 +18,19 @@ from typing import IO, TYPE_CHECKING, Any
 
 from otelchain._json import to_jsonable
 from otelchain.callbacks._runs import Run, RunTreeHandler
+from otelchain.tracing._console.printing import Printing
 from otelchain.tracing._conventions import openinference_values as _oi
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from otelchain.schema import AgentAction, AgentFinish
-    from otelchain.tracing._console.render import Message, Printer
+    from otelchain.tracing._console.render import Message
 
 __all__ = ["ConsoleCallbackHandler", "default_console_handler"]
 
 
-class _Printing:
-    """The stream and colour setting of a console view, kept by its `Printer`."""
-
-    printer: Printer
-
-    @property
-    def stream(self) -> IO[str]:
-        return self.printer.stream
-
-    @property
-    def color(self) -> bool | None:
-        return self.printer.color
-
-    @color.setter
-    def color(self, value: bool | None) -> None:
-        self.printer.color = value
-
-
-class ConsoleCallbackHandler(_Printing, RunTreeHandler):
+class ConsoleCallbackHandler(Printing, RunTreeHandler):
     """Prints every run's start, end, error and agent action to a stream (stdout by default).
 
     ``color``: None follows ``NO_COLOR`` / ``FORCE_COLOR`` / ``TERM=dumb`` and whether the stream

@@ -10,6 +10,8 @@ from typing import Any
 
 from opentelemetry import metrics
 
+from otelchain.tracing._setup.settings import _endpoint_problem, _protocol, _setting, otlp_kwargs, otlp_target
+
 __all__ = ["configure_metrics"]
 
 logger = logging.getLogger("otelchain.tracing")
@@ -21,7 +23,6 @@ _EXPORTERS = ("otlp", "console", "none")
 def _otlp_exporter(
     endpoint: str | None, protocol: str, headers: Mapping[str, str] | None, timeout: float | None
 ) -> Any:
-    from otelchain.tracing._setup.configure import otlp_kwargs
 
     kwargs = otlp_kwargs(endpoint, protocol == "grpc", "metrics", headers, timeout)
     if protocol == "grpc":
@@ -123,7 +124,6 @@ def configure_metrics(
     is already global is returned as is (calling it again adds nothing).
     A bad setting (argument or variable) raises `ConfigurationError`, naming it.
     """
-    from otelchain.tracing._setup.configure import _endpoint_problem, _protocol, _setting
 
     off = "metrics are not exported"
     url = _setting(endpoint, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -149,8 +149,6 @@ def configure_metrics(
     from otelchain.tracing._setup.delivery import Delivery, deliveries, quiet_retries, register_exit_flush
 
     if kind == "otlp":
-        from otelchain.tracing._setup.configure import otlp_target
-
         metric_exporter = _otlp_exporter(endpoint, chosen, headers, timeout)
         target = otlp_target(url, chosen == "grpc", "metrics")
     else:

@@ -1,0 +1,213 @@
+"""Settings read once for traces and metrics alike: an argument or an ``OTEL_*`` variable, where it
+came from, and one clear error per bad value (secrets masked); OTLP endpoints, protocols, headers
+and exporter arguments as the SDK reads them."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["ConfigurationError", "otlp_kwargs", "otlp_target"]
+
+logger = logging.getLogger("otelchain.tracing")
+
+_PROTOCOLS = ("grpc", "http/protobuf")
+_SECRET_WORDS = "auth|key|token|secret|password|passwd|cookie|credential|signature"
+
+
+class ConfigurationError(ValueError):
+    """A setting `configure()` cannot use; the message names the setting and its (masked) value."""
+
+    def __init__(self, message: str, setting: _Setting | None = None, problem: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.problem = problem
+
+
+def _env(*names: str) -> tuple[str, str] | None:
+    """(variable, value) of the first of ``names`` that is set and not blank."""
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None and value.strip():
+            return name, value.strip()
+    return None
+
+
+def _mask(value: str) -> str:
+    """A value safe to print: URL user info and secret-looking header or query values replaced."""
+    text = re.sub(r"(?<=://)[^/@\s]*@", "***@", value)
+    return re.sub(
+        rf"(?P<key>[\w.\-]*(?:{_SECRET_WORDS})[\w.\-]*)"
+        r"(?P<sep>\s*[=:]\s*)[^,&;\s]+(?:\s+[^,&;\s=]+)?",
+        lambda m: f"{m.group('key')}{m.group('sep')}***",
+        text,
+        flags=re.IGNORECASE,
+    )
+
+
+_reported: set[tuple[str, str]] = set()
+_reported_lock = threading.Lock()
+
+
+def _report(variable: str, value: str, problem: str, fallback: str) -> None:
+    """Log one clear error per (variable, value), however often configure() runs."""
+    shown = _mask(value)
+    with _reported_lock:
+        if (variable, shown) in _reported:
+            return
+        _reported.add((variable, shown))
+    logger.error("otelchain tracing: %s=%r %s; %s", variable, shown, problem, fallback)
+
+
+@dataclass
+class _Setting:
+    """A value and where it came from: an argument (``env`` None) or an environment variable."""
+
+    value: str
+    env: str | None = None
+
+    def fail(self, problem: str, fallback: str, *, strict: bool = False) -> None:
+        """Raise for an argument (or any setting when ``strict``); else log once and let the
+        caller fall back."""
+        if self.env is None or strict:
+            where = f"{self.env}=" if self.env else ""
+            raise ConfigurationError(f"{where}{_mask(self.value)!r} {problem}", self, problem)
+        _report(self.env, self.value, problem, fallback)
+
+
+def _setting(argument: str | None, *env_names: str) -> _Setting | None:
+    if argument is not None:
+        return _Setting(argument)
+    found = _env(*env_names)
+    return _Setting(found[1], found[0]) if found else None
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _endpoint_problem(endpoint: str) -> str | None:
+    """Why ``endpoint`` is not a usable OTLP URL, or None."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port  # raises for a non-numeric or out-of-range port
+    except ValueError as error:
+        return f"is not a valid OTLP endpoint ({error}); expected http(s)://host:port"
+    if parts.scheme not in ("http", "https"):
+        return "is not a valid OTLP endpoint: expected an http:// or https:// URL (host:port)"
+    if not parts.hostname or " " in endpoint:
+        return "is not a valid OTLP endpoint: no host; expected http(s)://host:port"
+    if port == 0:
+        return "is not a valid OTLP endpoint: port 0"
+    return None
+
+
+def _protocol(
+    protocol: str | None, endpoint: str | None, signal: str = "TRACES", strict: bool = False
+) -> str:
+    """The OTLP protocol asked for; unset (or unusable in the environment, unless ``strict``),
+    gRPC when the endpoint is on the gRPC port 4317 (so
+    ``OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317`` just works), else HTTP."""
+    if endpoint is None:
+        found = _env(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+        endpoint = found[1] if found else None
+    try:
+        port = urlsplit(endpoint).port if endpoint else None
+    except ValueError:
+        port = None
+    default = "grpc" if port == 4317 else "http/protobuf"
+    setting = _setting(protocol, f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+    if setting is None:
+        return default
+    value = setting.value.strip().lower()
+    if value not in _PROTOCOLS:
+        setting.fail(f"must be one of {list(_PROTOCOLS)} (OTEL_EXPORTER_OTLP_PROTOCOL / protocol)",
+                     f"using {default}", strict=strict)  # fmt: skip
+        return default
+    return value
+
+
+_HEADER = re.compile(r"\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(.*?)\s*")
+
+
+def _headers_from_env() -> dict[str, str] | None:
+    """OTLP headers from the environment, parsed here so a malformed entry is reported with its
+    value masked (the SDK's own parser prints it in full); malformed entries are skipped."""
+    found = _env("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+    if found is None:
+        return None
+    variable, raw = found
+    headers: dict[str, str] = {}
+    for entry in raw.split(","):
+        if not entry.strip():
+            continue
+        match = _HEADER.fullmatch(entry)
+        if match is None:
+            name = re.split(r"[=:\s]", entry.strip(), maxsplit=1)[0]
+            _report(variable, f"{name}=***" if name != entry.strip() else "***",
+                    "is not a name=value header", "that entry is skipped")  # fmt: skip
+            continue
+        headers[unquote(match.group(1)).lower()] = unquote(match.group(2))
+    return headers
+
+
+class _MaskSdkHeaderWarnings(logging.Filter):
+    """On the SDK's header parser logger: never print a header value. While configure() builds
+    exporters (it reports bad entries itself) the SDK's duplicate is dropped; otherwise masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Header format invalid" not in str(record.msg):
+            return True
+        if _building.get():
+            return False
+        record.args = tuple(
+            re.split(r"[=:\s]", str(a).strip(), maxsplit=1)[0] + "=***" if isinstance(a, str) else a
+            for a in (record.args if isinstance(record.args, tuple) else ())
+        )
+        return True
+
+
+_building: contextvars.ContextVar[bool] = contextvars.ContextVar("otelchain_building", default=False)
+_mask_filter = _MaskSdkHeaderWarnings()
+
+
+def _install_header_mask() -> None:
+    """Make the SDK's OTLP header parser mask values (idempotent)."""
+    sdk_logger = logging.getLogger("opentelemetry.util.re")
+    if _mask_filter not in sdk_logger.filters:
+        sdk_logger.addFilter(_mask_filter)
+
+
+def otlp_target(endpoint: _Setting | None, grpc: bool, signal: str) -> str:
+    """The URL an OTLP exporter sends ``signal`` to, as the SDK resolves it (for messages:
+    credentials masked)."""
+    if endpoint is None:
+        url = "http://localhost:4317" if grpc else f"http://localhost:4318/v1/{signal}"
+    elif grpc or endpoint.env == f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT":
+        url = endpoint.value
+    elif endpoint.env is None:
+        url = otlp_kwargs(endpoint.value, False, signal, None, None)["endpoint"]
+    else:  # the base variable: the HTTP exporter adds the signal's path
+        url = endpoint.value.rstrip("/") + f"/v1/{signal}"
+    return _mask(url)
+
+
+def otlp_kwargs(
+    url: str | None, grpc: bool, signal: str, headers: Mapping[str, str] | None, timeout: float | None
+) -> dict[str, Any]:
+    """An OTLP exporter's arguments: gRPC is insecure on ``http://``; HTTP posts to
+    ``/v1/<signal>``, added to a base URL (as ``OTEL_EXPORTER_OTLP_ENDPOINT`` is) or replacing
+    the traces path of a URL given for both signals."""
+    kwargs: dict[str, Any] = {"headers": dict(headers) if headers else None, "timeout": timeout}
+    if grpc:
+        kwargs["insecure"] = None if url is None else url.startswith("http://")
+    elif url is not None and not url.rstrip("/").endswith(f"/v1/{signal}"):
+        url = url.rstrip("/").removesuffix("/v1/traces") + f"/v1/{signal}"
+    kwargs["endpoint"] = url
+    return kwargs
