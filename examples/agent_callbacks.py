@@ -1,11 +1,11 @@
-"""The seed's last example: request callbacks on an agent executor, constructor callbacks on
+"""LangChain's last example: request callbacks on an agent executor, constructor callbacks on
 the chat model and the LLMChain.
 
 handler1 is passed to ``executor.call(...)``: it sees every run of that request (the executor,
 each llm_chain step, the model, the agent's actions and the tool). handler2 is passed to the
 model's and the LLMChain's constructors: it sees only those two objects' runs.
 
-Without OPENAI_API_KEY a scripted chat model streams the seed's exact tokens; with it, the same
+Without OPENAI_API_KEY a scripted chat model streams LangChain's exact tokens; with it, the same
 script runs on ChatOpenAI (temperature 0, streaming).
 
     python examples/agent_callbacks.py
@@ -22,7 +22,7 @@ from otelchain.chains import LLMChain
 from otelchain.chat_models import BaseChatModel, FakeListChatModel
 from otelchain.tools import Calculator
 
-# What the seed's model streamed, token by token, for its two steps.
+# What LangChain's model streamed, token by token, for its two steps.
 STEP_1 = ["", "I", " can", " use", " the", " calculator", " tool", " to", " solve", " this", ".\n"]
 STEP_1 += ["Action", ":", " calculator", "\n", "Action", " Input", ":", " ", "2", "^", "8", ""]
 STEP_2 = ["", "That", " was", " easy", "!\n", "Final", " Answer", ":", " ", "256", ""]
@@ -51,7 +51,7 @@ class CustomHandler(BaseCallbackHandler):
 
 
 def make_handler2() -> BaseCallbackHandler:
-    """Additionally, you can use `from_methods` (with the seed's JS names) to create a handler."""
+    """Additionally, you can use `from_methods` (with LangChain's JS names) to create a handler."""
 
     def handle_llm_start(llm: dict[str, Any], _prompts: list[str]) -> None:
         print("handleLLMStart: I'm the second handler!!", {"llm": {"name": llm.get("name")}})
@@ -76,7 +76,7 @@ def make_handler2() -> BaseCallbackHandler:
 
 
 def make_model(handler2: BaseCallbackHandler) -> BaseChatModel:
-    """ChatOpenAI when OPENAI_API_KEY is set, else the scripted model with the seed's tokens."""
+    """ChatOpenAI when OPENAI_API_KEY is set, else the scripted model with LangChain's tokens."""
     if os.environ.get("OPENAI_API_KEY"):
         from otelchain.chat_models import ChatOpenAI
 
@@ -99,7 +99,7 @@ def run() -> dict[str, Any]:
         prompt=agent_prompt,
         callbacks=[handler2],  # this will issue handler2 callbacks related to this chain
     )
-    # As in the seed, allowed_tools names "search": it only informs the agent; the executor
+    # As in LangChain's example, allowed_tools names "search": it only informs the agent; the executor
     # still runs its own tools (the calculator).
     agent = ZeroShotAgent(llm_chain=llm_chain, allowed_tools=["search"])
     agent_executor = AgentExecutor.from_agent_and_tools(agent=agent, tools=tools)
@@ -109,7 +109,7 @@ def run() -> dict[str, Any]:
     # is only used for the LLMChain and the model, since it was given to them upon creation.
     result = agent_executor.call({"input": "What is 2 to the power of 8"}, callbacks=[handler1])
     print(dict(result))
-    # The run id travels on the result without being one of its keys (the seed's `__run`).
+    # The run id travels on the result without being one of its keys (LangChain's `__run`).
     assert result.run_info is not None
     print({"runId": str(result.run_info.run_id)})
     return result

@@ -35,7 +35,7 @@ def main() -> None:
     chain.call({"number": 2})
     print("-- plus a request callback (this call and every sub-call):")
     chain.call({"number": 2}, [Printer("request")])
-    print("-- request callback on a model call (the seed's llm.call('1 + 1 =', undefined, [handler])):")
+    print("-- request callback on a model call (LangChain's llm.call('1 + 1 =', undefined, [handler])):")
     llm.call("1 + 1 =", None, [Printer("request")])
 
 

@@ -1,4 +1,4 @@
-"""The README's demo: the seed's calculator agent, seen three ways.
+"""The README's demo: LangChain's calculator agent, seen three ways.
 
 1. verbose console output (LangChain's `[chain/start] [1:chain:agent_executor > ...]` lines),
    rendered from the runs' spans;
@@ -6,7 +6,7 @@
    OTEL_EXPORTER_OTLP_ENDPOINT is set (e.g. http://localhost:4317 for the docker-compose stack);
 3. the result with its run id, trace id and span id.
 
-No key and no server needed: a scripted chat model streams the seed's tokens. With OPENAI_API_KEY
+No key and no server needed: a scripted chat model streams LangChain's tokens. With OPENAI_API_KEY
 set, ChatOpenAI answers instead. When exporting, the demo counts what the collector accepted and
 says so (and exits 1 if spans were lost): "N spans exported", never a guess.
 
@@ -31,7 +31,7 @@ from otelchain.tools import Calculator
 from otelchain.tracing import configure, instrument, uninstrument
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from agent_callbacks import SEED_TOKENS  # the seed's streamed tokens, beside this file
+from agent_callbacks import SEED_TOKENS  # LangChain's streamed tokens, beside this file
 
 
 class CountingExporter(SpanExporter):

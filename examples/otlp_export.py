@@ -1,4 +1,4 @@
-"""Export the seed's agent run to an OpenTelemetry Collector (or any OTLP backend) over OTLP.
+"""Export LangChain's agent run to an OpenTelemetry Collector (or any OTLP backend) over OTLP.
 
 Honours the standard variables: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL
 (http/protobuf, the default, or grpc), OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME.
@@ -21,7 +21,7 @@ from pathlib import Path
 from otelchain.tracing import configure, instrument
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from agent_callbacks import run  # the seed's agent example, beside this file
+from agent_callbacks import run  # LangChain's agent example, beside this file
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
-"""The seed's one-off handler example: stream a joke and print each token as it arrives.
+"""LangChain's one-off handler example: stream a joke and print each token as it arrives.
 
 A plain mapping passed as ``callbacks`` is a handler for this one request only. With
 OPENAI_API_KEY set it runs on OpenAI (``OpenAI(max_tokens=25, streaming=True)``; OPENAI_BASE_URL
-points it at any OpenAI-compatible server); without it a scripted model streams the seed's
+points it at any OpenAI-compatible server); without it a scripted model streams LangChain's
 exact tokens.
 
     python examples/streaming_joke.py
@@ -15,7 +15,7 @@ from typing import Any
 
 from otelchain.llms import BaseLLM, FakeListLLM, OpenAI
 
-# What the seed's model streamed, token by token.
+# What LangChain's model streamed, token by token.
 SEED_TOKENS = ["\n", "\n", "Q", ":", " Why", " did", " the", " chicken", " cross", " the", " playground", "?"]
 SEED_TOKENS += ["\n", "A", ":", " To", " get", " to", " the", " other", " slide", "."]
 
