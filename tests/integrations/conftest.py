@@ -14,7 +14,7 @@ from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXC
 
 from otelchain.tracing import instrument, uninstrument
 from tests._servers.openai_server import OpenAIServer
-from tests.helpers import LC, context_hygiene, make_traced
+from tests.helpers import LC, Traced, context_hygiene, make_traced
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +42,23 @@ def lc(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Iterator
         assert handler.runs == {}, "run state left behind"
         assert traced.handler.runs == {}
         assert handler.error_counts == {}, handler.error_counts
+        traced.provider.shutdown()
+
+
+@pytest.fixture
+def lg(monkeypatch: pytest.MonkeyPatch) -> Iterator[Traced]:
+    """`instrument()` on an in-memory provider, for LangGraph apps without a model server."""
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
+    traced = make_traced()
+    handler = instrument(traced.provider)
+    traced.extra.append(handler)
+    try:
+        yield traced
+    finally:
+        uninstrument()
+        assert handler.runs == {}, "run state left behind"
+        assert handler.error_counts == {}, handler.error_counts
+        traced.assert_clean()
         traced.provider.shutdown()
 
 

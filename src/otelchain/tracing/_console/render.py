@@ -47,6 +47,7 @@ _LINES = {
     "start": ("bold green", "Entering {} run with input:"),
     "end": ("bold blue", "Exiting {} run with output:"),
     "error": ("bold red", "{} run errored with error:"),
+    "interrupt": ("bold yellow", "{} run paused by LangGraph control flow:"),
     "action": ("bold magenta", "Agent selected action:"),
     "finish": ("bold magenta", "Agent finished with:"),
 }
@@ -602,7 +603,7 @@ def verbose_renderables(
     kind: str, run_type: Any, crumbs: str, took_ns: int | None, body: RenderableType | None
 ) -> list[RenderableType]:
     """``[llm/end] [1:chain:llm_chain > 2:llm:fake] [12ms] Exiting LLM run with output:`` + body;
-    ``kind`` is start, end, error, or an agent's action or finish."""
+    ``kind`` is start, end, error, interrupt (LangGraph control flow), or an agent's action or finish."""
     from rich.text import Text
 
     style, message = _LINES[kind]

@@ -20,6 +20,7 @@ from otelchain._json import to_jsonable
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.tracing._console.printing import Printing
 from otelchain.tracing._conventions import openinference_values as _oi
+from otelchain.tracing._spans.control_flow import control_flow
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -86,7 +87,9 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
 
         took = (run.end_ns or run.start_ns) - run.start_ns
         error = run.error
-        if error is not None:
+        if error is not None and (flow := control_flow(error)) is not None:
+            self._print("interrupt", run, took, lambda: Text(flow, style="yellow"))
+        elif error is not None:
             self._print("error", run, took, lambda: Text(error_text(error), style="red"))
         else:
             self._print("end", run, took, lambda: _output(run))

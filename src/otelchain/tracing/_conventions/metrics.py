@@ -26,6 +26,7 @@ from otelchain.callbacks._runs import Run, now_ns
 from otelchain.tracing import _names as A
 from otelchain.tracing._conventions.genai import provider_of, server_attributes
 from otelchain.tracing._conventions.view import RunView
+from otelchain.tracing._spans.control_flow import control_flow
 from otelchain.tracing._spans.health import health
 from otelchain.tracing._spans.mapper import Recorder
 from otelchain.tracing._spans.state import SpanState
@@ -233,7 +234,7 @@ class MetricsRecorder(Recorder):
             if response.model:
                 attrs[A.GEN_AI_RESPONSE_MODEL] = response.model
             input_tokens, output_tokens = response.counts.prompt, response.counts.completion
-        if run.error is not None:
+        if run.error is not None and control_flow(run.error) is None:  # an interrupt is no error
             attrs = {**attrs, A.ERROR_TYPE: error_type(run.error)}
         end = run.end_ns if run.end_ns is not None else now_ns()
         self.instruments.record_operation(

@@ -42,6 +42,7 @@ from otelchain.tracing._spans.context import (
     register,
     run_context,
 )
+from otelchain.tracing._spans.control_flow import control_flow, end_by_control_flow, end_paused
 from otelchain.tracing._spans.mapper import Attrs, Content, Mapper, Recorder
 from otelchain.tracing._spans.state import (
     DEFAULT_MAX_ATTRIBUTES,
@@ -272,11 +273,14 @@ class SpanLifecycle(RunTreeHandler):
         if state.events_dropped:
             attrs[A.OTELCHAIN_EVENTS_DROPPED] = state.events_dropped
         error = run.error
-        if error is not None:
+        if error is not None and (flow := control_flow(error)) is not None:
+            end_by_control_flow(self, run, state, flow, attrs)  # LangGraph pausing: not a failure
+        elif error is not None:
             self._record_error(state.span, error)
             for mapper in self.mappers:
                 mapper.error(run, state, error, attrs)
         else:
+            end_paused(self, state, attrs)
             for mapper in self.mappers:
                 mapper.end(run, state, attrs)
             if self._status_ok:

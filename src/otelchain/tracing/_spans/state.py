@@ -73,6 +73,7 @@ class SpanState:
         "max_attrs",
         "metric_attrs",
         "output_tokens",
+        "paused",
         "pending",
         "pending_chars",
         "pending_index",
@@ -110,6 +111,7 @@ class SpanState:
         self.provider: str | None = None  # gen_ai.provider.name put on an agent span
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
+        self.paused: Any = None  # the interrupt a child run ended with (`control_flow`)
 
     # --- the RunContext protocol the run managers use (otelchain.callbacks) -----------------
     def context(self) -> otel_context.Context:
