@@ -34,6 +34,8 @@ that run bodies, and only there:
 - *Agents.* ``create_agent`` runs carry ``lc_agent_name``; ``create_react_agent`` graphs carry no
   mark, so the graph's ``stream``/``astream`` wrapper recognises the structure (a ``ToolNode``
   node) and claims the graph's run as an agent run, whichever module the factory was imported from.
+- *Resumed graphs.* ``PregelLoop._first`` links a run that resumes a thread to the run that
+  paused it, through the checkpoint's metadata (`otelchain.integrations._langgraph`).
 
 Every wrapper is failure-proof (a fault in otelchain's part is logged once and the body runs as
 it would) and removed by `disable`. The patched names are internal to langchain-core/LangGraph:
@@ -50,6 +52,7 @@ from typing import Any
 import wrapt
 from opentelemetry import context as otel_context
 
+from otelchain.integrations._langgraph import loop_first
 from otelchain.tracing._spans.context import Claim, claim_next_run, close_claim, run_context, run_state
 
 __all__ = ["disable", "disable_context", "enable", "enable_context"]
@@ -282,6 +285,7 @@ _PATCHES: dict[str, tuple[tuple[str, Callable[..., Any]], ...]] = {
         ("BaseLLM.astream", _astream),
     ),
     "langgraph.pregel.main": (("Pregel.stream", _graph_stream), ("Pregel.astream", _graph_astream)),
+    "langgraph.pregel._loop": (("PregelLoop._first", loop_first),),  # resume links (`_langgraph`)
 }
 
 
