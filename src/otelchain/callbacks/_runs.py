@@ -20,7 +20,10 @@ from otelchain.callbacks._base import BaseCallbackHandler
 if TYPE_CHECKING:
     from otelchain.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
 
-__all__ = ["Run", "RunTreeHandler", "now_ns", "run_stamp_ns"]
+__all__ = ["INPUTS_AT_END", "Run", "RunTreeHandler", "now_ns", "run_stamp_ns"]
+
+# ``Run.extra`` key: the run's inputs came with its end event (a streamed run), not its start.
+INPUTS_AT_END = "otelchain_inputs_at_end"
 
 _STAMPS_KEPT = 4096
 # Keyed by the id's int (UUID.__hash__ is Python code); an OrderedDict, whose oldest entry goes
@@ -201,10 +204,17 @@ class RunTreeHandler(BaseCallbackHandler):
         self.runs[run_id] = run
         self._on_run_start(run)
 
-    def _end(self, run_id: UUID, outputs: Any = None, error: BaseException | None = None) -> None:
+    def _end(
+        self, run_id: UUID, outputs: Any = None, error: BaseException | None = None, inputs: Any = None
+    ) -> None:
         run = self.runs.get(run_id)
         if run is None:
             return
+        if inputs is not None:
+            # A streamed langchain-core run starts with the placeholder {"input": ""} and sends
+            # its real input (the chunks put together) with its end event.
+            run.inputs = inputs
+            run.extra[INPUTS_AT_END] = True
         if error is not None and not isinstance(error, Exception):
             # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run below
             # this one: any still open lost its end event to the interrupt, so it ends here.
@@ -245,7 +255,7 @@ class RunTreeHandler(BaseCallbackHandler):
         self._end(run_id, outputs=response)
 
     def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
-        self._end(run_id, outputs=outputs)
+        self._end(run_id, outputs=outputs, inputs=kwargs.get("inputs"))
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, outputs={"output": output})
@@ -254,7 +264,7 @@ class RunTreeHandler(BaseCallbackHandler):
         self._end(run_id, outputs={"documents": list(documents)})
 
     def _on_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._end(run_id, error=error)
+        self._end(run_id, error=error, inputs=kwargs.get("inputs"))
 
     on_llm_error = on_chain_error = on_tool_error = on_retriever_error = _on_error
 

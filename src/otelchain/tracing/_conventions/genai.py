@@ -275,6 +275,10 @@ class GenAIMapper(Mapper):
             attrs[A.GEN_AI_TOOL_CALL_ARGUMENTS] = _json(messages.parse_arguments(inputs), limit)
 
     # --- end --------------------------------------------------------------------------------
+    def late_input(self, run: Run, state: SpanState, attrs: Attrs) -> None:
+        if self.lean:
+            self._io(state.view, attrs, outputs=False)
+
     def streamed(self, run: Run, state: SpanState, attrs: Attrs) -> None:
         attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (state.first_token_ns - run.start_ns) / 1e9
         if run.run_type == "llm":

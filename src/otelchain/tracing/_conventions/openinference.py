@@ -101,6 +101,9 @@ class OpenInferenceMapper(Mapper):
             attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
             self._chain_start(run, view, attrs)
 
+    def late_input(self, run: Run, state: SpanState, attrs: Attrs) -> None:
+        self._io(state.view, attrs, outputs=False)
+
     def _io(self, view: RunView, attrs: Attrs, *, outputs: bool) -> None:
         settings = self.settings
         if not settings.content:

@@ -201,12 +201,13 @@ class RunView:
     # --- inputs and outputs -------------------------------------------------------------------
     def io(self, outputs: bool) -> tuple[str, str | None] | None:
         """The run's input or output value and its mime type, as OpenInference writes them."""
-        key = "output" if outputs else "input"
-        run = self.run
+        data = self.run.outputs if outputs else self.run.inputs
         settings = self.settings
         images = None if outputs else settings.masking.image_limit
+        # keyed by the object too: a streamed run's input is replaced when the run ends
+        key = f"{'output' if outputs else 'input'}:{id(data)}"
         value: tuple[str, str | None] | None = self.text(
-            key, lambda: oi.convert_io(run.outputs if outputs else run.inputs, settings.limit, images)
+            key, lambda: oi.convert_io(data, settings.limit, images)
         )
         return value
 

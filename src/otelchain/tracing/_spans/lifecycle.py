@@ -61,6 +61,7 @@ logger = logging.getLogger("otelchain.tracing")
 DEFAULT_MAX_ATTRIBUTE_LENGTH = 16_384
 DEFAULT_MAX_SPAN_LENGTH = 512 * 1024  # characters: at most 2 MiB of UTF-8, half a default gRPC message
 _EMPTY_CONTEXT = otel_context.Context()
+_INPUTS_AT_START = frozenset({"llm", "tool", "retriever"})  # run types whose input comes with the start
 
 
 def error_message(error: BaseException) -> str:
@@ -272,6 +273,9 @@ class SpanLifecycle(RunTreeHandler):
                 mapper.streamed(run, state, attrs)
         if state.events_dropped:
             attrs[A.OTELCHAIN_EVENTS_DROPPED] = state.events_dropped
+        if run.extra.get(_runs.INPUTS_AT_END) and run.run_type not in _INPUTS_AT_START:
+            for mapper in self.mappers:  # a streamed chain's input, known only now
+                mapper.late_input(run, state, attrs)
         error = run.error
         if error is not None and (flow := control_flow(error)) is not None:
             end_by_control_flow(self, run, state, flow, attrs)  # LangGraph pausing: not a failure

@@ -118,6 +118,10 @@ class Mapper:
     def error(self, run: Run, state: SpanState, error: BaseException, attrs: Attrs) -> None:
         """Attributes of a run that failed (status and the exception event are the lifecycle's)."""
 
+    def late_input(self, run: Run, state: SpanState, attrs: Attrs) -> None:
+        """The run's input, which arrived only with its end event (a streamed langchain-core
+        chain starts with a placeholder input)."""
+
     def streamed(self, run: Run, state: SpanState, attrs: Attrs) -> None:
         """Attributes of a run that streamed ``state.tokens`` tokens (at its end)."""
 
