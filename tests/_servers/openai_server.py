@@ -85,6 +85,7 @@ class Reply:
     drops the connection after that many content chunks; ``malformed_after`` sends an invalid
     SSE data line after that many content chunks; ``error_after`` sends an SSE error event
     (``data: {"error": ...}``, with ``error_message`` if given) after that many content chunks.
+    ``usage_extra`` adds fields to the usage (token details, a provider's ``cost``).
     """
 
     content: str | Sequence[str] | None = None
@@ -102,6 +103,7 @@ class Reply:
     finish_reason: str | None = None
     model: str | None = None
     usage: bool = True
+    usage_extra: dict[str, Any] = field(default_factory=dict)  # more usage fields (details, cost)
 
 
 @dataclass
@@ -282,6 +284,7 @@ class OpenAIServer:
             "prompt_tokens": _prompt_tokens(body),
             "completion_tokens": len(tokens),
             "total_tokens": _prompt_tokens(body) + len(tokens),
+            **reply.usage_extra,
         }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))

@@ -79,7 +79,9 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
     events), any combination, or ``all``; or ``OTELCHAIN_CONVENTIONS``. ``meter_provider``
     receives the GenAI client metrics (default the global one);
     ``separate_trace_from_runtime_context`` starts every root run in a trace of its own instead
-    of under the ambient span. Failures inside the handler are logged and counted
+    of under the ambient span; ``cost`` prices each model call from its token counts (default on
+    unless ``configure(cost=False)`` or ``OTELCHAIN_COST=false``). Failures inside the handler are
+    logged and counted
     (:attr:`error_counts`), never raised into the app.
     """
 
@@ -96,6 +98,7 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
         conventions: str | Iterable[str] | None = None,
         max_span_length: int | None = DEFAULT_MAX_SPAN_LENGTH,
         separate_trace_from_runtime_context: bool = False,
+        cost: bool | None = None,
     ) -> None:
         if tracer_provider is None:
             tracer = trace.get_tracer(tracer_name, __version__)
@@ -103,7 +106,7 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
             tracer = tracer_provider.get_tracer(tracer_name, __version__)
         content = Content.of(capture_content)
         self.conventions = conventions_from(conventions)
-        settings = Settings(max_attribute_length, content.span, Masking.from_env())
+        settings = Settings(max_attribute_length, content.span, Masking.from_env(), cost)
         self.settings = settings
         super().__init__(
             tracer,

@@ -18,13 +18,14 @@ from otelchain._json import is_mapping
 from otelchain.callbacks._runs import Run
 from otelchain.tracing import _names as A
 from otelchain.tracing._conventions import genai_messages as messages
+from otelchain.tracing._conventions.cost import Cost, call_cost
 from otelchain.tracing._conventions.openinference_values import REDACTED, MessageView
 from otelchain.tracing._conventions.view import RunView, Settings, first
 from otelchain.tracing._spans.mapper import Attrs, Head, Mapper
 from otelchain.tracing._spans.state import SpanState
 from otelchain.tracing._spans.values import error_type, json_text, truncate
 
-__all__ = ["GenAIMapper", "provider_of", "server_attributes"]
+__all__ = ["GenAIMapper", "cost_of", "provider_of", "server_attributes"]
 
 _REQUEST_PARAMS: tuple[tuple[str, str], ...] = (
     ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
@@ -89,6 +90,25 @@ def _provider_from(kind: str, ids: tuple[Any, ...]) -> str | None:
         if known in text:
             return _GENAI_PROVIDERS.get(known, known)
     return kind or None
+
+
+def cost_of(view: RunView) -> Cost | None:
+    """A finished model run's cost (`otelchain.tracing._conventions.cost`), computed once for the
+    span and the metric."""
+
+    def build() -> Cost | None:
+        response = view.response
+        return call_cost(
+            view.settings.cost,
+            provider_of(view),
+            response.model or view.model,
+            response.counts,
+            response.provider_cost,
+            view.run.start_ns,
+        )
+
+    cost: Cost | None = view.text("cost", build)
+    return cost
 
 
 def server_attributes(params: Mapping[str, Any], attrs: dict[str, AttributeValue]) -> None:
@@ -326,6 +346,11 @@ class GenAIMapper(Mapper):
             attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = response.finish
         if response.fingerprint:
             attrs[A.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = response.fingerprint
+        cost = cost_of(view)
+        if cost is not None:
+            attrs[A.GEN_AI_USAGE_COST_AMOUNT] = cost.amount
+            attrs[A.GEN_AI_USAGE_COST_CURRENCY] = cost.currency
+            attrs[A.GEN_AI_USAGE_COST_SOURCE] = cost.source
         output = self._output_content(view) if self.settings.content or self.events else {}
         if self.settings.content:
             attrs.update(output)

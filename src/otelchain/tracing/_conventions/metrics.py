@@ -24,7 +24,7 @@ from opentelemetry.util.types import AttributeValue
 from otelchain._version import __version__
 from otelchain.callbacks._runs import Run, now_ns
 from otelchain.tracing import _names as A
-from otelchain.tracing._conventions.genai import provider_of, server_attributes
+from otelchain.tracing._conventions.genai import cost_of, provider_of, server_attributes
 from otelchain.tracing._conventions.view import RunView
 from otelchain.tracing._spans.control_flow import control_flow
 from otelchain.tracing._spans.health import health
@@ -33,6 +33,7 @@ from otelchain.tracing._spans.state import SpanState
 from otelchain.tracing._spans.values import error_type
 
 __all__ = [
+    "COST_BUCKETS",
     "DURATION_BUCKETS",
     "TOKEN_BUCKETS",
     "GenAIMetrics",
@@ -45,6 +46,10 @@ logger = logging.getLogger("otelchain.tracing")
 # The spec's ExplicitBucketBoundaries (gen-ai-metrics.md).
 DURATION_BUCKETS: tuple[float, ...] = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+# Cost per call: from a thousandth of a cent to ten dollars.
+COST_BUCKETS: tuple[float, ...] = (
+    0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10,
 )  # fmt: skip
 TOKEN_BUCKETS: tuple[float, ...] = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
@@ -161,6 +166,12 @@ class GenAIMetrics:
             "Time between consecutive output chunks of a streaming response.",
             DURATION_BUCKETS,
         )
+        self.cost = histogram(
+            A.METRIC_OPERATION_COST,
+            "{USD}",
+            "Cost of a model call, from its token counts (or as the provider reported it).",
+            COST_BUCKETS,
+        )
         _register_health(meter_provider, meter)
 
     def record_operation(
@@ -234,6 +245,16 @@ class MetricsRecorder(Recorder):
             if response.model:
                 attrs[A.GEN_AI_RESPONSE_MODEL] = response.model
             input_tokens, output_tokens = response.counts.prompt, response.counts.completion
+            cost = cost_of(state.view)
+            if cost is not None:
+                self.instruments.cost.record(
+                    cost.amount,
+                    {
+                        **attrs,
+                        A.GEN_AI_USAGE_COST_CURRENCY: cost.currency,
+                        A.GEN_AI_USAGE_COST_SOURCE: cost.source,
+                    },
+                )
         if run.error is not None and control_flow(run.error) is None:  # an interrupt is no error
             attrs = {**attrs, A.ERROR_TYPE: error_type(run.error)}
         end = run.end_ns if run.end_ns is not None else now_ns()

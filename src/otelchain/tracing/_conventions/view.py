@@ -16,6 +16,7 @@ from otelchain._json import is_mapping
 from otelchain.callbacks._runs import Run
 from otelchain.tracing import _names as A
 from otelchain.tracing._conventions import openinference_values as oi
+from otelchain.tracing._conventions.cost import provider_cost
 from otelchain.tracing._spans.context import Claim
 
 __all__ = ["LEGACY_AGENT", "TOOL_CALL_AGENT", "Masking", "RunView", "Settings", "first"]
@@ -31,12 +32,15 @@ class Settings:
     """What every mapper of one handler shares: the value limit, whether content goes on span
     attributes, and the ``OPENINFERENCE_HIDE_*`` masking."""
 
-    __slots__ = ("content", "limit", "masking")
+    __slots__ = ("content", "cost", "limit", "masking")
 
-    def __init__(self, limit: int | None, content: bool, masking: oi.Masking) -> None:
+    def __init__(
+        self, limit: int | None, content: bool, masking: oi.Masking, cost: bool | None = None
+    ) -> None:
         self.limit = limit
         self.content = content
         self.masking = masking
+        self.cost = cost  # price model calls (None: configure(cost=...) or OTELCHAIN_COST decides)
 
 
 def first(mapping: Mapping[str, Any] | None, keys: tuple[str, ...]) -> Any:
@@ -115,6 +119,9 @@ class _Response:
             if reason is not None:
                 self.finish.append(str(reason))
         self.model = str(model) if model else None
+        first_meta = getattr(self.messages[0], "response_metadata", None) if self.messages else None
+        reported = provider_cost(llm_output, first_meta)
+        self.provider_cost = reported.amount if reported is not None else None
         self.id = str(response_id) if response_id else None
         self.fingerprint = str(fingerprint) if fingerprint else None
 

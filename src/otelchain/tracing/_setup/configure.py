@@ -263,6 +263,7 @@ def configure(
     span_limits: SpanLimits | None = None,
     set_global: bool = True,
     flush_timeout: float = 5.0,
+    cost: bool | None = None,
     **batch_options: Any,
 ) -> TracerProvider:
     """The app's TracerProvider, from arguments or the standard env vars; safe to call repeatedly.
@@ -287,8 +288,15 @@ def configure(
     (`otelchain.tracing._setup.metrics.configure_metrics`: OTLP when an endpoint is set,
     ``OTEL_METRICS_EXPORTER`` honoured, off with ``none``; an SDK MeterProvider already global is
     kept).
+
+    ``cost=False`` stops pricing model calls (``gen_ai.usage.cost.*`` and the cost metric) in every
+    handler that was not given ``cost`` itself; None leaves it to ``OTELCHAIN_COST`` (default on).
     """
     _install_header_mask()
+    if cost is not None:
+        from otelchain.tracing._conventions.cost import set_cost_default
+
+        set_cost_default(cost)
     if endpoint is not None and (problem := _endpoint_problem(endpoint)) is not None:
         raise ConfigurationError(f"endpoint {_mask(endpoint)!r} {problem}")
     if protocol is not None:
