@@ -61,7 +61,7 @@ def test_demo_shows_verbose_lines_the_span_tree_and_the_result() -> None:
     assert "> 2:chain:llm_chain > 3:llm:" in out
     assert "[tool/start]" in out and "[agent/action]" in out
     assert "└── 1:chain:agent_executor" in out and "action 1  calculator" in out
-    assert re.search(r"── 4:tool:calculator  \S+  OK\n.*input  \"2\^8\"\n.*output \"256\"", out)
+    assert re.search(r"── 4:tool:calculator  \S+  UNSET\n.*input  \"2\^8\"\n.*output \"256\"", out)
     assert re.search(r"^totals .* · 6 spans · 0 errors · tokens 264 in / 34 out · streamed 30$", out, re.M)
     assert "result: {'output': '256'}" in out
     assert re.search(r"trace_id=[0-9a-f]{32} span_id=[0-9a-f]{16}", out)

@@ -25,7 +25,7 @@ def test_langchain_app_example_prints_nested_trees() -> None:
     assert "chain: Bonjour" in out and "agent: It is sunny in Paris" in out
     assert out.count("\ntrace ") + out.startswith("trace ") == 2  # two traces, one tree each
     lines = out.splitlines()
-    agent = next(i for i, line in enumerate(lines) if "── 1:chain:weather_assistant  " in line)
+    agent = next(i for i, line in enumerate(lines) if "── 1:agent:weather_assistant  " in line)
     tool = next(i for i, line in enumerate(lines) if ":tool:weather  " in line)
     http = next(i for i, line in enumerate(lines) if line.lstrip(" │├└─").startswith("GET "))
     assert agent < tool < http

@@ -160,7 +160,7 @@ def test_verbose_agent_lines_name_runs_as_the_tree(clock: FakeClock) -> None:
     verbose_took = dict(
         re.findall(r"^\[\w+/(?:end|error)\] \[(?:[^\]]* > )?([^\]>]*)\] \[([^\]]+)\]", log, re.M)
     )
-    tree_took = dict(re.findall(r"── (\d+:\w+:[\w-]+)  (\S+)  (?:OK|ERROR)", tree))
+    tree_took = dict(re.findall(r"── (\d+:\w+:[\w-]+)  (\S+)  (?:OK|UNSET|ERROR)", tree))
     assert set(tree_took) == set(verbose_took) and len(tree_took) == 6
     assert tree_took == verbose_took
 
@@ -260,7 +260,7 @@ def test_tree_golden_plain_and_coloured(clock: FakeClock) -> None:
     _, coloured = traced(ask_agent, color=True)
     golden("agent_tree.ansi", coloured)
     assert ANSI.sub("", coloured) == plain
-    assert "\x1b[1;31m" not in coloured and "\x1b[32mOK" in coloured
+    assert "\x1b[1;31m" not in coloured and "\x1b[2mUNSET" in coloured
 
 
 def test_tree_is_in_time_order_with_actions_as_children(clock: FakeClock) -> None:
@@ -277,7 +277,7 @@ def test_tree_is_in_time_order_with_actions_as_children(clock: FakeClock) -> Non
         "finish",
     ]
     assert re.search(
-        r"3:llm:fake-chat  2.0ms  OK  tokens 124 in / 16 out · streamed 16 · first token 1.0ms", tree
+        r"3:llm:fake-chat  2.0ms  UNSET  tokens 124 in / 16 out · streamed 16 · first token 1.0ms", tree
     )
     assert "totals 13ms wall · 6 spans · 0 errors · tokens 260 in / 24 out · streamed 24" in tree
     assert "models fake-chat 2 calls, 260 in / 24 out" in tree
@@ -308,8 +308,8 @@ def test_a_35_second_run_prints_as_one_tree(clock: FakeClock) -> None:
         note,
     )
     assert tree.count("trace ") == 1 and tree.startswith("trace ")
-    assert re.search(r"^└── 1:chain:agent_executor  35\.\d\ds  OK$", tree, re.M)
-    assert tree.count(":tool:calculator  17.50s  OK") == 2
+    assert re.search(r"^└── 1:chain:agent_executor  35\.\d\ds  UNSET$", tree, re.M)
+    assert tree.count(":tool:calculator  17.50s  UNSET") == 2
     assert "incomplete" not in tree
 
 

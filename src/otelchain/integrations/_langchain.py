@@ -6,7 +6,8 @@ current while its body runs, so spans of other instrumentation (HTTP clients, a 
 ``CallbackManager.configure`` add a handler to every run tree it builds: inheritable, and once (it
 checks identity, so a tree never gets the shared handler twice). The hook reads only ``.get()``
 of the object it is given; ours returns the handler of `instrument()`, or None once
-`uninstrument()` ran (the hook list has no public removal, so the hook stays and goes inert). A
+`uninstrument()` ran (the hook list has no public removal, so the hook stays and goes inert).
+A second hook adds verbose mode's console handler the same way while verbose mode is on. A
 handler of the same provider that the app passes in ``callbacks`` keeps its runs: the shared one
 skips them (`OpenTelemetryCallbackHandler.shared`), so a call gives one tree.
 
@@ -52,6 +53,7 @@ from typing import Any
 import wrapt
 from opentelemetry import context as otel_context
 
+from otelchain.callbacks import get_verbose
 from otelchain.integrations._langgraph import loop_first
 from otelchain.tracing._spans.context import Claim, claim_next_run, close_claim, run_context, run_state
 
@@ -82,6 +84,18 @@ class _SharedHandler:
         return None if getter is None else getter()
 
 
+class _VerboseHandler:
+    """What the second hook reads: verbose mode's console handler while instrumented and verbose
+    mode is on (``OTELCHAIN_VERBOSE``, ``set_verbose(True)``), else None."""
+
+    def get(self) -> Any:
+        if _handler_getter is None or not get_verbose():
+            return None
+        from otelchain.tracing._console.verbose import default_console_handler
+
+        return default_console_handler()
+
+
 def _register_configure_hook(_module: Any = None) -> None:
     global _hook_registered
     if _hook_registered:
@@ -89,6 +103,7 @@ def _register_configure_hook(_module: Any = None) -> None:
     from langchain_core.tracers.context import register_configure_hook
 
     register_configure_hook(_SharedHandler(), True)  # type: ignore[arg-type]  # only .get() is read
+    register_configure_hook(_VerboseHandler(), True)  # type: ignore[arg-type]
     _hook_registered = True
 
 

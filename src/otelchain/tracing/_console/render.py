@@ -857,7 +857,9 @@ def _error_renderable(message: str) -> Text:
 class _Counts(Counter[Any]):
     """What the totals add up (so two counts add like counters): ``spans``, ``errors``,
     ``streamed`` and tokens ``in``/``out``; ``("n", kind)`` spans taking ``("ns", kind)``; and
-    ``("calls", model)`` with its tokens ``("in", model)`` and ``("out", model)``."""
+    ``("calls", model)`` with its tokens ``("in", model)`` and ``("out", model)``; model calls
+    with a cost (``priced``, ``("priced", model)``) and their cost by currency (``("cost",
+    currency)``, ``("cost", currency, model)``)."""
 
     def add(self, span: ReadableSpan) -> None:
         attrs = span.attributes or {}
@@ -873,6 +875,11 @@ class _Counts(Counter[Any]):
         model = str(attrs.get(A.GEN_AI_RESPONSE_MODEL) or attrs.get(A.GEN_AI_REQUEST_MODEL) or "?")
         self.update({"streamed": _streamed(span), "in": tin, "out": tout})
         self.update({("calls", model): 1, ("in", model): tin, ("out", model): tout})
+        amount = attrs.get(A.GEN_AI_USAGE_COST_AMOUNT)
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+            currency = str(attrs.get(A.GEN_AI_USAGE_COST_CURRENCY) or "USD")
+            self.update({"priced": 1, ("priced", model): 1, ("cost", currency): amount})
+            self.update({("cost", currency, model): amount})
 
     def each(self, what: str) -> list[str]:
         """The kinds (``what`` n) or models (``what`` calls) counted, in the order first seen."""
@@ -1130,7 +1137,7 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
             runs = _walk(node, runs_only=True)
             runs.sort(key=lambda n: n.span.start_time or 0)  # stable: parents first
             for i, run in enumerate(runs, 1):
-                run.label = clean(crumb(i, _run_type(run.span), span_run_name(run.span)))
+                run.label = clean(f"{i}:{_label_type(run.span)}:{span_run_name(run.span)}")
         return roots
 
     def _add(self, tree: Tree, node: _Node, budget: _Budget, depth: int) -> None:
@@ -1215,7 +1222,7 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
         head.append("  ")
         head.append(elapsed((span.end_time or 0) - (span.start_time or 0)), "yellow")
         head.append("  ")
-        head.append("ERROR" if failed else "OK", "bold red" if failed else "green")
+        head.append_text(_status_text(span))
         if run_type == "llm":
             summary = _span_llm_summary(span, with_model=False)
             if summary:
@@ -1305,6 +1312,8 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
             first.append(llm_summary(tokens_in=counts["in"], tokens_out=counts["out"]))
         if counts["streamed"]:
             first.append(llm_summary(streamed=counts["streamed"]))
+        if counts["priced"]:
+            first.append(_cost_text(counts, None))
         kinds = sorted(counts.each("n"), key=lambda kind: _KIND_ORDER.get(kind, 99))
         time = (
             Text.assemble(
@@ -1312,7 +1321,9 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
             )
             for kind in kinds
         )
-        rows: list[tuple[str, RenderableType]] = [("totals", dotted(first)), ("time", dotted(time))]
+        summed = Text("summed per kind: ", _MARK)  # nested runs overlap: more than the wall time
+        summed.append_text(dotted(time))
+        rows: list[tuple[str, RenderableType]] = [("totals", dotted(first)), ("time", summed)]
         used = [model for model in counts.each("calls") if counts["in", model] or counts["out", model]]
         if used:
             used.sort(key=lambda model: -(counts["in", model] + counts["out", model]))
@@ -1321,6 +1332,7 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
                     (clean(model), "bold"),
                     f" {_count(counts['calls', model], 'call')}, {_n(counts['in', model])} in"
                     f" / {_n(counts['out', model])} out",
+                    *((", ", _cost_text(counts, model)) if counts["priced", model] else ()),
                 )
                 for model in used
             )
@@ -1328,6 +1340,35 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
         return labelled(rows, style="bold")
 
 
+def _money(amount: float, currency: str) -> str:
+    """``$0.00042``, ``$1.25``, ``0.5 EUR``: cents for a dollar or more, else 2 significant digits."""
+    shown = f"{amount:,.2f}" if amount >= 1 else f"{amount:.2g}"
+    if "e" in shown:  # below 0.0001: positional, never 1.2e-05
+        shown = f"{amount:.10f}".rstrip("0").rstrip(".")
+    return f"${shown}" if currency == "USD" else f"{shown} {currency}"
+
+
+def _cost_text(counts: _Counts, model: str | None) -> Text:
+    """``cost $0.0123`` for the trace (``model`` None) or one model; ``(2 of 3 calls priced)``
+    when some calls of a trace had no price (an unknown model)."""
+    from rich.text import Text
+
+    parts = []
+    for key, amount in counts.items():
+        if (
+            isinstance(key, tuple)
+            and key[0] == "cost"
+            and (len(key) == 2 if model is None else key[2:] == (model,))
+        ):
+            parts.append(_money(float(amount), str(key[1])))
+    text = Text.assemble("cost ", (" + ".join(parts), "bold"))
+    calls = sum(counts["calls", m] for m in counts.each("calls")) if model is None else None
+    if calls is not None and counts["priced"] < calls:
+        text.append(f" ({_n(counts['priced'])} of {_count(calls, 'call')} priced)", _MARK)
+    return text
+
+
+_EXECUTOR_NAMES = frozenset({"agent_executor", "AgentExecutor"})  # agent executors: chain runs
 _TYPE_BY_OPERATION = {
     A.OP_CHAT: "llm",
     A.OP_TEXT_COMPLETION: "llm",
@@ -1341,6 +1382,8 @@ _TYPE_BY_KIND |= {A.KIND_RETRIEVER: "retriever", A.KIND_PROMPT: "prompt"}
 def attrs_run_type(attrs: Mapping[str, Any]) -> str | None:
     """The run type of a run span, from whichever vocabulary it carries (None: not a run span)."""
     value = attrs.get(A.OTELCHAIN_RUN_TYPE)
+    if value == "chain" and attrs.get(A.GEN_AI_OPERATION_NAME) == A.OP_INVOKE_AGENT:
+        return "agent"  # a LangGraph agent's graph run: an agent, as its span says
     if value is not None:
         return str(value)
     op = _TYPE_BY_OPERATION.get(str(attrs.get(A.GEN_AI_OPERATION_NAME)))
@@ -1354,6 +1397,38 @@ def attrs_run_type(attrs: Mapping[str, Any]) -> str | None:
 
 def _run_type(span: ReadableSpan) -> str | None:
     return attrs_run_type(span.attributes or {})
+
+
+def _label_type(span: ReadableSpan) -> str:
+    """The type in a run's label: LangChain's (an agent executor's run is a chain run, as the
+    verbose log prints it), except a LangGraph agent, labelled an agent as its span says."""
+    attrs = span.attributes or {}
+    run_type = _run_type(span)
+    if (
+        run_type == "agent"
+        and attrs.get(A.OTELCHAIN_RUN_TYPE) != "agent"
+        and str(attrs.get(A.GEN_AI_AGENT_NAME)) not in _EXECUTOR_NAMES
+    ):
+        return "agent"
+    return shown_type(run_type)
+
+
+def _status_text(span: ReadableSpan) -> Text:
+    """The span's own status (``OK``, ``ERROR``, ``UNSET``: instrumentation leaves a successful span
+    UNSET), and the LangGraph control flow that ended it, if any."""
+    from rich.text import Text
+
+    code = span.status.status_code
+    if code is StatusCode.ERROR:
+        text = Text("ERROR", "bold red")
+    elif code is StatusCode.OK:
+        text = Text("OK", "green")
+    else:
+        text = Text("UNSET", "dim")
+    flow = (span.attributes or {}).get(A.OTELCHAIN_CONTROL_FLOW)
+    if flow:
+        text.append(f"  {clean(str(flow))}", "yellow")
+    return text
 
 
 def _walk(node: _Node, runs_only: bool = False) -> list[_Node]:

@@ -12,6 +12,7 @@ tree show the same durations.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
         from otelchain.tracing._console.render import Printer
 
         self.printer = Printer(stream, color, width)
+        self._agents: set[Any] = set()  # run ids of the LangGraph agents' runs now running
 
     def _print(
         self, kind: str, run: Run, took: int | None, body: Callable[[], RenderableType | None]
@@ -73,7 +75,12 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
         from otelchain.tracing._console.render import crumb
 
         try:
-            own = crumb(run.execution_order, run.run_type, _name(run))
+            agent = _graph_agent_name(run)
+            if agent is not None:  # a LangGraph agent's run: labelled an agent, as in the tree
+                self._agents.add(run.run_id)
+                own = f"{run.execution_order}:agent:{agent}"
+            else:
+                own = crumb(run.execution_order, run.run_type, _name(run))
         except Exception:  # a name that cannot be worked out costs the name, never the line
             own = crumb(run.execution_order, run.run_type, run.name)
         parent = run.parent.data if run.parent is not None else None
@@ -87,12 +94,29 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
 
         took = (run.end_ns or run.start_ns) - run.start_ns
         error = run.error
+        self._agents.discard(run.run_id)
         if error is not None and (flow := control_flow(error)) is not None:
             self._print("interrupt", run, took, lambda: Text(flow, style="yellow"))
         elif error is not None:
             self._print("error", run, took, lambda: Text(error_text(error), style="red"))
         else:
             self._print("end", run, took, lambda: _output(run))
+            if run.run_type == "llm" and self._agents:
+                self._tool_call_actions(run)
+
+    def _tool_call_actions(self, run: Run) -> None:
+        """A LangGraph agent's model run chose tools: one ``[agent/action]`` line per tool call,
+        under the agent's run (an agent executor prints them from its own action events)."""
+        agent = run.parent
+        while agent is not None and agent.run_type != "tool" and agent.run_id not in self._agents:
+            agent = agent.parent
+        if agent is None or agent.run_type == "tool":
+            return
+        for batch in getattr(run.outputs, "generations", None) or []:
+            for gen in batch:
+                for call in getattr(getattr(gen, "message", None), "tool_calls", None) or []:
+                    data = {"tool": _oi.get(call, "name"), "tool_input": _oi.get(call, "args"), "log": ""}
+                    self._print("action", agent, None, functools.partial(_json, data))
 
     def _on_agent_action(self, run: Run, action: AgentAction) -> None:
         data = {key: _oi.get(action, key) for key in ("tool", "tool_input", "log")}
@@ -113,6 +137,20 @@ def _name(run: Run) -> str:
 
         return llm_model(run, llm_params(run))
     return run.name
+
+
+def _graph_agent_name(run: Run) -> str | None:
+    """The agent name of a LangGraph agent's graph run (as the tracing handler recognises it:
+    ``lc_agent_name`` metadata, or the claim a ``create_react_agent`` graph opens), else None."""
+    if run.run_type != "chain":
+        return None
+    from otelchain.tracing._conventions.view import tool_call_agent_name
+    from otelchain.tracing._spans.context import current_claim
+
+    claim = current_claim()
+    if claim is not None and not (claim.agent_name and claim.run_id in (None, run.run_id)):
+        claim = None
+    return tool_call_agent_name(run, claim)
 
 
 def _json(data: Any) -> RenderableType:

@@ -19,7 +19,15 @@ from otelchain.tracing._conventions import openinference_values as oi
 from otelchain.tracing._conventions.cost import provider_cost
 from otelchain.tracing._spans.context import Claim
 
-__all__ = ["LEGACY_AGENT", "TOOL_CALL_AGENT", "Masking", "RunView", "Settings", "first"]
+__all__ = [
+    "LEGACY_AGENT",
+    "TOOL_CALL_AGENT",
+    "Masking",
+    "RunView",
+    "Settings",
+    "first",
+    "tool_call_agent_name",
+]
 
 LEGACY_AGENT, TOOL_CALL_AGENT = 1, 2  # how an agent span gets its actions (events / model tool calls)
 _AGENT_NAMES = frozenset({"agent_executor", "AgentExecutor"})
@@ -61,7 +69,7 @@ def _response_id(value: Any) -> str | None:
     return value
 
 
-def _tool_call_agent_name(run: Run, claim: Claim | None) -> str | None:
+def tool_call_agent_name(run: Run, claim: Claim | None) -> str | None:
     """The agent name of a chain run that is a tool-calling agent's run, else None.
 
     LangGraph agents built by ``langchain.agents.create_agent`` mark their runs with
@@ -154,7 +162,7 @@ class RunView:
         if run.run_type == "agent" or (run.run_type == "chain" and run.name in _AGENT_NAMES):
             return LEGACY_AGENT, run.name
         if run.run_type == "chain":
-            name = self._claim_agent or _tool_call_agent_name(run, None)
+            name = self._claim_agent or tool_call_agent_name(run, None)
             if name:
                 return TOOL_CALL_AGENT, name
         return 0, None
