@@ -48,7 +48,7 @@ def test_invoke_nests_http_under_chat(lc: LC) -> None:
     assert otel_context.get_current() == before
     _assert_http_under_chats(lc, 1)
     chat = _chats(lc.spans)[0]
-    assert parent_of(chat, lc.spans).name == "RunnableSequence"  # type: ignore[union-attr]
+    assert parent_of(chat, lc.spans).name == "invoke_workflow RunnableSequence"  # type: ignore[union-attr]
 
 
 async def test_ainvoke_nests_http_under_chat(lc: LC) -> None:
@@ -146,7 +146,7 @@ def test_user_span_in_lambda_nests_under_the_lambda(lc: LC) -> None:
 
     assert RunnableLambda(work, name="work").invoke(1) == 2
     user = next(s for s in lc.spans if s.name == "user work")
-    assert parent_of(user, lc.spans).name == "work"  # type: ignore[union-attr]
+    assert parent_of(user, lc.spans).name == "invoke_workflow work"  # type: ignore[union-attr]
 
 
 async def test_user_span_in_async_lambda_nests(lc: LC) -> None:
@@ -159,7 +159,7 @@ async def test_user_span_in_async_lambda_nests(lc: LC) -> None:
 
     assert await RunnableLambda(work, name="awork").ainvoke(1) == 2
     user = next(s for s in lc.spans if s.name == "user work")
-    assert parent_of(user, lc.spans).name == "awork"  # type: ignore[union-attr]
+    assert parent_of(user, lc.spans).name == "invoke_workflow awork"  # type: ignore[union-attr]
 
 
 def test_tool_http_call_nests_under_execute_tool(lc: LC) -> None:
@@ -195,7 +195,7 @@ async def test_context_is_exactly_restored_after_each_mode(lc: LC, mode: str) ->
             await chain.abatch([{"q": "3"}])
         assert otel_context.get_current() == before
         assert trace.get_current_span() is caller
-    roots = [s for s in lc.spans if s.name == "RunnableSequence"]
+    roots = [s for s in lc.spans if s.name == "invoke_workflow RunnableSequence"]
     assert len(roots) == 3 and all(parent_of(s, lc.spans) is not None for s in roots)
     _assert_http_under_chats(lc, 3)
 
@@ -214,7 +214,7 @@ async def test_concurrent_astreams_never_cross_parent(lc: LC) -> None:
     for http in lc.http_spans():
         chat = parent_of(http, lc.spans)
         root = parent_of(chat, lc.spans)  # type: ignore[arg-type]
-        assert root is not None and root.name == "RunnableSequence"
+        assert root is not None and root.name == "invoke_workflow RunnableSequence"
         assert root.context.trace_id == http.context.trace_id
 
 

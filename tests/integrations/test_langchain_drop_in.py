@@ -118,7 +118,7 @@ def test_plain_graph_is_not_an_agent(lc: LC) -> None:
     graph.add_edge("inc", END)
     assert graph.compile().invoke({"n": 1}) == {"n": 2}
     assert not [s for s in lc.spans if s.name.startswith("invoke_agent")]
-    assert {s.name for s in lc.spans} >= {"LangGraph", "inc"}
+    assert {s.name for s in lc.spans} >= {"invoke_workflow LangGraph", "inc"}
 
 
 def test_content_off_keeps_tool_names_but_not_inputs(lc: LC, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,8 +173,8 @@ def test_explicit_handler_of_the_same_provider_gives_one_tree(lc: LC) -> None:
     chain.invoke({"q": "a"}, config={"callbacks": [explicit]})
     assert sorted(s.name for s in lc.spans if not s.name.startswith("POST")) == [
         "ChatPromptTemplate",
-        "RunnableSequence",
         "chat test-model-0001",
+        "invoke_workflow RunnableSequence",
     ]
     assert explicit.runs == {}
 
@@ -190,9 +190,9 @@ def test_otelchain_object_with_its_own_handler_under_instrument_gives_one_tree(l
     model = FakeListChatModel(["ok"], callbacks=[explicit])
     LLMChain(llm=model, prompt=PromptTemplate.from_template("{q}")).call({"q": "x"})
     names = sorted(s.name for s in lc.spans)
-    assert names == ["chat fake-chat", "llm_chain"], names
+    assert names == ["chat fake-chat", "invoke_workflow llm_chain"], names
     chat = next(s for s in lc.spans if s.name == "chat fake-chat")
-    assert parent_of(chat, lc.spans).name == "llm_chain"  # type: ignore[union-attr]
+    assert parent_of(chat, lc.spans).name == "invoke_workflow llm_chain"  # type: ignore[union-attr]
     assert explicit.runs == {}
 
 
@@ -249,7 +249,10 @@ def test_env_switch_traces_langchain_imported_after_otelchain() -> None:
     out = subprocess.run(
         [sys.executable, "-c", _APP], env=env, capture_output=True, text=True, timeout=120, check=True
     )
-    assert out.stdout.strip() == "['ChatPromptTemplate', 'RunnableSequence', 'chat FakeListChatModel']"
+    assert (
+        out.stdout.strip()
+        == "['ChatPromptTemplate', 'chat FakeListChatModel', 'invoke_workflow RunnableSequence']"
+    )
 
 
 _WITHOUT_LANGCHAIN = textwrap.dedent(
@@ -282,5 +285,5 @@ def test_otelchain_needs_no_langchain() -> None:
     out = subprocess.run(
         [sys.executable, "-c", _WITHOUT_LANGCHAIN], capture_output=True, text=True, timeout=120, check=True
     )
-    assert out.stdout.strip() == "['chat fake-chat', 'llm_chain']"
+    assert out.stdout.strip() == "['chat fake-chat', 'invoke_workflow llm_chain']"
     assert out.stderr == ""

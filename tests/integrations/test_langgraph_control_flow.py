@@ -65,7 +65,7 @@ async def test_interrupt_pauses_without_error(lg: Traced, mode: str) -> None:
     spans = lg.spans
     for span in spans:
         _no_error(span)
-    ask, root = _named(spans, "ask"), _named(spans, "approval")
+    ask, root = _named(spans, "ask"), _named(spans, "invoke_workflow approval")
     interrupt_id = graph.get_state(config).interrupts[0].id
     for span in (ask, root):  # the node that paused, and the graph run that caught it
         assert _attrs(span)["otelchain.control_flow"] == "GraphInterrupt"
@@ -93,7 +93,7 @@ def test_subgraph_interrupt_marks_no_level_as_failed(lg: Traced) -> None:
     chain = [ask]
     while (parent := parent_of(chain[-1], spans)) is not None:
         chain.append(parent)
-    assert [s.name for s in chain] == ["ask", "reviewer", "review", "outer"]
+    assert [s.name for s in chain] == ["ask", "reviewer", "review", "invoke_workflow outer"]
     for span in chain:
         assert _attrs(span)["otelchain.control_flow"] == "GraphInterrupt", span.name
         assert len(_interrupts(span)) == 1, span.name
@@ -111,14 +111,14 @@ def test_command_to_the_parent_graph_is_not_an_error(lg: Traced) -> None:
     assert command["langgraph.command.graph"] == Command.PARENT
     assert command["langgraph.command.goto"] == ("done",)
     assert json.loads(command["langgraph.command.update"]) == {"draft": "handed back"}
-    assert "otelchain.control_flow" not in _attrs(_named(spans, "parent_command"))
+    assert "otelchain.control_flow" not in _attrs(_named(spans, "invoke_workflow parent_command"))
 
 
 def test_a_real_exception_is_still_an_error(lg: Traced) -> None:
     with pytest.raises(ValueError, match="broken"):
         G.failing_graph().invoke({"topic": "x"})
     spans = lg.spans
-    for name in ("boom", "failing"):
+    for name in ("boom", "invoke_workflow failing"):
         span = _named(spans, name)
         assert span.status.status_code is StatusCode.ERROR
         assert _attrs(span)["error.type"] == "ValueError"

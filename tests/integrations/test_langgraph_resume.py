@@ -52,10 +52,10 @@ async def test_resume_in_one_process_links_to_the_interrupted_run(lg: Traced, mo
             [c async for c in graph.astream(inputs, config)]
 
     await run({"topic": "q3"})
-    (paused,) = _roots(lg.spans, "approval")
+    (paused,) = _roots(lg.spans, "invoke_workflow approval")
     await run(Command(resume="yes"))
     assert graph.get_state(config).values["answer"] == "yes"
-    first, resumed = sorted(_roots(lg.spans, "approval"), key=lambda s: s.start_time or 0)
+    first, resumed = sorted(_roots(lg.spans, "invoke_workflow approval"), key=lambda s: s.start_time or 0)
     assert first is paused or _ids(first) == _ids(paused)
     assert _ids(resumed)[0] != _ids(paused)[0]  # a trace of its own ...
     assert _links(resumed) == [(*_ids(paused), {"otelchain.link.reason": "resume"})]  # ... linked
@@ -72,7 +72,7 @@ def test_a_new_input_on_the_thread_is_not_a_resume(lg: Traced) -> None:
     config = {"configurable": {"thread_id": "fresh"}}
     graph.invoke({"topic": "one"}, config)
     graph.invoke({"topic": "two"}, config)  # starts over with new input: no link
-    assert [_links(s) for s in _roots(lg.spans, "approval")] == [[], []]
+    assert [_links(s) for s in _roots(lg.spans, "invoke_workflow approval")] == [[], []]
 
 
 def test_subgraph_interrupt_resume_links_the_outer_graph(lg: Traced) -> None:
@@ -80,9 +80,9 @@ def test_subgraph_interrupt_resume_links_the_outer_graph(lg: Traced) -> None:
     config = {"configurable": {"thread_id": "nested"}}
     graph.invoke({"topic": "x"}, config)
     graph.invoke(Command(resume="ok"), config)
-    paused, resumed = sorted(_roots(lg.spans, "outer"), key=lambda s: s.start_time or 0)
+    paused, resumed = sorted(_roots(lg.spans, "invoke_workflow outer"), key=lambda s: s.start_time or 0)
     assert [link[:2] for link in _links(resumed)] == [_ids(paused)]
-    assert all(not s.links for s in lg.spans if s.name != "outer")
+    assert all(not s.links for s in lg.spans if s.name != "invoke_workflow outer")
 
 
 def test_without_tracing_nothing_is_stamped() -> None:
@@ -127,7 +127,7 @@ _WORKER = textwrap.dedent(
 
         asyncio.run(resume())
     provider.shutdown()
-    roots = [s for s in exporter.get_finished_spans() if s.name == "approval"]
+    roots = [s for s in exporter.get_finished_spans() if s.name == "invoke_workflow approval"]
     print(json.dumps([
         {
             "trace": s.context.trace_id,

@@ -42,7 +42,7 @@ async def test_streamed_chain_records_its_input_as_invoke_does(lg: Traced, mode:
     chain, inputs = _chain(), {"q": "what is 2+2?"}
     chain.invoke(inputs)
     expected = _inputs(lg)
-    assert expected["RunnableSequence"] == ("what is 2+2?", None)
+    assert expected["invoke_workflow RunnableSequence"] == ("what is 2+2?", None)
     if mode == "stream":
         list(chain.stream(inputs))
     elif mode == "astream":
@@ -58,7 +58,7 @@ async def test_streamed_chain_records_its_input_as_invoke_does(lg: Traced, mode:
 
         [c async for c in chain.atransform(chunks())]
     got = _inputs(lg)
-    for name in ("RunnableSequence", "ChatPromptTemplate"):
+    for name in ("invoke_workflow RunnableSequence", "ChatPromptTemplate"):
         assert got[name] == expected[name]
     assert '"content": "ok"' in str(got["text"][0])  # the model's message (streamed: a chunk of it)
 
@@ -70,7 +70,7 @@ def test_streamed_chain_that_fails_records_its_input(lg: Traced) -> None:
     chain = _chain() | RunnableLambda(boom, name="boom")
     with pytest.raises(ValueError):
         list(chain.stream({"q": "kept"}))
-    assert _inputs(lg)["RunnableSequence"] == ("kept", None)
+    assert _inputs(lg)["invoke_workflow RunnableSequence"] == ("kept", None)
 
 
 class State(TypedDict, total=False):
@@ -102,7 +102,7 @@ async def test_every_graph_stream_mode_records_inputs_as_invoke_does(lg: Traced,
     graph, inputs = _graph(), {"q": "hi"}
     assert graph.invoke(inputs) == {"q": "hi", "answer": "OK"}
     expected = _inputs(lg)
-    assert expected["qa"] == ("hi", None) and expected["RunnableSequence"] == ("hi", None)
+    assert expected["invoke_workflow qa"] == ("hi", None) and expected["RunnableSequence"] == ("hi", None)
     stream_mode: Any = ["values", "updates", "messages", "custom"] if mode == "multi" else mode
     if mode == "checkpoints":
         from langgraph.checkpoint.memory import InMemorySaver

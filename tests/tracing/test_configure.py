@@ -131,7 +131,7 @@ def test_otlp_http_from_env(
     run_chain(OpenTelemetryCallbackHandler(provider))
     assert provider.force_flush(10_000)
     provider.shutdown()
-    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+    assert sorted(received.spans) == ["invoke_workflow llm_chain", "text_completion fake-list"]
     assert set(received.services) == {"joke-service"}
     assert received.headers[0]["x-api-key"] == "topsecret-123"
     assert "topsecret-123" not in caplog.text
@@ -154,7 +154,7 @@ def test_otlp_grpc_from_arguments(grpc_receiver: tuple[str, Received]) -> None:
         uninstrument()
     assert provider.force_flush(10_000)
     provider.shutdown()
-    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+    assert sorted(received.spans) == ["invoke_workflow llm_chain", "text_completion fake-list"]
     assert received.services == ["grpc-service"]
     assert received.headers[0]["x-team"] == "tracing"
     assert handler.error_counts == {}
@@ -287,7 +287,7 @@ def test_otlp_names_export_over_http(
     run_chain(OpenTelemetryCallbackHandler(provider))
     assert provider.force_flush(10_000)
     provider.shutdown()
-    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+    assert sorted(received.spans) == ["invoke_workflow llm_chain", "text_completion fake-list"]
 
 
 def test_otlp_proto_grpc_name(monkeypatch: pytest.MonkeyPatch, grpc_receiver: tuple[str, Received]) -> None:
@@ -299,7 +299,7 @@ def test_otlp_proto_grpc_name(monkeypatch: pytest.MonkeyPatch, grpc_receiver: tu
     run_chain(OpenTelemetryCallbackHandler(provider))
     assert provider.force_flush(10_000)
     provider.shutdown()
-    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+    assert sorted(received.spans) == ["invoke_workflow llm_chain", "text_completion fake-list"]
 
 
 def test_any_entry_point_exporter_zipkin(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,7 +313,10 @@ def test_any_entry_point_exporter_zipkin(monkeypatch: pytest.MonkeyPatch) -> Non
         assert provider.force_flush(10_000)
         provider.shutdown()
         backend.wait_for(2)
-    assert sorted(s["name"] for s in backend.zipkin) == ["llm_chain", "text_completion fake-list"]
+    assert sorted(s["name"] for s in backend.zipkin) == [
+        "invoke_workflow llm_chain",
+        "text_completion fake-list",
+    ]
     assert {s["localEndpoint"]["serviceName"] for s in backend.zipkin} == {"zipkin-service"}
 
 
@@ -328,7 +331,7 @@ def test_a_list_uses_every_exporter(
     run_chain(OpenTelemetryCallbackHandler(provider))
     assert provider.force_flush(10_000)
     provider.shutdown()
-    assert sorted(received.spans) == ["llm_chain", "text_completion fake-list"]
+    assert sorted(received.spans) == ["invoke_workflow llm_chain", "text_completion fake-list"]
     assert "└── 1:chain:llm_chain" in capsys.readouterr().out
     # The argument takes lists too, names and exporter objects mixed.
     extra = InMemorySpanExporter()
@@ -356,7 +359,10 @@ def test_a_global_sdk_provider_is_reused_adding_nothing_and_warning_never(
         run_chain()
     finally:
         uninstrument()
-    assert sorted(s.name for s in exporter.get_finished_spans()) == ["llm_chain", "text_completion fake-list"]
+    assert sorted(s.name for s in exporter.get_finished_spans()) == [
+        "invoke_workflow llm_chain",
+        "text_completion fake-list",
+    ]
     assert capsys.readouterr().out == ""  # no console exporter slipped in
     preset.shutdown()
 

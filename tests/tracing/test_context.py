@@ -39,12 +39,18 @@ class UserWork(XYChain):
 
 def test_a_user_span_in_a_chain_body_nests_under_the_chain(traced: Traced) -> None:
     UserWork(traced.tracer()).call({"x": 1}, callbacks=[traced.handler])
-    assert tree(traced.spans) == [("user span", "user_work"), ("user_work", None)]
+    assert tree(traced.spans) == [
+        ("invoke_workflow user_work", None),
+        ("user span", "invoke_workflow user_work"),
+    ]
 
 
 async def test_a_user_span_in_an_async_chain_body_nests_under_the_chain(traced: Traced) -> None:
     await UserWork(traced.tracer()).acall({"x": 1}, callbacks=[traced.handler])
-    assert tree(traced.spans) == [("user span", "user_work"), ("user_work", None)]
+    assert tree(traced.spans) == [
+        ("invoke_workflow user_work", None),
+        ("user span", "invoke_workflow user_work"),
+    ]
 
 
 def test_a_user_span_inside_a_tool_nests_under_the_tool(traced: Traced) -> None:
@@ -75,7 +81,10 @@ def test_tool_call_id_on_the_tool_span(traced: Traced) -> None:
 def test_console_handler_first_does_not_hide_the_otel_span(traced: Traced, capsys: Any) -> None:
     """The console handler's own spans are never made current, whatever the handler order."""
     UserWork(traced.tracer()).call({"x": 1}, callbacks=[ConsoleCallbackHandler(), traced.handler])
-    assert tree(traced.spans) == [("user span", "user_work"), ("user_work", None)]
+    assert tree(traced.spans) == [
+        ("invoke_workflow user_work", None),
+        ("user span", "invoke_workflow user_work"),
+    ]
     assert "[chain/start]" in capsys.readouterr().out
 
 
@@ -112,8 +121,8 @@ def test_an_httpx_call_inside_an_llm_run_nests_under_the_llm_span(traced: Traced
     assert parent is not None and parent.name == "text_completion fake-list"
     assert tree(traced.spans) == [
         ("GET", "text_completion fake-list"),
-        ("llm_chain", None),
-        ("text_completion fake-list", "llm_chain"),
+        ("invoke_workflow llm_chain", None),
+        ("text_completion fake-list", "invoke_workflow llm_chain"),
     ]
 
 
@@ -134,8 +143,8 @@ def test_threads_keep_their_parents_apart(traced: Traced) -> None:
 
 def check_pairs(traced: Traced, chain_run_ids: list[Any]) -> None:
     spans = traced.spans
-    chains = {s.attributes["otelchain.run_id"]: s for s in spans if s.name == "llm_chain"}  # type: ignore[index]
-    llms = [s for s in spans if s.name != "llm_chain"]
+    chains = {s.attributes["otelchain.run_id"]: s for s in spans if s.name == "invoke_workflow llm_chain"}  # type: ignore[index]
+    llms = [s for s in spans if s.name != "invoke_workflow llm_chain"]
     assert sorted(chains) == sorted(str(r) for r in chain_run_ids)
     assert len(llms) == len(chains)
     for llm in llms:
@@ -167,12 +176,12 @@ def test_separate_trace_from_runtime_context_starts_roots_in_their_own_trace(tra
     with tracer.start_as_current_span("ambient") as ambient:
         UserWork(tracer).call({"x": "a"}, callbacks=[separate])  # a root run: a trace of its own
         UserWork(tracer).call({"x": "b"}, callbacks=[traced.handler])  # default: under the ambient span
-    own, under = (s for s in traced.spans if s.name == "user_work")
+    own, under = (s for s in traced.spans if s.name == "invoke_workflow user_work")
     assert own.parent is None and own.context.trace_id != ambient.get_span_context().trace_id
     assert under.parent is not None and under.parent.span_id == ambient.get_span_context().span_id
     # the run's own body still nests under it
     user = [s for s in traced.spans if s.name == "user span"]
-    assert {parent_of(s, traced.spans).name for s in user} == {"user_work"}  # type: ignore[union-attr]
+    assert {parent_of(s, traced.spans).name for s in user} == {"invoke_workflow user_work"}  # type: ignore[union-attr]
     assert separate.runs == {}
 
 

@@ -23,7 +23,10 @@ def test_instrument_traces_runs_without_callbacks() -> None:
     handler = instrument(t.provider)
     try:
         out = chain().call({"n": 2})
-        assert tree(t.spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
+        assert tree(t.spans) == [
+            ("invoke_workflow llm_chain", None),
+            ("text_completion fake-list", "invoke_workflow llm_chain"),
+        ]
         assert out.run_info is not None and out.run_info.trace_id is not None
         assert instrumented_handler() is handler
     finally:

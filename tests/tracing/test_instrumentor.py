@@ -68,7 +68,10 @@ def test_instrument_is_idempotent_and_undoable(instrumentor: OtelchainInstrument
     instrumentor.instrument(tracer_provider=t.provider)  # a no-op (BaseInstrumentor warns)
     assert instrumented_handler() is handler
     chain().call({"n": 2})
-    assert tree(t.spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
+    assert tree(t.spans) == [
+        ("invoke_workflow llm_chain", None),
+        ("text_completion fake-list", "invoke_workflow llm_chain"),
+    ]
 
     instrumentor.uninstrument()
     assert instrumented_handler() is None
@@ -227,7 +230,10 @@ def test_a_handler_of_the_same_provider_in_callbacks_gives_one_tree(
     t = make_traced()
     instrumentor.instrument(tracer_provider=t.provider)
     chain().call({"n": 2}, callbacks=[OpenTelemetryCallbackHandler(t.provider)])
-    assert tree(t.spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
+    assert tree(t.spans) == [
+        ("invoke_workflow llm_chain", None),
+        ("text_completion fake-list", "invoke_workflow llm_chain"),
+    ]
 
 
 LANGCHAIN_APP = """

@@ -18,9 +18,9 @@ def test_prompt_and_llm_sequence_gives_nested_spans(traced: Traced) -> None:
     chain = LCPromptTemplate.from_template("1 + {number} =") | LCFakeListLLM(responses=["3"])
     assert chain.invoke({"number": 2}, config={"callbacks": [traced.handler]}) == "3"
     assert tree(traced.spans) == [
-        ("PromptTemplate", "RunnableSequence"),
-        ("RunnableSequence", None),
-        ("text_completion FakeListLLM", "RunnableSequence"),
+        ("PromptTemplate", "invoke_workflow RunnableSequence"),
+        ("invoke_workflow RunnableSequence", None),
+        ("text_completion FakeListLLM", "invoke_workflow RunnableSequence"),
     ]
     llm = next(s for s in traced.spans if s.kind is SpanKind.CLIENT)
     a = dict(llm.attributes or {})
@@ -41,7 +41,7 @@ def test_runnable_lambda_calling_a_chat_model_nests(traced: Traced) -> None:
     assert outer.invoke("hi?", config={"callbacks": [traced.handler]}) == "hello there"
     names = dict(tree(traced.spans))
     chat = next(s for s in traced.spans if s.kind is SpanKind.CLIENT)
-    assert chat.name.startswith("chat ") and names[chat.name] == "ask"
+    assert chat.name.startswith("chat ") and names[chat.name] == "invoke_workflow ask"
     a = dict(chat.attributes or {})
     assert a["llm.input_messages.0.message.role"] == "user"
     assert a["llm.input_messages.0.message.content"] == "hi?"
@@ -68,7 +68,7 @@ async def test_async_langchain_runs_nest_and_end(traced: Traced) -> None:
     by_id = {s.context.span_id: s for s in traced.spans}
     for chat in chats:
         parent = by_id[chat.parent.span_id]  # type: ignore[union-attr]
-        assert parent.name == "RunnableSequence"
+        assert parent.name == "invoke_workflow RunnableSequence"
         question = (chat.attributes or {})["llm.input_messages.0.message.content"]
         assert (parent.attributes or {})["input.value"] == question  # a single-key input, unwrapped
     assert traced.handler.runs == {}

@@ -158,7 +158,7 @@ def _span_reference() -> str:
 _NAMESPACES = (
     "gen_ai.", "llm.", "input.", "output.", "message.", "tool.", "tool_call.", "retrieval.",
     "document.", "otelchain.", "agent.", "token.", "session.", "user.", "server.", "error.",
-    "openai.", "exception.", "tag.", "openinference.span.",
+    "openai.", "exception.", "tag.", "openinference.span.", "langgraph.",
 )  # fmt: skip
 
 

@@ -22,8 +22,11 @@ from tests.helpers import Boom, Traced, XYChain, all_strings, seed_chain, tree
 def test_llm_chain_request_handler_gives_nested_spans(traced: Traced) -> None:
     out = seed_chain().call({"number": 2}, callbacks=[traced.handler])
     spans = traced.spans
-    assert tree(spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
-    chain, llm = traced.by_name("llm_chain"), traced.by_name("text_completion fake-list")
+    assert tree(spans) == [
+        ("invoke_workflow llm_chain", None),
+        ("text_completion fake-list", "invoke_workflow llm_chain"),
+    ]
+    chain, llm = traced.by_name("invoke_workflow llm_chain"), traced.by_name("text_completion fake-list")
     assert chain.kind is SpanKind.INTERNAL and llm.kind is SpanKind.CLIENT
     assert len({s.context.trace_id for s in spans}) == 1
     ca, la = dict(chain.attributes or {}), dict(llm.attributes or {})
@@ -37,6 +40,8 @@ def test_llm_chain_request_handler_gives_nested_spans(traced: Traced) -> None:
     assert out.run_info.span_id == format(chain.context.span_id, "016x")
     # OpenInference
     assert ca["openinference.span.kind"] == "CHAIN" and la["openinference.span.kind"] == "LLM"
+    # GenAI: the root chain is a workflow
+    assert ca["gen_ai.operation.name"] == "invoke_workflow" and ca["gen_ai.workflow.name"] == "llm_chain"
     # single-key inputs and outputs unwrapped, a plain string not quoted (as OpenInference does)
     assert json.loads(str(ca["input.value"])) == {"number": 2}  # not a string: stays JSON
     assert ca["output.value"] == " 3\n\n3 - 1 = 2" and "output.mime_type" not in ca
@@ -72,7 +77,10 @@ def test_constructor_handler_on_model_and_chain_nests_them(traced: Traced) -> No
         llm=llm, prompt=PromptTemplate.from_template("1 + {number} ="), callbacks=[traced.handler]
     )
     chain.call({"number": 2})
-    assert tree(traced.spans) == [("llm_chain", None), ("text_completion fake-list", "llm_chain")]
+    assert tree(traced.spans) == [
+        ("invoke_workflow llm_chain", None),
+        ("text_completion fake-list", "invoke_workflow llm_chain"),
+    ]
 
 
 def test_root_run_nests_under_the_ambient_span(traced: Traced) -> None:
@@ -80,8 +88,8 @@ def test_root_run_nests_under_the_ambient_span(traced: Traced) -> None:
         out = seed_chain().call({"number": 2}, callbacks=[traced.handler])
     assert tree(traced.spans) == [
         ("GET /joke", None),
-        ("llm_chain", "GET /joke"),
-        ("text_completion fake-list", "llm_chain"),
+        ("invoke_workflow llm_chain", "GET /joke"),
+        ("text_completion fake-list", "invoke_workflow llm_chain"),
     ]
     assert out.run_info.trace_id == format(request_span.get_span_context().trace_id, "032x")
 

@@ -15,7 +15,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from otelchain._version import __version__
-from otelchain.tracing._conventions.genai import GenAIMapper
+from otelchain.tracing._conventions.genai import GenAIMapper, latest_experimental
 from otelchain.tracing._conventions.metrics import GenAIMetrics, MetricsRecorder
 from otelchain.tracing._conventions.openinference import OpenInferenceMapper
 from otelchain.tracing._conventions.openinference_values import Masking
@@ -107,13 +107,14 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
         content = Content.of(capture_content)
         self.conventions = conventions_from(conventions)
         settings = Settings(max_attribute_length, content.span, Masking.from_env(), cost)
+        self._latest = latest_experimental()  # OTEL_SEMCONV_STABILITY_OPT_IN
         self.settings = settings
         super().__init__(
             tracer,
             (),
             content=content,
             view=lambda run, claim: RunView(run, claim, settings),
-            recorders=(MetricsRecorder(GenAIMetrics(meter_provider)),),
+            recorders=(MetricsRecorder(GenAIMetrics(meter_provider, latest=self._latest)),),
             tracer_provider=tracer_provider,
             max_attribute_length=max_attribute_length,
             max_span_length=max_span_length,
@@ -125,7 +126,11 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
         chosen = self.conventions
         mappers: list[Mapper] = []
         if "gen_ai" in chosen:
-            mappers.append(GenAIMapper(settings, lean="openinference" not in chosen, events=content.event))
+            mappers.append(
+                GenAIMapper(
+                    settings, lean="openinference" not in chosen, events=content.event, latest=self._latest
+                )
+            )
         if "openinference" in chosen:
             mappers.append(OpenInferenceMapper(settings))
         # Always there: agent actions are span attributes, custom events are span events.

@@ -671,19 +671,21 @@ def _attr_messages(attrs: Mapping[str, Any], prefix: str) -> list[Message]:
 
 
 def span_run_name(span: ReadableSpan) -> str:
-    """The name both views give a run span: the model, the tool, the agent, else the run name."""
+    """The name both views give a run span: the model, the tool, the agent, the workflow, else
+    the run name."""
     attrs = span.attributes or {}
     run_type = attrs_run_type(attrs)
+    op = attrs.get(A.GEN_AI_OPERATION_NAME)
     if run_type == "llm":
         name = attrs.get(A.GEN_AI_REQUEST_MODEL)
     elif run_type == "tool":
         name = attrs.get(A.GEN_AI_TOOL_NAME)
+    elif op == A.OP_INVOKE_AGENT:
+        name = attrs.get(A.GEN_AI_AGENT_NAME)
+    elif op == A.OP_INVOKE_WORKFLOW:
+        name = attrs.get(A.GEN_AI_WORKFLOW_NAME)
     else:
-        name = (
-            attrs.get(A.GEN_AI_AGENT_NAME)
-            if attrs.get(A.GEN_AI_OPERATION_NAME) == A.OP_INVOKE_AGENT
-            else None
-        )
+        name = None
     return str(name or attrs.get(A.OTELCHAIN_RUN_NAME) or span.name)
 
 

@@ -1,5 +1,6 @@
 """The OTel GenAI semantic conventions as a mapper: span names, operations, models, usage,
-messages, tools and agents (``gen_ai.*``), and, in the lean default, only what a backend cannot
+cost, messages, tools, agents and workflows (a root chain or graph: ``invoke_workflow``)
+(``gen_ai.*``), and, in the lean default, only what a backend cannot
 derive from them: a span kind and input/output for runs GenAI has no attribute for (chains,
 prompts, retrievers), in the OpenInference names Phoenix reads.
 """
@@ -7,6 +8,7 @@ prompts, retrievers), in the OpenInference names Phoenix reads.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +27,7 @@ from otelchain.tracing._spans.mapper import Attrs, Head, Mapper
 from otelchain.tracing._spans.state import SpanState
 from otelchain.tracing._spans.values import error_type, json_text, truncate
 
-__all__ = ["GenAIMapper", "cost_of", "provider_of", "server_attributes"]
+__all__ = ["GenAIMapper", "cost_of", "latest_experimental", "provider_of", "server_attributes"]
 
 _REQUEST_PARAMS: tuple[tuple[str, str], ...] = (
     ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
@@ -152,10 +154,11 @@ class GenAIMapper(Mapper):
     name = "gen_ai"
     status_ok = False  # OTel instrumentation leaves a successful span's status UNSET
 
-    def __init__(self, settings: Settings, *, lean: bool, events: bool) -> None:
+    def __init__(self, settings: Settings, *, lean: bool, events: bool, latest: bool = False) -> None:
         self.settings = settings
         self.lean = lean
         self.events = events
+        self.latest = latest  # the newest experimental names (`latest_experimental`)
 
     def head(self, run: Run, view: RunView) -> Head:
         run_type = run.run_type
@@ -176,6 +179,9 @@ class GenAIMapper(Mapper):
         if kind:
             attrs = {A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT, A.GEN_AI_AGENT_NAME: str(agent)}
             return f"{A.OP_INVOKE_AGENT} {agent}", SpanKind.INTERNAL, attrs
+        if run_type == "chain" and run.parent_run_id is None:  # a root chain or graph: a workflow
+            attrs = {A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_WORKFLOW, A.GEN_AI_WORKFLOW_NAME: run.name}
+            return f"{A.OP_INVOKE_WORKFLOW} {run.name}", SpanKind.INTERNAL, attrs
         return run.name, SpanKind.INTERNAL, {}
 
     # --- start ------------------------------------------------------------------------------
@@ -191,11 +197,29 @@ class GenAIMapper(Mapper):
             self._model_start(view, state, attrs)
         elif run_type == "tool":
             self._tool_start(run, attrs)
-        elif self.lean and not view.agent[0]:
-            attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
-            self._io(view, attrs, outputs=False)
-        elif self.lean:
-            self._io(view, attrs, outputs=False)
+        elif not view.agent[0]:
+            if self.lean:
+                attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
+                self._io(view, attrs, outputs=False)
+        else:
+            self._agent_input(run, attrs)
+            if self.lean:
+                self._io(view, attrs, outputs=False)
+
+    def _agent_input(self, run: Run, attrs: Attrs) -> None:
+        """An agent's input as ``gen_ai.input.messages`` (and ``gen_ai.system_instructions``)."""
+        settings = self.settings
+        masking = settings.masking
+        if not settings.content or masking.hide_inputs or masking.hide_input_messages:
+            return
+        views = messages.agent_messages(run.inputs, output=False)
+        if views:
+            system, history = messages.input_messages(
+                views, hide_text=masking.hide_input_text, hide_images=masking.hide_input_images
+            )
+            if system:
+                attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, settings.limit)
+            attrs[A.GEN_AI_INPUT_MESSAGES] = json_text(history, settings.limit)
 
     def _io(self, view: RunView, attrs: Attrs, *, outputs: bool) -> None:
         settings = self.settings
@@ -288,6 +312,9 @@ class GenAIMapper(Mapper):
         call_id = run.extra.get("tool_call_id")
         if call_id:
             attrs[A.GEN_AI_TOOL_CALL_ID] = str(call_id)
+        agent = _enclosing_agent(run)
+        if agent is not None:
+            attrs[A.GEN_AI_AGENT_NAME] = agent
         if self.settings.content and not self.settings.masking.hide_inputs:
             inputs = run.inputs
             if is_mapping(inputs) and set(inputs) == {"input"}:
@@ -321,8 +348,15 @@ class GenAIMapper(Mapper):
                 attrs[A.GEN_AI_TOOL_CALL_RESULT] = _json(
                     messages.parse_arguments(tool_output(run.outputs)), settings.limit
                 )
-        elif self.lean:
+            return
+        if self.lean:
             self._io(view, attrs, outputs=True)
+        if view.agent[0] and settings.masking.output_messages():
+            views = messages.agent_messages(run.outputs, output=True)  # the agent's answer
+            if views:
+                hide = settings.masking.hide_output_text
+                answer = [messages.output_message(v, "stop", hide_text=hide) for v in views]
+                attrs[A.GEN_AI_OUTPUT_MESSAGES] = json_text(answer, settings.limit)
 
     def _model_end(self, view: RunView, state: SpanState, attrs: Attrs) -> None:
         response = view.response
@@ -331,7 +365,12 @@ class GenAIMapper(Mapper):
             (A.GEN_AI_USAGE_INPUT_TOKENS, counts.prompt),
             (A.GEN_AI_USAGE_OUTPUT_TOKENS, counts.completion),
             (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, counts.cache_read),
-            (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, counts.cache_write),
+            (
+                A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS
+                if self.latest
+                else A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+                counts.cache_write,
+            ),
             (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, counts.reasoning),
             (A.GEN_AI_USAGE_AUDIO_INPUT_TOKENS, counts.prompt_audio),
             (A.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS, counts.completion_audio),
@@ -370,6 +409,25 @@ class GenAIMapper(Mapper):
             for m, r in zip(response.views, response.reasons, strict=True)
         ]
         return {A.GEN_AI_OUTPUT_MESSAGES: json_text(output, self.settings.limit)}
+
+
+def _enclosing_agent(run: Run) -> str | None:
+    """The name of the nearest agent run above a tool run (the agent that called it), else None."""
+    parent = run.parent
+    while parent is not None:
+        state: SpanState | None = parent.data
+        if state is not None and state.agent and state.view is not None:
+            name = state.view.agent[1]
+            return str(name) if name else None
+        parent = parent.parent
+    return None
+
+
+def latest_experimental() -> bool:
+    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` asks for ``gen_ai_latest_experimental``: the
+    newest experimental GenAI names where they rename what otelchain emits by default."""
+    value = os.environ.get("OTEL_SEMCONV_STABILITY_OPT_IN", "")
+    return "gen_ai_latest_experimental" in {v.strip().lower() for v in value.split(",")}
 
 
 def tool_output(outputs: Any) -> Any:

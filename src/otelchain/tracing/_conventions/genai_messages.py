@@ -16,7 +16,7 @@ from typing import Any
 from otelchain._json import is_mapping
 from otelchain.tracing._conventions.openinference_values import REDACTED, MessageView, image_url
 
-__all__ = ["input_messages", "output_message", "parse_arguments", "tool_definitions"]
+__all__ = ["agent_messages", "input_messages", "output_message", "parse_arguments", "tool_definitions"]
 
 
 def parse_arguments(args: Any) -> Any:
@@ -136,7 +136,7 @@ def output_message(
 
 def tool_definitions(tools: Any) -> list[dict[str, Any]]:
     """The tools a model was offered (OpenAI / LangChain shapes) as ``gen_ai.tool.definitions``:
-    type, name and description (parameters are optional in the schema and left out: large)."""
+    type, name, description and parameters (the JSON schema of its arguments)."""
     out: list[dict[str, Any]] = []
     for tool in tools if isinstance(tools, (list, tuple)) else ():
         if not is_mapping(tool):
@@ -150,5 +150,26 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]]:
         description = spec.get("description")
         if isinstance(description, str) and description:
             entry["description"] = description
+        parameters = spec.get("parameters")
+        if is_mapping(parameters):
+            entry["parameters"] = parameters
         out.append(entry)
     return out
+
+
+def agent_messages(value: Any, *, output: bool) -> list[MessageView]:
+    """An agent run's input or output as messages: a LangGraph agent's state ``messages`` (its
+    output: the last assistant message), or an agent executor's ``input`` / ``output`` text."""
+    if not is_mapping(value):
+        return []
+    messages = value.get("messages")
+    if isinstance(messages, (list, tuple)) and messages:
+        views = [MessageView(m) for m in messages]
+        if output:
+            answers = [v for v in views if v.role == "assistant"]
+            return answers[-1:]
+        return views
+    text = value.get("output" if output else "input")
+    if isinstance(text, str):
+        return [MessageView(("assistant" if output else "user", text))]
+    return []

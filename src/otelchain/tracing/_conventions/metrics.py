@@ -136,7 +136,10 @@ _UNSET_PROVIDER = metrics.get_meter_provider()
 class GenAIMetrics:
     """The GenAI client instruments of one meter (the global MeterProvider's by default)."""
 
-    def __init__(self, meter_provider: MeterProvider | None = None) -> None:
+    def __init__(self, meter_provider: MeterProvider | None = None, *, latest: bool = False) -> None:
+        """``latest``: the newest experimental names (``OTEL_SEMCONV_STABILITY_OPT_IN``
+        ``gen_ai_latest_experimental``): model calls' duration, chunk times and token counts as
+        ``gen_ai.client.inference.*`` instruments, one token histogram per direction."""
         self.follows_global = meter_provider is None
         if meter_provider is None:
             meter = metrics.get_meter("otelchain", __version__)  # a proxy: follows a provider set later
@@ -154,14 +157,33 @@ class GenAIMetrics:
         self.token_usage = histogram(
             A.METRIC_TOKEN_USAGE, "{token}", "Number of input and output tokens used.", TOKEN_BUCKETS
         )
+        self.latest = latest
+        self.inference_duration = self.duration
+        self.input_tokens = self.output_tokens = self.token_usage
+        if latest:
+            self.inference_duration = histogram(
+                A.METRIC_INFERENCE_DURATION, "s", "GenAI inference operation duration.", DURATION_BUCKETS
+            )
+            self.input_tokens = histogram(
+                A.METRIC_INFERENCE_INPUT_TOKENS,
+                "{token}",
+                "The number of input (prompt) tokens used per inference operation.",
+                TOKEN_BUCKETS,
+            )
+            self.output_tokens = histogram(
+                A.METRIC_INFERENCE_OUTPUT_TOKENS,
+                "{token}",
+                "The number of output (completion) tokens used per inference operation.",
+                TOKEN_BUCKETS,
+            )
         self.time_to_first_chunk = histogram(
-            A.METRIC_TIME_TO_FIRST_CHUNK,
+            A.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK if latest else A.METRIC_TIME_TO_FIRST_CHUNK,
             "s",
             "Time to receive the first chunk of a streaming response, from the request.",
             DURATION_BUCKETS,
         )
         self.time_per_output_chunk = histogram(
-            A.METRIC_TIME_PER_OUTPUT_CHUNK,
+            A.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK if latest else A.METRIC_TIME_PER_OUTPUT_CHUNK,
             "s",
             "Time between consecutive output chunks of a streaming response.",
             DURATION_BUCKETS,
@@ -183,11 +205,21 @@ class GenAIMetrics:
         output_tokens: int | None = None,
     ) -> None:
         """One finished operation: its duration and, for model calls, the tokens it used."""
-        self.duration.record(seconds, attributes)
+        if not self.latest:
+            self.duration.record(seconds, attributes)
+            if input_tokens is not None:
+                self.token_usage.record(input_tokens, {**attributes, A.GEN_AI_TOKEN_TYPE: A.TOKEN_TYPE_INPUT})
+            if output_tokens is not None:
+                self.token_usage.record(
+                    output_tokens, {**attributes, A.GEN_AI_TOKEN_TYPE: A.TOKEN_TYPE_OUTPUT}
+                )
+            return
+        inference = attributes.get(A.GEN_AI_OPERATION_NAME) in (A.OP_CHAT, A.OP_TEXT_COMPLETION)
+        (self.inference_duration if inference else self.duration).record(seconds, attributes)
         if input_tokens is not None:
-            self.token_usage.record(input_tokens, {**attributes, A.GEN_AI_TOKEN_TYPE: A.TOKEN_TYPE_INPUT})
+            self.input_tokens.record(input_tokens, attributes)
         if output_tokens is not None:
-            self.token_usage.record(output_tokens, {**attributes, A.GEN_AI_TOKEN_TYPE: A.TOKEN_TYPE_OUTPUT})
+            self.output_tokens.record(output_tokens, attributes)
 
 
 class MetricsRecorder(Recorder):
