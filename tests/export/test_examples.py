@@ -155,11 +155,11 @@ def test_web_request_trace_in_phoenix(phoenix: Phoenix) -> None:
     match = re.search(r"'trace_id': '([0-9a-f]{32})', 'run_span_id': '([0-9a-f]{16})'", out)
     assert match, out
     spans = {s["name"]: s for s in phoenix.spans(match.group(1), expect=3)}
-    assert set(spans) == {"GET /ask", "llm_chain", "chat fake-chat"}
+    assert set(spans) == {"GET /ask", "invoke_workflow llm_chain", "chat fake-chat"}
     server = spans["GET /ask"]
     assert server["parent_id"] is None
-    assert spans["llm_chain"]["parent_id"] == server["context"]["span_id"]
-    assert spans["llm_chain"]["context"]["span_id"] == match.group(2)
+    assert spans["invoke_workflow llm_chain"]["parent_id"] == server["context"]["span_id"]
+    assert spans["invoke_workflow llm_chain"]["context"]["span_id"] == match.group(2)
     assert spans["chat fake-chat"]["parent_id"] == match.group(2)
     assert server["span_kind"] == "UNKNOWN"  # not an OpenInference span, but kept in the tree
     assert server["attributes"]["http.target"] == "/ask"
