@@ -10,8 +10,8 @@ OpenRouter-style ``usage.cost``) is recorded as is, with source ``provider``. A 
 ``gen_ai.client.operation.cost`` histogram.
 
 On by default; off with ``OTELCHAIN_COST=false``, ``configure(cost=False)`` or a handler's
-``cost=False``. ``genai-prices`` comes with the ``cost`` extra (``otelchain[cost]``; it needs
-Python 3.11+); without it only provider-reported costs are recorded.
+``cost=False``. ``genai-prices`` is installed with otelchain on Python 3.11+ (it does not support
+3.10); without it only provider-reported costs are recorded.
 """
 
 from __future__ import annotations
