@@ -922,162 +922,29 @@ class _Budget:
 _KIND_ORDER = {kind: i for i, kind in enumerate(("llm", "tool", "retriever", "chain", "agent", "other"))}
 
 
-class ConsoleSpanTreeExporter(Printing, SpanExporter):
-    """Prints each trace as a tree when its local root span ends, readable at a glance.
-
-    One node per span in time order: ``3:llm:gpt-4o`` (named as in the verbose log), duration,
-    status, tokens in/out, streamed tokens, time to first token; messages by role, tool input and
-    output, agent actions as children in order; then the trace's totals. Output is bounded:
-    runs of more than ``collapse_after`` similar successful siblings are collapsed,
-    at most ``max_spans`` nodes per tree and ``max_held_spans`` spans held per trace, every value
-    cut to ``max_value_lines`` lines, each with a visible marker. While a trace is open, a
-    one-line progress note every ``progress_every`` seconds (None: never). ``color``: None follows the
-    terminal conventions; ``width``: None fits the terminal. ``orphan_timeout`` is accepted for
-    compatibility and ignored: a trace is never printed before its root ends (a trace whose root
-    never ended is printed, marked incomplete, at shutdown).
-    """
+class _TreeLayout:
+    """How a finished trace is drawn: its nodes in time order, collapsed runs, values and totals,
+    within the exporter's bounds (see `ConsoleSpanTreeExporter`)."""
 
     def __init__(
         self,
-        stream: IO[str] | None = None,
-        *,
-        color: bool | None = None,
-        orphan_timeout: float | None = None,
-        width: int | None = None,
-        max_spans: int = 400,
-        max_held_spans: int = 20_000,
-        collapse_after: int = 3,
-        max_value_lines: int = 6,
-        show_content: bool = True,
-        progress_every: float | None = 30.0,
+        printer: Printer,
+        max_spans: int,
+        max_held_spans: int,
+        collapse_after: int,
+        limits: Limits,
+        show_content: bool,
     ) -> None:
-        self.printer = Printer(stream, color, width)
-        self.orphan_timeout = orphan_timeout
+        self.printer = printer
         self.max_spans = max_spans
         self.max_held_spans = max_held_spans
-        self.collapse_after = max(collapse_after, 1)
-        self.limits = Limits(TREE_LIMITS.chars, max_value_lines, TREE_LIMITS.items, TREE_LIMITS.inline)
+        self.collapse_after = collapse_after
+        self.limits = limits
         self.show_content = show_content
-        self.progress_every = progress_every
-        self._lock = threading.Lock()
-        self._traces: dict[int, _Trace] = {}
-        self._shutdown = False
 
     @property
-    def pending_spans(self) -> int:
-        """Spans held for traces whose root has not ended yet."""
-        with self._lock:
-            return sum(len(t.spans) for t in self._traces.values())
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._shutdown:
-            return SpanExportResult.FAILURE
-        ready: list[tuple[int, list[ReadableSpan], _Counts]] = []
-        with self._lock:
-            roots: list[tuple[int, int]] = []
-            for span in spans:
-                if span.context is None:
-                    continue
-                trace = self._traces.setdefault(span.context.trace_id, _Trace())
-                trace.finished += 1
-                start = span.start_time or 0
-                trace.first_start = min(trace.first_start or start, start)
-                is_root = span.parent is None or span.parent.is_remote
-                if len(trace.spans) < self.max_held_spans or is_root:  # a root is always held
-                    trace.spans[span.context.span_id] = span
-                else:
-                    trace.unheld.add(span)
-                if is_root:
-                    roots.append((span.context.trace_id, span.context.span_id))
-            for trace_id, root_id in roots:
-                ready.append(self._take(trace_id, root_id))
-            notes = self._progress(spans)
-        for note in notes:
-            self.printer.print(note)
-        for trace_id, tree_spans, unheld in ready:
-            self._print(trace_id, tree_spans, unheld, complete=True)
-        return SpanExportResult.SUCCESS
-
-    def _progress(self, spans: Sequence[ReadableSpan]) -> list[Text]:
-        """A one-line note for each open trace every ``progress_every`` seconds of its time (the
-        spans' own clock), so a long run shows life before its tree prints."""
-        from rich.text import Text
-
-        if not self.progress_every:
-            return []
-        every = int(self.progress_every * 1e9)
-        latest: dict[int, ReadableSpan] = {}  # the last span to end, of each open trace
-        for span in sorted(spans, key=lambda span: span.end_time or 0):
-            if span.context is not None and span.context.trace_id in self._traces:
-                latest[span.context.trace_id] = span
-        notes: list[Text] = []
-        for trace_id, span in latest.items():
-            trace = self._traces[trace_id]
-            now = span.end_time or 0
-            since = trace.last_note or trace.first_start
-            if now - since < every:
-                continue
-            trace.last_note = now
-            run_type = _run_type(span)
-            last = f"{shown_type(run_type)}:{span_run_name(span)}" if run_type else span.name
-            notes.append(
-                Text.assemble(
-                    ("… ", _MARK),
-                    (f"trace {trace_id:032x}", "bold"),
-                    " running ",
-                    (elapsed(now - trace.first_start), "yellow"),
-                    f": {_count(trace.finished, 'span')} finished, last ",
-                    (clean(last), "bold"),
-                )
-            )
-        return notes
-
-    def _take(self, trace_id: int, root_id: int) -> tuple[int, list[ReadableSpan], _Counts]:
-        """The root's spans (it and its descendants), no longer held."""
-        trace = self._traces[trace_id]
-        children: dict[int, list[int]] = {}
-        for sid, span in trace.spans.items():
-            if span.parent is not None and not span.parent.is_remote:
-                children.setdefault(span.parent.span_id, []).append(sid)
-        taken: list[ReadableSpan] = []
-        stack = [root_id]
-        while stack:
-            sid = stack.pop()
-            found = trace.spans.pop(sid, None)
-            if found is not None:
-                taken.append(found)
-            stack.extend(children.get(sid, ()))
-        unheld = trace.unheld
-        trace.unheld = _Counts()
-        if not trace.spans:
-            del self._traces[trace_id]
-        return trace_id, taken, unheld
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing to flush: finished traces are printed as their roots end (an open trace is not
-        printed early, which would split it)."""
-        return True
-
-    def shutdown(self) -> None:
-        """Prints what is still held (traces whose root never ended), marked incomplete."""
-        if self._shutdown:
-            return
-        with self._lock:
-            leftovers = [(tid, list(t.spans.values()), t.unheld) for tid, t in self._traces.items()]
-            self._traces.clear()
-            self._shutdown = True
-        for trace_id, spans, unheld in leftovers:
-            self._print(trace_id, spans, unheld, complete=False)
-
-    # rendering -----------------------------------------------------------------------------
-    def _print(self, trace_id: int, spans: Sequence[ReadableSpan], unheld: _Counts, complete: bool) -> None:
-        try:
-            self.printer.print(*self.renderables(trace_id, spans, unheld, complete))
-        except Exception as error:  # an exporter must never break the app
-            self.printer.failures += 1
-            logger.warning(
-                "otelchain console: a trace could not be printed: %s: %s", type(error).__name__, error
-            )
+    def stream(self) -> IO[str]:
+        return self.printer.stream
 
     def renderables(
         self, trace_id: int, spans: Sequence[ReadableSpan], unheld: _Counts, complete: bool
@@ -1340,6 +1207,165 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
             )
             rows.append(("models", dotted(models)))
         return labelled(rows, style="bold")
+
+
+class ConsoleSpanTreeExporter(Printing, SpanExporter):
+    """Prints each trace as a tree when its local root span ends, readable at a glance.
+
+    One node per span in time order: ``3:llm:gpt-4o`` (named as in the verbose log), duration,
+    status, tokens in/out, streamed tokens, time to first token; messages by role, tool input and
+    output, agent actions as children in order; then the trace's totals. Output is bounded:
+    runs of more than ``collapse_after`` similar successful siblings are collapsed,
+    at most ``max_spans`` nodes per tree and ``max_held_spans`` spans held per trace, every value
+    cut to ``max_value_lines`` lines, each with a visible marker. While a trace is open, a
+    one-line progress note every ``progress_every`` seconds (None: never). ``color``: None follows the
+    terminal conventions; ``width``: None fits the terminal. ``orphan_timeout`` is accepted for
+    compatibility and ignored: a trace is never printed before its root ends (a trace whose root
+    never ended is printed, marked incomplete, at shutdown).
+    """
+
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        *,
+        color: bool | None = None,
+        orphan_timeout: float | None = None,
+        width: int | None = None,
+        max_spans: int = 400,
+        max_held_spans: int = 20_000,
+        collapse_after: int = 3,
+        max_value_lines: int = 6,
+        show_content: bool = True,
+        progress_every: float | None = 30.0,
+    ) -> None:
+        self.printer = Printer(stream, color, width)
+        self.orphan_timeout = orphan_timeout
+        self.max_spans = max_spans
+        self.max_held_spans = max_held_spans
+        limits = Limits(TREE_LIMITS.chars, max_value_lines, TREE_LIMITS.items, TREE_LIMITS.inline)
+        self.layout = _TreeLayout(
+            self.printer, max_spans, max_held_spans, max(collapse_after, 1), limits, show_content
+        )
+        self.progress_every = progress_every
+        self._lock = threading.Lock()
+        self._traces: dict[int, _Trace] = {}
+        self._shutdown = False
+
+    @property
+    def pending_spans(self) -> int:
+        """Spans held for traces whose root has not ended yet."""
+        with self._lock:
+            return sum(len(t.spans) for t in self._traces.values())
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._shutdown:
+            return SpanExportResult.FAILURE
+        ready: list[tuple[int, list[ReadableSpan], _Counts]] = []
+        with self._lock:
+            roots: list[tuple[int, int]] = []
+            for span in spans:
+                if span.context is None:
+                    continue
+                trace = self._traces.setdefault(span.context.trace_id, _Trace())
+                trace.finished += 1
+                start = span.start_time or 0
+                trace.first_start = min(trace.first_start or start, start)
+                is_root = span.parent is None or span.parent.is_remote
+                if len(trace.spans) < self.max_held_spans or is_root:  # a root is always held
+                    trace.spans[span.context.span_id] = span
+                else:
+                    trace.unheld.add(span)
+                if is_root:
+                    roots.append((span.context.trace_id, span.context.span_id))
+            for trace_id, root_id in roots:
+                ready.append(self._take(trace_id, root_id))
+            notes = self._progress(spans)
+        for note in notes:
+            self.printer.print(note)
+        for trace_id, tree_spans, unheld in ready:
+            self._print(trace_id, tree_spans, unheld, complete=True)
+        return SpanExportResult.SUCCESS
+
+    def _progress(self, spans: Sequence[ReadableSpan]) -> list[Text]:
+        """A one-line note for each open trace every ``progress_every`` seconds of its time (the
+        spans' own clock), so a long run shows life before its tree prints."""
+        from rich.text import Text
+
+        if not self.progress_every:
+            return []
+        every = int(self.progress_every * 1e9)
+        latest: dict[int, ReadableSpan] = {}  # the last span to end, of each open trace
+        for span in sorted(spans, key=lambda span: span.end_time or 0):
+            if span.context is not None and span.context.trace_id in self._traces:
+                latest[span.context.trace_id] = span
+        notes: list[Text] = []
+        for trace_id, span in latest.items():
+            trace = self._traces[trace_id]
+            now = span.end_time or 0
+            since = trace.last_note or trace.first_start
+            if now - since < every:
+                continue
+            trace.last_note = now
+            run_type = _run_type(span)
+            last = f"{shown_type(run_type)}:{span_run_name(span)}" if run_type else span.name
+            notes.append(
+                Text.assemble(
+                    ("… ", _MARK),
+                    (f"trace {trace_id:032x}", "bold"),
+                    " running ",
+                    (elapsed(now - trace.first_start), "yellow"),
+                    f": {_count(trace.finished, 'span')} finished, last ",
+                    (clean(last), "bold"),
+                )
+            )
+        return notes
+
+    def _take(self, trace_id: int, root_id: int) -> tuple[int, list[ReadableSpan], _Counts]:
+        """The root's spans (it and its descendants), no longer held."""
+        trace = self._traces[trace_id]
+        children: dict[int, list[int]] = {}
+        for sid, span in trace.spans.items():
+            if span.parent is not None and not span.parent.is_remote:
+                children.setdefault(span.parent.span_id, []).append(sid)
+        taken: list[ReadableSpan] = []
+        stack = [root_id]
+        while stack:
+            sid = stack.pop()
+            found = trace.spans.pop(sid, None)
+            if found is not None:
+                taken.append(found)
+            stack.extend(children.get(sid, ()))
+        unheld = trace.unheld
+        trace.unheld = _Counts()
+        if not trace.spans:
+            del self._traces[trace_id]
+        return trace_id, taken, unheld
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Nothing to flush: finished traces are printed as their roots end (an open trace is not
+        printed early, which would split it)."""
+        return True
+
+    def shutdown(self) -> None:
+        """Prints what is still held (traces whose root never ended), marked incomplete."""
+        if self._shutdown:
+            return
+        with self._lock:
+            leftovers = [(tid, list(t.spans.values()), t.unheld) for tid, t in self._traces.items()]
+            self._traces.clear()
+            self._shutdown = True
+        for trace_id, spans, unheld in leftovers:
+            self._print(trace_id, spans, unheld, complete=False)
+
+    # rendering -----------------------------------------------------------------------------
+    def _print(self, trace_id: int, spans: Sequence[ReadableSpan], unheld: _Counts, complete: bool) -> None:
+        try:
+            self.printer.print(*self.layout.renderables(trace_id, spans, unheld, complete))
+        except Exception as error:  # an exporter must never break the app
+            self.printer.failures += 1
+            logger.warning(
+                "otelchain console: a trace could not be printed: %s: %s", type(error).__name__, error
+            )
 
 
 def _money(amount: float, currency: str) -> str:
