@@ -21,7 +21,7 @@ HELPERS = TESTS / "helpers"
 SHARED = ("tests.helpers", "tests._servers")
 # Suites that cut across packages, and the shared code; every other tests/<dir> is a package's.
 CROSS_CUTTING = {
-    "export": "real trace backends (Phoenix, rotel) and the deploy files",
+    "export": "real trace backends (Phoenix, rotel, the collector and Jaeger) and the deploy files",
     "faults": "the fault suite (docs/reliability.md)",
     "examples": "examples/ run as users run them",
     "benchmarks": "benchmarks/ at smoke size",

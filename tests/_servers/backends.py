@@ -35,9 +35,9 @@ def _under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-def missing_backend(reason: str) -> None:
+def missing_backend(reason: str, setup: str = "scripts/setup_phoenix.sh") -> None:
     """Skip locally, fail under CI: a CI run must never pass without the real backend."""
-    hint = f"{reason}; run scripts/setup_phoenix.sh"
+    hint = f"{reason}; run {setup}"
     if _under_ci():
         pytest.fail(f"CI=true and {hint}", pytrace=False)
     pytest.skip(hint)

@@ -1,4 +1,5 @@
-"""Fixtures starting the real backends (Phoenix, rotel) once per session; see tests/_servers/backends.py."""
+"""Fixtures starting the real backends once per session: Phoenix and rotel (tests/_servers/backends.py),
+Jaeger v2 and the collector built for collector-config.yaml (tests/_servers/collector_jaeger.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests._servers.backends import (
     running_rotel,
     spawn,
 )
+from tests._servers.collector_jaeger import Collector, Jaeger, running_collector, running_jaeger
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +78,17 @@ def rotel(phoenix: Phoenix, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "--debug-log", "traces",
     ) as rotel:  # fmt: skip
         yield rotel
+
+
+@pytest.fixture(scope="session")
+def jaeger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jaeger]:
+    """Jaeger v2 (deploy/jaeger.yaml) on free 127.0.0.1 ports, stopped after the session."""
+    with running_jaeger(tmp_path_factory.mktemp("jaeger")) as jaeger:
+        yield jaeger
+
+
+@pytest.fixture(scope="session")
+def collector(jaeger: Jaeger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
+    """The collector running collector-config.yaml in front of `jaeger`, stopped after the session."""
+    with running_collector(tmp_path_factory.mktemp("collector"), jaeger) as collector:
+        yield collector

@@ -1,6 +1,6 @@
-"""Structural checks of collector-config.yaml and docker-compose.yml (no Docker engine runs here, and
-no collector binary can be installed from the package registries, so the collector's own `validate`
-command cannot run in CI: these checks stand in for it, and the redaction regex is run for real)."""
+"""Structural checks of collector-config.yaml and docker-compose.yml, and the redaction regex run on
+the `metadata` attribute otelchain writes. The real collector validates and runs the same config in
+test_collector.py and test_collector_jaeger_e2e.py (built from deploy/otelcol-builder.yaml)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests._servers.collector_jaeger import commented_block
 from tests.helpers import make_traced
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,21 +108,6 @@ CURRENT = {
 DEPRECATED = {"otlp": "otlp_grpc", "otlphttp": "otlp_http", "logging": "debug"}
 
 
-def _uncommented(block_start: str) -> dict[str, Any]:
-    """The commented YAML block that starts with `# {block_start}`, uncommented and parsed."""
-    lines = CONFIG_PATH.read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == f"# {block_start}")
-    indent = lines[start].index("#")
-    block = []
-    for line in lines[start:]:
-        if not line.strip().startswith("#") or not line[indent:].startswith("# "):
-            break
-        block.append(line[indent + 2 :])
-    data = yaml.safe_load("\n".join(block))
-    assert isinstance(data, dict)
-    return data
-
-
 def test_component_names_are_current(config: dict[str, Any]) -> None:
     text = CONFIG_PATH.read_text(encoding="utf-8")
     for section, allowed in CURRENT.items():
@@ -135,7 +121,7 @@ def test_component_names_are_current(config: dict[str, Any]) -> None:
 
 
 def test_tail_sampling_is_ready_to_enable(config: dict[str, Any]) -> None:
-    sampling = _uncommented("tail_sampling:")["tail_sampling"]
+    sampling = commented_block("tail_sampling:")["tail_sampling"]
     policies = {p["type"]: p for p in sampling["policies"]}
     assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"], "every error trace is kept"
     assert 0 < policies["probabilistic"]["probabilistic"]["sampling_percentage"] < 100

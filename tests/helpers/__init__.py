@@ -11,9 +11,11 @@ imports another test module; `tests/test_test_layout.py` checks both).
 - `installed`: `entry_points_path`, pyproject.toml's entry points as installed metadata (for the
   OpenTelemetry launcher in a subprocess); `declared_entry_points`.
 - `scenarios` (import it as a module; it needs langchain-core): one run of every type.
+- `export` (import it as a module): `traced_to`, an app's `configure()` + `instrument()` sending OTLP to a
+  collector with a copy in memory (what the app sent, to compare with what a backend stored).
 
-Servers (OpenAI-compatible, OTLP receivers, Phoenix/rotel processes, a GET server) are in
-`tests/_servers/`.
+Servers (OpenAI-compatible, OTLP receivers, Phoenix/rotel processes, the collector and Jaeger, a GET
+server) are in `tests/_servers/`.
 """
 
 from tests.helpers.clock import FakeClock
