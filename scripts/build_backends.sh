@@ -59,7 +59,7 @@ build_jaeger() {
     work="$(mktemp -d "$CACHE/.jaeger-build.XXXXXX")"
     cp "$JAEGER_MOD/go.mod" "$JAEGER_MOD/go.sum" "$work/"
     (cd "$work" && "$GO" build -trimpath -ldflags="$JAEGER_LDFLAGS" -o "$work/jaeger" \
-        github.com/jaegertracing/jaeger/cmd/jaeger)
+        github.com/jaegertracing/jaeger/cmd/jaeger) >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; return 1; }
     mkdir -p "$(dirname "$JAEGER")"
     mv "$work/jaeger" "$JAEGER"
     rm -rf "$work"
