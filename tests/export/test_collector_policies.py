@@ -43,10 +43,16 @@ def _all_values(span: StoredSpan) -> str:
     return json.dumps([span.attributes, span.events], default=str)
 
 
-def test_collector_redacts_before_jaeger_sees_it(collector: Collector, jaeger: Jaeger) -> None:
-    service = "otelchain-e2e-redaction"
+@pytest.mark.parametrize("conventions", ["gen_ai", "all"])
+def test_collector_redacts_before_jaeger_sees_it(
+    conventions: str, collector: Collector, jaeger: Jaeger
+) -> None:
+    """The default (GenAI) spans carry the thread id as `gen_ai.conversation.id`; with every vocabulary
+    on they also carry `user.id`, `session.id` and the raw `metadata` JSON."""
+    service = f"otelchain-e2e-redaction-{conventions}"
     metadata = {"user_id": USER, "session_id": SESSION, "thread_id": THREAD, "team": "search"}
-    with traced_to(collector.otlp_http_endpoint, "http/protobuf", service) as (provider, memory):
+    endpoint = collector.otlp_http_endpoint
+    with traced_to(endpoint, "http/protobuf", service, conventions=conventions) as (provider, memory):
         FakeListLLM(["ok"]).call("hi", metadata=metadata)
         # Another instrumentation in the same app, which does not redact: the collector must.
         other = {
@@ -59,13 +65,15 @@ def test_collector_redacts_before_jaeger_sees_it(collector: Collector, jaeger: J
             "gen_ai.request.model": "gpt-test",
             "http.request.method": "POST",
         }
-        with provider.get_tracer("other-instrumentation").start_as_current_span(
-            "POST /v1/chat", attributes=other
-        ):
+        tracer = provider.get_tracer("other-instrumentation")
+        with tracer.start_as_current_span("POST /v1/chat", attributes=other):
             pass
     sent = memory.get_finished_spans()
-    sent_text = json.dumps([dict(s.attributes or {}) for s in sent])
-    assert USER in sent_text and SESSION in sent_text and THREAD in sent_text  # the app did send them
+    [sent_llm] = [s for s in sent if s.name != "POST /v1/chat"]
+    sent_attrs = dict(sent_llm.attributes or {})
+    assert THREAD in json.dumps(sent_attrs)  # the app did send the raw ids
+    if conventions == "all":
+        assert USER in json.dumps(sent_attrs) and SESSION in json.dumps(sent_attrs)
 
     stored = []
     for trace_id in {format(s.context.trace_id, "032x") for s in sent if s.context}:
@@ -76,19 +84,19 @@ def test_collector_redacts_before_jaeger_sees_it(collector: Collector, jaeger: J
         for raw in (USER, SESSION, THREAD, CREDENTIAL):
             assert raw not in text, f"{raw!r} reached Jaeger in {span.name}: {text}"
 
-    [llm] = [s for s in stored if s.name != "POST /v1/chat"]
-    assert llm.attributes["user.id"] == _sha256(USER)
-    assert llm.attributes["session.id"] == _sha256(SESSION)
+    [llm] = [s for s in stored if s.name == sent_llm.name]
     assert llm.attributes["gen_ai.conversation.id"] == _sha256(THREAD)
-    stored_metadata = llm.attributes["metadata"]
-    assert stored_metadata.count("<redacted>") == 3, stored_metadata
-    assert json.loads(stored_metadata)["team"] == "search"
-    # Ordinary attributes pass untouched.
-    [sent_llm] = [s for s in sent if s.name == llm.name]
-    kept = {k: v for k, v in (sent_llm.attributes or {}).items() if not k.startswith(("user.", "session."))}
-    for key in ("gen_ai.operation.name", "gen_ai.request.model", "llm.model_name", "input.value"):
-        if key in kept:
-            assert llm.attributes[key] == kept[key], key
+    if conventions == "all":
+        assert llm.attributes["user.id"] == _sha256(USER)
+        assert llm.attributes["session.id"] == _sha256(SESSION)
+        stored_metadata = llm.attributes["metadata"]
+        assert stored_metadata.count("<redacted>") == 3, stored_metadata
+        assert json.loads(stored_metadata)["team"] == "search"
+    # Everything else passes untouched.
+    hashed = {"gen_ai.conversation.id", "user.id", "session.id", "metadata"}
+    assert {k: v for k, v in llm.attributes.items() if k not in hashed} == {
+        k: list(v) if isinstance(v, tuple) else v for k, v in sent_attrs.items() if k not in hashed
+    }
 
     [other_span] = [s for s in stored if s.name == "POST /v1/chat"]
     assert other_span.attributes == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -14,10 +15,11 @@ from otelchain.tracing import configure, instrument, uninstrument
 
 @contextmanager
 def traced_to(
-    endpoint: str, protocol: str, service: str
+    endpoint: str, protocol: str, service: str, **handler_options: Any
 ) -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
     """configure() with OTLP to `endpoint` and a memory copy (not global), instrument() every run with
-    it; on exit uninstrument, flush (which must succeed) and shut down."""
+    it (``handler_options`` go to the handler); on exit uninstrument, flush (which must succeed) and
+    shut down."""
     memory = InMemorySpanExporter()
     provider = configure(
         service_name=service,
@@ -28,7 +30,7 @@ def traced_to(
         set_global=False,
         schedule_delay_millis=50,
     )
-    instrument(provider)
+    instrument(provider, **handler_options)
     try:
         yield provider, memory
     finally:
