@@ -1,8 +1,8 @@
 """End to end through the deployment we ship: otelchain → the collector running collector-config.yaml →
 Jaeger v2, read back through Jaeger's query API (api/v3, raw traces).
 
-The agent example runs as a user runs it (a subprocess, OTLP/HTTP and OTLP/gRPC to the collector); the
-seed's agent and a LangChain app run in-process with `configure()` sending to the collector and to
+The agent example runs as a user runs it (a subprocess, OTLP/HTTP and OTLP/gRPC to the collector); its
+calculator agent and a LangChain app run in-process with `configure()` sending to the collector and to
 memory, and every span must arrive whole: ids, parents, names, kinds, status, every attribute and event.
 The two-service example lands as one trace holding both services.
 """
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-import examples.agent_callbacks as seed
+import examples.agent_callbacks as agent_example
 import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
@@ -26,7 +26,7 @@ from tests.helpers import SEED_STEP_1, SEED_STEP_2
 from tests.helpers.export import traced_to
 
 PROTOCOLS = ["http/protobuf", "grpc"]
-SEED_NAMES = sorted(
+AGENT_NAMES = sorted(
     ["invoke_agent agent_executor", "execute_tool calculator", *["llm_chain", "chat fake-chat"] * 2]
 )
 
@@ -75,7 +75,7 @@ def test_agent_example_through_the_collector(protocol: str, collector: Collector
     assert "Failed to export" not in proc.stderr, proc.stderr  # the collector takes its metrics too
     trace_id = printed_trace_id(proc.stdout)
     spans = jaeger.trace(trace_id, expect=6)
-    assert sorted(s.name for s in spans) == SEED_NAMES
+    assert sorted(s.name for s in spans) == AGENT_NAMES
     assert {s.service for s in spans} == {"otelchain-agent"}
     by_id = {s.span_id: s for s in spans}
     [root] = [s for s in spans if s.parent_id is None]
@@ -109,13 +109,13 @@ def test_agent_example_through_the_collector(protocol: str, collector: Collector
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_seed_agent_arrives_whole(protocol: str, collector: Collector, jaeger: Jaeger) -> None:
-    service = f"otelchain-e2e-seed-{protocol.split('/')[0]}"
+def test_calculator_agent_arrives_whole(protocol: str, collector: Collector, jaeger: Jaeger) -> None:
+    service = f"otelchain-e2e-agent-{protocol.split('/')[0]}"
     with traced_to(_endpoint(collector, protocol), protocol, service) as (_, memory):
-        result = seed.run()
+        result = agent_example.run()
     assert dict(result) == {"output": "256"}
     sent = memory.get_finished_spans()
-    assert sorted(s.name for s in sent) == SEED_NAMES
+    assert sorted(s.name for s in sent) == AGENT_NAMES
     assert_arrived_whole(sent, jaeger, service)
 
 
