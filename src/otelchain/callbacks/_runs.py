@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from otelchain.callbacks._base import BaseCallbackHandler
+from otelchain.callbacks._interrupts import DEFER_INTERRUPTS
 
 if TYPE_CHECKING:
     from otelchain.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
@@ -150,7 +151,8 @@ class RunTreeHandler(BaseCallbackHandler):
 
     Runs inline (in order, in the caller's task) because the tree depends on event order.
     State is per run id and removed at the run's end; dict operations are atomic, so threads and
-    tasks running different runs do not interfere.
+    tasks running different runs do not interfere. A Ctrl-C landing while a run is recorded or
+    forgotten is held until that is done (`_interrupts`).
     """
 
     run_inline = True
@@ -189,20 +191,21 @@ class RunTreeHandler(BaseCallbackHandler):
         if run_id in self.runs:  # a start delivered twice (e.g. re-sent after an interrupt)
             return
         parent = self.runs.get(parent_run_id) if parent_run_id is not None else None
-        run = Run(
-            run_id,
-            parent,
-            parent_run_id,
-            run_type,
-            _run_name(serialized, kwargs, run_type),
-            serialized or {},
-            inputs,
-            tags,
-            metadata,
-            kwargs,
-        )
-        self.runs[run_id] = run
-        self._on_run_start(run)
+        with DEFER_INTERRUPTS:
+            run = Run(
+                run_id,
+                parent,
+                parent_run_id,
+                run_type,
+                _run_name(serialized, kwargs, run_type),
+                serialized or {},
+                inputs,
+                tags,
+                metadata,
+                kwargs,
+            )
+            self.runs[run_id] = run
+            self._on_run_start(run)
 
     def _end(
         self, run_id: UUID, outputs: Any = None, error: BaseException | None = None, inputs: Any = None
@@ -215,17 +218,18 @@ class RunTreeHandler(BaseCallbackHandler):
             # its real input (the chunks put together) with its end event.
             run.inputs = inputs
             run.extra[INPUTS_AT_END] = True
-        if error is not None and not isinstance(error, Exception):
-            # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run below
-            # this one: any still open lost its end event to the interrupt, so it ends here.
-            self._end_descendants(run, error)
-        run.end_ns = run_stamp_ns(run_id, True)
-        run.outputs = outputs
-        run.error = error
-        self._on_run_end(run)
-        # Forgotten only once ended: an interrupt above leaves the run here, and the run's failure
-        # (re-sent to a handler an interrupt cut short) ends it then.
-        self.runs.pop(run_id, None)
+        with DEFER_INTERRUPTS:
+            if error is not None and not isinstance(error, Exception):
+                # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run
+                # below this one: any still open lost its end event to the interrupt, so it ends here.
+                self._end_descendants(run, error)
+            run.end_ns = run_stamp_ns(run_id, True)
+            run.outputs = outputs
+            run.error = error
+            self._on_run_end(run)
+            # Forgotten only once ended: an interrupt above leaves the run here, and the run's
+            # failure (re-sent to a handler an interrupt cut short) ends it then.
+            self.runs.pop(run_id, None)
 
     def _end_descendants(self, ancestor: Run, error: BaseException) -> None:
         orphans = [r for r in list(self.runs.values()) if r is not ancestor and ancestor in r.lineage()]
