@@ -1,15 +1,21 @@
-"""Run ids stay unique across fork() (issue 11: forked workers repeated their parent's random
-stream and produced identical run ids in the same millisecond)."""
+"""fork(): run ids stay unique across fork() (issue 11: forked workers repeated their parent's
+random stream), and a fork child starts with no runs of its parent's (issue 21)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+from typing import Any
 
 import pytest
 
+from otelchain.callbacks import CallbackManagerForChainRun
 from otelchain.callbacks._ids import uuid7
+from tests.helpers import Traced, XYChain
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
@@ -43,3 +49,49 @@ def test_forked_workers_make_distinct_run_ids() -> None:
     assert all(len(ids) == 50 for ids in ids_by_child)
     assert len(set(all_ids)) == len(all_ids), "two forked workers made the same run id"
     assert sys.platform != "win32"
+
+
+class Echo(XYChain):
+    type_name = "echo"
+
+    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
+        return {"y": inputs["x"]}
+
+
+class Forks(XYChain):
+    """A chain whose body forks: the child reports its handler's runs and exits at once."""
+
+    type_name = "forks"
+
+    def __init__(self, app: Traced, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+
+    def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read)
+                report = {"runs": len(self.app.handler.runs)}
+                Echo().call({"x": "in the child"}, [self.app.handler])  # a new run, its own root
+                report["after"] = len(self.app.handler.runs)
+                os.write(write, json.dumps(report).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        chunks = []
+        while chunk := os.read(read, 65536):
+            chunks.append(chunk)
+        os.close(read)
+        os.waitpid(pid, 0)
+        return {"y": json.loads(b"".join(chunks))}
+
+
+@needs_fork
+def test_a_fork_child_starts_with_an_empty_run_map(app: Traced) -> None:
+    """Before the fix the child kept its parent's in-flight run (1 run in its map, forever)."""
+    report = Forks(app).call({"x": "q"}, [app.handler])["y"]
+    assert report == {"runs": 0, "after": 0}
+    app.assert_clean()
+    assert [s.name for s in app.spans] == ["invoke_workflow forks"]  # the parent's run ends once, in the parent
