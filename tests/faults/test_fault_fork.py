@@ -1,20 +1,26 @@
-"""fork(): run ids stay unique across fork() (issue 11: forked workers repeated their parent's
-random stream), and a fork child starts with no runs of its parent's (issue 21)."""
+"""fork() and multiprocessing: run ids stay unique across fork() (issue 11: forked workers
+repeated their parent's random stream), a multiprocessing child exports its spans although it
+ends with ``os._exit``, and a fork child starts with no runs of its parent's (issue 21)."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from otelchain.callbacks import CallbackManagerForChainRun
 from otelchain.callbacks._ids import uuid7
+from tests._servers.otlp_receiver import OtlpReceiver
 from tests.helpers import Traced, XYChain
 
+ROOT = Path(__file__).resolve().parents[2]
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 
 
@@ -58,6 +64,56 @@ class Echo(XYChain):
         return {"y": inputs["x"]}
 
 
+def _child_work(endpoint: str) -> None:
+    """What the multiprocessing child runs: 50 traced runs, then it returns (and ends with os._exit)."""
+    from otelchain.tracing import OpenTelemetryCallbackHandler, configure
+
+    handler = OpenTelemetryCallbackHandler(configure(set_global=False, exporter="otlp", endpoint=endpoint))
+    for i in range(50):
+        Echo().call({"x": i}, [handler])
+
+
+def multiprocessing_app(endpoint: str, configure_in: str) -> None:
+    """A fresh interpreter's app: ``configure()`` (in the parent, or in the child itself), then a
+    multiprocessing (fork) child that makes 50 spans; batches are held for a minute, so only the
+    child's exit flush can send them."""
+    from otelchain.tracing import OpenTelemetryCallbackHandler, configure
+
+    options: dict[str, Any] = {"set_global": False, "exporter": "otlp", "endpoint": endpoint}
+    os.environ["OTEL_BSP_SCHEDULE_DELAY"] = "60000"
+    if configure_in == "parent":
+        provider = configure(**options)
+
+        def work() -> None:
+            handler = OpenTelemetryCallbackHandler(provider)
+            for i in range(50):
+                Echo().call({"x": i}, [handler])
+
+        child = multiprocessing.get_context("fork").Process(target=work)
+    else:
+        child = multiprocessing.get_context("fork").Process(target=_child_work, args=(endpoint,))
+    child.start()
+    child.join()
+    print(json.dumps({"exitcode": child.exitcode}))
+
+
+@needs_fork
+@pytest.mark.parametrize("configure_in", ["parent", "child"])
+def test_a_multiprocessing_child_exports_its_spans(configure_in: str) -> None:
+    """Before the fix: 0 of 50 spans exported, nothing counted (the child ends with os._exit,
+    which skips the exit flush). The child's export answers before it exits, so every span is in
+    when the app's process has ended."""
+    with OtlpReceiver() as backend:
+        proc = subprocess.run(
+            [sys.executable, __file__, "multiprocessing", backend.endpoint, configure_in], cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"exitcode": 0}
+        assert sorted(s.name for s in backend.spans) == ["invoke_workflow echo"] * 50
+
+
 class Forks(XYChain):
     """A chain whose body forks: the child reports its handler's runs and exits at once."""
 
@@ -95,3 +151,7 @@ def test_a_fork_child_starts_with_an_empty_run_map(app: Traced) -> None:
     assert report == {"runs": 0, "after": 0}
     app.assert_clean()
     assert [s.name for s in app.spans] == ["invoke_workflow forks"]  # the parent's run ends once, in the parent
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["multiprocessing"]:
+    multiprocessing_app(sys.argv[2], sys.argv[3])
