@@ -38,6 +38,11 @@ that run bodies, and only there:
 - *Resumed graphs.* ``PregelLoop._first`` links a run that resumes a thread to the run that
   paused it, through the checkpoint's metadata (`otelchain.integrations._langgraph`).
 
+**Imports racing `instrument()`.** A module being imported by another thread is in
+``sys.modules`` before its classes exist; its wrappers are then installed by a short-lived
+thread that waits for that import to finish (``importlib`` blocks it on the module's import
+lock), never left off.
+
 Every wrapper is failure-proof (a fault in otelchain's part is logged once and the body runs as
 it would) and removed by `disable`. The patched names are internal to langchain-core/LangGraph:
 ``tests/integrations`` fails if a release moves them.
@@ -45,8 +50,10 @@ it would) and removed by `disable`. The patched names are internal to langchain-
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
@@ -313,8 +320,12 @@ def _owner(module: Any, dotted: str) -> tuple[Any, str]:
 
 
 def _patch_module(module: Any) -> None:
-    """Wrap what `_PATCHES` names in a freshly imported (or already imported) module."""
+    """Wrap what `_PATCHES` names in a freshly imported (or already imported) module; one that
+    another thread is still importing is wrapped once that import has finished."""
     if not _context_enabled:
+        return
+    if getattr(getattr(module, "__spec__", None), "_initializing", False):
+        _patch_when_imported(module.__name__)
         return
     for dotted, wrapper in _PATCHES.get(module.__name__, ()):
         try:
@@ -328,6 +339,32 @@ def _patch_module(module: Any) -> None:
             _patched.append((owner, attribute))
         except Exception as error:  # a moved internal: spans still work, nesting degrades
             _warn_once(f"patching {module.__name__}.{dotted}", error)
+
+
+_waiting: set[str] = set()  # modules whose import another thread is finishing
+_waiting_lock = threading.Lock()
+
+
+def _patch_when_imported(name: str) -> None:
+    """Wrap module ``name`` once its import, under way in another thread, has finished: a
+    daemon thread imports it too, which blocks on the module's import lock until then."""
+    with _waiting_lock:
+        if name in _waiting:
+            return
+        _waiting.add(name)
+
+    def wait_and_patch() -> None:
+        try:
+            module = importlib.import_module(name)
+        except BaseException as error:  # the import failed in its own thread: nothing to wrap
+            _warn_once(f"waiting for the import of {name}", error)
+            return
+        finally:
+            with _waiting_lock:
+                _waiting.discard(name)
+        _patch_module(module)
+
+    threading.Thread(target=wait_and_patch, name=f"otelchain-patch {name}", daemon=True).start()
 
 
 def enable_context() -> None:
