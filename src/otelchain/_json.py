@@ -1,7 +1,8 @@
 """Robust JSON for whatever a run carries: messages, dataclasses, pydantic models, datetimes,
-non-string keys, NaN, cycles. Secret-looking keys are always redacted. One walk writes the JSON
-(a fast type dispatch, its cost bounded by a character budget) for every caller: span attributes,
-`dumps`, and `to_jsonable`, which reads it back as plain data."""
+non-string keys, NaN, cycles. Secret-looking keys are always redacted, and registered secret
+values (`otelchain._secrets`) never written. One walk writes the JSON (a fast type dispatch, its
+cost bounded by a character budget) for every caller: span attributes, `dumps`, and
+`to_jsonable`, which reads it back as plain data."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import itertools
 import json
 import math
 import operator
-import re
 import sys
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
+
+from otelchain import _secrets
+from otelchain._secrets import REDACTED, is_secret_key, register_secret, scrub, scrub_known
 
 __all__ = [
     "REDACTED",
@@ -30,60 +33,7 @@ __all__ = [
     "truncate",
 ]
 
-REDACTED = "[REDACTED]"
-_SECRET = re.compile(
-    r"(api[_-]?key|authorization|password|passwd|secret|credential|cookie|^token$|[_-]token$)", re.I
-)
-# Token counts and limits are not secrets.
-_NOT_SECRET = re.compile(r"(prompt|completion|total|input|output|max|new|reasoning)[_-]tokens?$", re.I)
 _isfinite = math.isfinite
-
-
-def is_secret_key(key: str) -> bool:
-    """True for keys such as ``api_key``, ``Authorization``, ``password`` (not ``max_tokens``)."""
-    return bool(_SECRET.search(key)) and not _NOT_SECRET.search(key)
-
-
-# Credentials inside free text (error messages, stack texts): header and key values, bearer
-# tokens, OpenAI-style keys, URL userinfo. The value is replaced, the name kept.
-_SCRUB = re.compile(
-    r"(?P<bearer>\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}"
-    r"|(?P<name>(?:proxy-)?authorization|api[_-]?key|x-api-key|access[_-]?token|secret|password|passwd"
-    r"|credential|cookie|token)(?P<sep>['\"]?\s*[:=]\s*['\"]?)(?:(?:bearer|basic)\s+)?[^\s'\",;&}]{4,}"
-    r"|(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"
-    r"|\bsk-[A-Za-z0-9_-]{16,}",
-    re.I,
-)
-_known: set[str] = set()
-_known_re: re.Pattern[str] | None = None
-
-
-def register_secret(value: str | None) -> None:
-    """Scrub this exact value (an API key, a configured auth header) from every text we emit."""
-    global _known_re
-    if not value or len(value) < 6 or value in _known:
-        return
-    _known.add(value)
-    _known_re = re.compile("|".join(re.escape(v) for v in sorted(_known, key=len, reverse=True)))
-
-
-def _scrub_one(m: re.Match[str]) -> str:
-    if m.group("bearer"):
-        return m.group("bearer") + REDACTED
-    if m.group("name"):
-        return m.group("name") + m.group("sep") + REDACTED
-    if m.group("scheme"):
-        return m.group("scheme") + REDACTED + "@"
-    return REDACTED
-
-
-def scrub(text: str) -> str:
-    """``text`` with credentials replaced by ``[REDACTED]`` (registered values, auth headers,
-    bearer tokens, key=value pairs, OpenAI-style keys, URL userinfo)."""
-    known = _known_re
-    if known is not None:
-        text = known.sub(REDACTED, text)
-    return _SCRUB.sub(_scrub_one, text)
 
 
 def is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -236,8 +186,10 @@ def _cut(text: str, keep: int) -> str:
 
 
 def _string(text: str, walk: _Walk) -> str:
-    """The JSON of a string, charged to the budget; a string over the leaf cap, or past what is
-    left of the budget, is cut with a note (`_cut`)."""
+    """The JSON of a string (registered secret values replaced), charged to the budget; a string
+    over the leaf cap, or past what is left of the budget, is cut with a note (`_cut`)."""
+    if _secrets._known:
+        text = scrub_known(text)
     left = walk[0]
     n = len(text) + 2
     if n > walk[2] or n > left or (n > walk[3] and text.startswith("data:")):
@@ -360,6 +312,8 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
                 left -= 2  # the separator
             tv = type(value)
             if tv is str:
+                if _secrets._known:  # a registered secret value (a model's key): never written
+                    value = scrub_known(value)
                 n = len(value) + 2
                 if n > left or n > cap or (n > images and value.startswith("data:")):
                     value = _cut(value, min(cap, max(left, 0)))
@@ -485,7 +439,7 @@ def truncate(text: str, max_length: int | None) -> str:
 def dumps(obj: Any, *, indent: int | None = None, max_length: int | None = None) -> str:
     """JSON text for ``obj``; strings stay strings. At most ``max_length`` characters."""
     if isinstance(obj, str):
-        return truncate(obj, max_length)
+        return truncate(scrub_known(obj), max_length)
     if indent is not None:
         return truncate(json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False), max_length)
     return encode(obj, max_length)[0]
