@@ -18,6 +18,7 @@ kept waiting by a slow exporter). Async code never holds a section across an ``a
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -36,7 +37,7 @@ _default: object = signal.default_int_handler
 _set_handler: Callable[[int, Any], Any] = _signal.signal
 _get_handler: Callable[[int], Any] = _signal.getsignal
 _get_ident = threading.get_ident
-_main_thread = threading.main_thread
+_main_ident = threading.main_thread().ident  # the thread signals are delivered to
 
 _depth = 0  # nesting of sections in the main thread
 _installed = False  # whether the outermost section swapped in `_defer`
@@ -71,7 +72,7 @@ class _Section:
 
     def __enter__(self) -> None:
         global _depth, _installed
-        if _get_ident() != _main_thread().ident:
+        if _get_ident() != _main_ident:
             return
         _depth += 1
         if _depth > 1:
@@ -90,7 +91,7 @@ class _Section:
         self, et: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         global _depth, _installed, _pending
-        if _get_ident() != _main_thread().ident:
+        if _get_ident() != _main_ident:
             return
         if _depth > 1 or not _installed:
             _depth -= 1
@@ -107,3 +108,16 @@ class _Section:
 
 
 DEFER_INTERRUPTS = _Section()
+
+
+def _after_fork_in_child() -> None:
+    """The thread that forked is the child's main thread, and no section of the parent's runs."""
+    global _main_ident, _depth, _installed, _pending
+    _main_ident = threading.get_ident()
+    _depth, _installed, _pending = 0, False, False
+    if _get_handler(_SIGINT) is _defer:  # forked while the parent's main thread was in a section
+        _set_handler(_SIGINT, _default)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
