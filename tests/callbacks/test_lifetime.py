@@ -5,11 +5,12 @@ open, the run is ended (`otelchain.callbacks._lifetime`). Real tasks and threads
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from typing import Any
 from uuid import UUID, uuid4
 
-from otelchain.callbacks import RunAbandonedError, _lifetime
+from otelchain.callbacks import AsyncCallbackManager, RunAbandonedError, _lifetime
 from otelchain.callbacks._runs import Run, RunTreeHandler
 
 
@@ -118,3 +119,63 @@ def test_a_run_ended_before_its_thread_exits_is_not_ended_again() -> None:
     thread.start()
     thread.join()
     assert ends == [{"done": None}] and handler.ended == {"done": None} and handler.abandoned == []
+
+
+async def test_a_stream_resumed_by_other_tasks_keeps_its_run_until_it_ends() -> None:
+    """A run started inside a generator lives as long as the generator: langchain-core resumes
+    a stream's generator in a new task for every step, and each of those tasks finishes while
+    the run goes on."""
+    handler = Ends()
+
+    async def stream() -> Any:
+        run_id = start(handler, "stream")
+        yield 1
+        yield 2
+        handler.on_chain_end({}, run_id=run_id)
+
+    generator = stream()
+    for _ in range(2):  # each step in a task of its own, which finishes
+        await asyncio.create_task(generator.__anext__())  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # (the step task's done callbacks have run)
+        assert next(iter(handler.runs.values())).name == "stream" and handler.ended == {}
+    with contextlib.suppress(StopAsyncIteration):
+        await asyncio.create_task(generator.__anext__())  # type: ignore[arg-type]
+    assert handler.ended == {"stream": None} and handler.abandoned == []
+
+
+async def test_a_stream_that_dies_without_its_end_is_ended_once_it_is_gone() -> None:
+    """The generator raised before the code that ends its run (as a cancellation absorbed by a
+    task group would): its run ends when the task that ran it finishes."""
+    handler = Ends()
+
+    async def stream() -> Any:
+        start(handler, "dies")
+        raise RuntimeError("before the try that would end the run")
+        yield 1  # (an async generator)
+
+    async def consume() -> None:
+        with contextlib.suppress(RuntimeError):
+            await stream().__anext__()
+
+    await asyncio.create_task(consume())
+    await asyncio.sleep(0)
+    assert handler.runs == {} and isinstance(handler.ended["dies"], RunAbandonedError)
+
+
+async def test_runs_whose_start_a_task_only_dispatched_belong_to_the_code_awaiting_it() -> None:
+    """langchain-core's abatch gathers its runs' starts, each in a task of its own, then runs
+    them from the caller's task: they are not abandoned when those tasks finish, and go to the
+    owner of their parent run."""
+    handler = Ends()
+    parent = start(handler, "caller")
+    manager = AsyncCallbackManager([handler], parent_run_id=parent)
+    starts = (manager.on_chain_start({"name": f"item {i}"}, {}) for i in range(3))
+    run_managers = await asyncio.gather(*starts)  # each start dispatched in a task of its own
+    await asyncio.sleep(0)
+    assert handler.ended == {} and len(handler.runs) == 4
+    for rm in run_managers:
+        await rm.on_chain_end({})
+    assert handler.abandoned == [] and len(handler.ended) == 3
+    owner = _lifetime._tasks[asyncio.current_task()]  # type: ignore[index]
+    assert list(owner.runs) == [handler.runs[parent]]  # the items were handed to it, and ended
+    handler.on_chain_end({}, run_id=parent)
