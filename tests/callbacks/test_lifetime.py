@@ -128,7 +128,8 @@ async def test_a_stream_resumed_by_other_tasks_keeps_its_run_until_it_ends() -> 
     handler = Ends()
 
     async def stream() -> Any:
-        run_id = start(handler, "stream")
+        run_id = uuid4()
+        handler.on_chain_start({"name": "stream"}, {}, run_id=run_id)  # started by the generator itself
         yield 1
         yield 2
         handler.on_chain_end({}, run_id=run_id)
@@ -149,7 +150,7 @@ async def test_a_stream_that_dies_without_its_end_is_ended_once_it_is_gone() -> 
     handler = Ends()
 
     async def stream() -> Any:
-        start(handler, "dies")
+        handler.on_chain_start({"name": "dies"}, {}, run_id=uuid4())
         raise RuntimeError("before the try that would end the run")
         yield 1  # (an async generator)
 

@@ -93,16 +93,21 @@ def track_handler(handler: RunTreeHandler) -> None:
 
 
 # --- which code started a run ------------------------------------------------------------------
-# Walking out from the handler: frames of the callback machinery are passed; the first other
-# frame started the run. Decided once per code object.
-_MACHINERY = ("otelchain.callbacks.", "otelchain.tracing.", "langchain_core.callbacks.")
+# Walking out from the handler: frames of the callback machinery (otelchain's run envelope
+# included: ``async with Envelope(...)`` in a stream) are passed; the first other frame started
+# the run. Decided once per code object.
+_MACHINERY = (
+    "otelchain.callbacks.",
+    "otelchain.tracing.",
+    "otelchain._component",
+    "langchain_core.callbacks.",
+)
 # Where a task's or a thread's own code begins: the event loop or the thread's bootstrap.
 _BOUNDARY = ("asyncio.", "threading", "concurrent.futures.")
 _PASS, _PLAIN, _GENERATOR, _TOP = 0, 1, 2, 3
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 _kinds: dict[CodeType, int] = {}
 _MAX_WALK = 32
-_PLAIN_FRAMES = 4  # frames of code above the start looked through for a generator
 
 
 def _kind(frame: FrameType) -> int:
@@ -123,28 +128,23 @@ _DISPATCH_ONLY = object()  # no frame but the callback machinery's: a task that 
 
 
 def _origin() -> Any:
-    """What started the run being recorded: the frame of a generator (also one calling the
-    code that started it, within `_PLAIN_FRAMES` frames: ``async with Envelope(...)`` in a
-    stream), `_DISPATCH_ONLY`, or None when a coroutine or function of the current task or
-    thread started it."""
-    frame: FrameType | None = sys._getframe(2)  # past adopt() and RunTreeHandler._start
-    plain = 0
+    """What started the run being recorded: the frame of a generator, `_DISPATCH_ONLY`, or
+    None when a coroutine or function of the current task or thread started it."""
+    frame: FrameType | None = sys._getframe(3)  # past adopt(), RunTreeHandler._start and on_*_start
     for _ in range(_MAX_WALK):
         if frame is None:
-            break
+            return _DISPATCH_ONLY
         kind = _kinds.get(frame.f_code)
         if kind is None:
             kind = _kind(frame)
+        if kind == _PLAIN:
+            return None
         if kind == _GENERATOR:
             return frame
         if kind == _TOP:
-            break
-        if kind == _PLAIN:
-            plain += 1
-            if plain > _PLAIN_FRAMES:
-                return None
+            return _DISPATCH_ONLY
         frame = frame.f_back
-    return None if plain else _DISPATCH_ONLY
+    return None
 
 
 def _calibrate() -> int:
