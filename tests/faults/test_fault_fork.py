@@ -150,7 +150,7 @@ def test_a_fork_child_starts_with_an_empty_run_map(app: Traced) -> None:
     report = Forks(app).call({"x": "q"}, [app.handler])["y"]
     assert report == {"runs": 0, "after": 0}
     app.assert_clean()
-    assert [s.name for s in app.spans] == ["invoke_workflow forks"]  # the parent's run ends once, in the parent
+    assert [s.name for s in app.spans] == ["invoke_workflow forks"]  # it ends once, in the parent
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["multiprocessing"]:
