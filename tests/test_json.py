@@ -1,13 +1,19 @@
 """The one JSON converter and encoder (`otelchain._json`): bounded by the budget, secrets redacted
-at any depth, never raising, and the JSON it cuts agrees with the whole value's JSON."""
+at any depth, never raising, never running an unknown object's own code, and the JSON it cuts
+agrees with the whole value's JSON."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
+import decimal
 import enum
+import fractions
+import ipaddress
 import json
 import math
+import pathlib
 import sys
 import types
 import uuid
@@ -211,8 +217,8 @@ def test_odd_values_never_raise_and_keep_their_text() -> None:
     assert plain["bytes"] == "<3 bytes>" and plain["when"] == "2024-05-06T07:08:09"
     assert plain["id"] == "00000000-0000-0000-0000-000000000001" and plain["enum"] == "token"
     assert plain["error"] == "ValueError('bad')" and plain["unprintable"] == "<Unprintable>"
-    assert plain["bad str"].startswith("BadStr(") and plain["bad dump"] == "BadDump(v=1)"
-    assert plain["bad key"] == "{BadKey(): 1}" and plain["set"] == [3]
+    assert plain["bad str"] == "BadStr('')" and plain["bad dump"] == "<BadDump>"
+    assert plain["bad key"] == {"<BadKey>": "[REDACTED]"} and plain["set"] == [3]
     assert plain["class"] == repr(Settings)
     text = dumps(value)
     assert json.loads(text)["huge int"] == "<int of 16610 bits>"
@@ -341,3 +347,67 @@ def test_json_found_too_long_only_once_written_is_cut_with_the_exact_count() -> 
     text, cut = encode({"k": "\n" * 100}, 150)  # 100 characters, 200 once escaped
     assert cut and len(text) <= 150 and json.loads(text)["k"].startswith("\n\n")
     assert "...[truncated " in json.loads(text)["k"]
+
+
+class Slotted:
+    __slots__ = ("_hidden", "never_set", "shown")
+
+    def __init__(self) -> None:
+        self.shown = 1
+        self._hidden = SECRET
+
+    def __repr__(self) -> str:
+        raise AssertionError("__repr__ ran")
+
+
+class Opaque:
+    """No attributes of its own; its code must not run."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        raise AssertionError("__repr__ ran")
+
+    def __str__(self) -> str:
+        raise AssertionError("__str__ ran")
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"__getattr__({name}) ran")
+
+
+class Shade(enum.Enum):
+    DARK = 1
+
+
+class Explains(Exception):
+    def __str__(self) -> str:
+        raise AssertionError("__str__ ran")
+
+
+# (value, its JSON as to_jsonable reads it back): the documented description of unknown objects.
+UNKNOWN_SHAPES: list[tuple[Any, Any]] = [
+    (Slotted(), {"type": "Slotted", "shown": 1}),
+    (Opaque(), "<Opaque>"),
+    (Plain({"x": 1}), {"type": "Plain", "authorization": REDACTED, "inner": {"x": 1}}),
+    (Opaque, f"<class '{__name__}.Opaque'>"),
+    (decimal.Decimal("1.50"), "1.50"),
+    (fractions.Fraction(1, 3), "1/3"),
+    (complex(1, 2), "(1+2j)"),
+    (range(3), "range(0, 3)"),
+    (pathlib.PurePosixPath("/tmp/x"), "/tmp/x"),
+    (ipaddress.ip_address("10.0.0.1"), "10.0.0.1"),
+    (collections.deque([1, "a"]), [1, "a"]),
+    (ValueError("plain", 2), "ValueError(\"('plain', 2)\")"),
+    (Explains("its first string", Opaque()), "Explains('its first string')"),
+    (
+        {Shade.DARK: 1, (1, "a"): 2, 3.5: 3, Opaque(): 4},
+        {"Shade.DARK": 1, "(1, 'a')": 2, "3.5": 3, "<Opaque>": REDACTED},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), UNKNOWN_SHAPES, ids=[str(i) for i in range(len(UNKNOWN_SHAPES))]
+)
+def test_unknown_objects_are_described_without_running_their_code(value: Any, expected: Any) -> None:
+    assert to_jsonable(value) == expected

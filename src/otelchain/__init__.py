@@ -2,6 +2,7 @@
 
 from otelchain import callbacks as _callbacks
 from otelchain._component import ChainOutput, TextOutput
+from otelchain._secrets import install_log_scrubbing as _install_log_scrubbing
 from otelchain._version import __version__
 from otelchain.callbacks import AsyncCallbackHandler, BaseCallbackHandler, CallbackManager
 from otelchain.callbacks._manager import set_verbose_handler as _set_verbose_handler
@@ -36,6 +37,11 @@ def _langchain_bridge() -> None:
 
 
 _add_bridge(_langchain_bridge)
+
+# Secrets never reach a log line: every otelchain logger's records are scrubbed.
+_install_log_scrubbing(
+    "otelchain.callbacks", "otelchain.integrations", "otelchain.models._openai", "otelchain.tracing"
+)
 
 # OTELCHAIN_TRACING=true: every run in the app becomes a span (otelchain.tracing.instrument()).
 _instrument_from_env()

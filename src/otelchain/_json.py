@@ -1,10 +1,22 @@
 """Robust JSON for whatever a run carries: messages, dataclasses, pydantic models, datetimes,
-non-string keys, NaN, cycles. Secret-looking keys are always redacted. One walk writes the JSON
-(a fast type dispatch, its cost bounded by a character budget) for every caller: span attributes,
-`dumps`, and `to_jsonable`, which reads it back as plain data."""
+non-string keys, NaN, cycles. Secret-looking keys are always redacted, and registered secret
+values (`otelchain._secrets`) never written. One walk writes the JSON (a fast type dispatch, its
+cost bounded by a character budget) for every caller: span attributes, `dumps`, and
+`to_jsonable`, which reads it back as plain data.
+
+Objects of unknown shape are described without running their code: their public attributes
+(from ``__dict__`` or ``__slots__``, read as stored, never through ``__getattr__``) as
+``{"type": "ClassName", ...}``, else ``"<ClassName>"``; their ``__repr__`` and ``__str__`` are
+never called (user code may hang, raise, or print megabytes). A few standard-library value types
+keep their text (complex, range, Decimal, Fraction, paths, IP addresses), classes read
+``<class 'module.Name'>``, and an exception reads ``Name('message')``, its message taken from
+``str()`` only when the interpreter formats it from plain arguments.
+"""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import datetime
 import enum
@@ -12,11 +24,14 @@ import itertools
 import json
 import math
 import operator
-import re
 import sys
+import types
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
+
+from otelchain import _secrets
+from otelchain._secrets import REDACTED, is_secret_key, register_secret, scrub, scrub_known
 
 __all__ = [
     "REDACTED",
@@ -30,60 +45,7 @@ __all__ = [
     "truncate",
 ]
 
-REDACTED = "[REDACTED]"
-_SECRET = re.compile(
-    r"(api[_-]?key|authorization|password|passwd|secret|credential|cookie|^token$|[_-]token$)", re.I
-)
-# Token counts and limits are not secrets.
-_NOT_SECRET = re.compile(r"(prompt|completion|total|input|output|max|new|reasoning)[_-]tokens?$", re.I)
 _isfinite = math.isfinite
-
-
-def is_secret_key(key: str) -> bool:
-    """True for keys such as ``api_key``, ``Authorization``, ``password`` (not ``max_tokens``)."""
-    return bool(_SECRET.search(key)) and not _NOT_SECRET.search(key)
-
-
-# Credentials inside free text (error messages, stack texts): header and key values, bearer
-# tokens, OpenAI-style keys, URL userinfo. The value is replaced, the name kept.
-_SCRUB = re.compile(
-    r"(?P<bearer>\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}"
-    r"|(?P<name>(?:proxy-)?authorization|api[_-]?key|x-api-key|access[_-]?token|secret|password|passwd"
-    r"|credential|cookie|token)(?P<sep>['\"]?\s*[:=]\s*['\"]?)(?:(?:bearer|basic)\s+)?[^\s'\",;&}]{4,}"
-    r"|(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"
-    r"|\bsk-[A-Za-z0-9_-]{16,}",
-    re.I,
-)
-_known: set[str] = set()
-_known_re: re.Pattern[str] | None = None
-
-
-def register_secret(value: str | None) -> None:
-    """Scrub this exact value (an API key, a configured auth header) from every text we emit."""
-    global _known_re
-    if not value or len(value) < 6 or value in _known:
-        return
-    _known.add(value)
-    _known_re = re.compile("|".join(re.escape(v) for v in sorted(_known, key=len, reverse=True)))
-
-
-def _scrub_one(m: re.Match[str]) -> str:
-    if m.group("bearer"):
-        return m.group("bearer") + REDACTED
-    if m.group("name"):
-        return m.group("name") + m.group("sep") + REDACTED
-    if m.group("scheme"):
-        return m.group("scheme") + REDACTED + "@"
-    return REDACTED
-
-
-def scrub(text: str) -> str:
-    """``text`` with credentials replaced by ``[REDACTED]`` (registered values, auth headers,
-    bearer tokens, key=value pairs, OpenAI-style keys, URL userinfo)."""
-    known = _known_re
-    if known is not None:
-        text = known.sub(REDACTED, text)
-    return _SCRUB.sub(_scrub_one, text)
 
 
 def is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -139,10 +101,11 @@ _KEYS: dict[str, tuple[str, int]] = {}
 
 def _key(key: Any, left: int) -> tuple[str, int]:
     """A dict key's entry (see ``_KEYS``); a key longer than what is left of the budget cut."""
+    unread = False
     if type(key) is not str:
-        key = str(key)
+        key, unread = _key_text(key)
     cost = len(key) + 6
-    if is_secret_key(key):
+    if unread or is_secret_key(key):  # a key read only by running its code may name a secret
         cost = -cost
     if len(key) <= _CACHED_KEY:
         entry = (_quote(key) + ": ", cost)
@@ -166,8 +129,53 @@ class _Deep(BaseException):
     A BaseException, so the ``except Exception`` that turns a failing value into its repr lets it by."""
 
 
+def _key_text(key: Any) -> tuple[str, bool]:
+    """A dict key that is not a string, as text, and whether it was left unread: numbers, None
+    and tuples of those as ``str()`` gives them, enum members as ``Class.NAME``, anything else
+    described (`_describe`) without running its ``__str__``."""
+    t = type(key)
+    if t in _PRIMITIVES or (t is tuple and all(type(k) in _PRIMITIVES for k in key)):
+        try:
+            return str(key), False
+        except ValueError:  # an int past Python's limit on digits
+            return (f"<int of {key.bit_length()} bits>" if t is int else f"<{t.__qualname__}>"), False
+    if isinstance(key, enum.Enum):
+        return f"{t.__name__}.{key._name_}", False
+    return _describe(key), True
+
+
+def _enum_text(value: Any) -> str:
+    return str(value) if type(value) in _PRIMITIVES else _key_text(value)[0]
+
+
+_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
+# Standard-library value types whose ``str()`` is computed from plain data (never user code).
+_PLAIN_TYPES = frozenset({complex, range})
+_PLAIN_MODULES = frozenset({"decimal", "fractions", "pathlib", "ipaddress"})
+
+
+def _describe(obj: Any) -> str:
+    """An object of unknown shape as text, without running its code: ``<ClassName>``; a class
+    as ``<class 'module.Name'>``; the plain standard-library types above as their text."""
+    t = type(obj)
+    if isinstance(obj, type):
+        return type.__repr__(obj)
+    if t in _PLAIN_TYPES or t.__module__ in _PLAIN_MODULES:
+        try:
+            return str(obj)
+        except Exception:
+            pass
+    return f"<{t.__qualname__}>"
+
+
 def _exception_text(error: Any, left: int) -> str:
-    message = str(error)
+    """``Name('message')``: ``str(error)`` when the interpreter formats it from plain arguments
+    (its class does not define ``__str__`` in Python), else its first string argument."""
+    args = error.args if isinstance(error.args, tuple) else ()
+    if not isinstance(type(error).__str__, types.FunctionType) and all(type(a) in _PRIMITIVES for a in args):
+        message = str(error)
+    else:
+        message = next((a for a in args if type(a) is str), "")
     if len(message) > left:  # a 5 MB error message: repr only what can be kept
         message = message[: max(left, 0)]
     return f"{type(error).__name__}({message!r})"
@@ -177,8 +185,8 @@ def _classify(t: type) -> _Kind:
     """The kind of values of type ``t``, remembered."""
     try:
         kind = _kind_of(t)
-    except Exception:  # a class whose subclass checks or attributes raise: the value's repr
-        kind = (_TEXT, lambda obj, left: _safe_repr(obj))
+    except Exception:  # a class whose subclass checks or attributes raise: described
+        kind = (_TEXT, lambda obj, left: _describe(obj))
     if len(_TYPES) < _TYPES_MAX:
         _TYPES[t] = kind
     return kind
@@ -196,17 +204,19 @@ def _kind_of(t: type) -> _Kind:
     if issubclass(t, uuid.UUID):
         return (_TEXT, lambda obj, left: str(obj))
     if issubclass(t, enum.Enum):
-        return (_TEXT, lambda obj, left: str(obj.value))
+        return (_TEXT, lambda obj, left: _enum_text(obj.value))
     if issubclass(t, bytes):
         return (_TEXT, lambda obj, left: f"<{len(obj)} bytes>")
     if issubclass(t, BaseException):
         return (_TEXT, _exception_text)
     if issubclass(t, Mapping):
         return (_MAP, None)
-    if issubclass(t, (list, tuple, set, frozenset)):
+    if issubclass(t, (list, tuple, set, frozenset, collections.deque)):
         return (_SEQ, None)
     if issubclass(t, type):  # a class: its repr
         return (_OTHER, None)
+    if t in _PLAIN_TYPES or t.__module__ in _PLAIN_MODULES:  # standard-library values: their text
+        return (_TEXT, lambda obj, left: _describe(obj))
     if dataclasses.is_dataclass(t):
         return (_DATACLASS, _dataclass_spec(t))
     if callable(getattr(t, "model_dump", None)):  # pydantic v2: langchain-core's messages, documents
@@ -236,8 +246,10 @@ def _cut(text: str, keep: int) -> str:
 
 
 def _string(text: str, walk: _Walk) -> str:
-    """The JSON of a string, charged to the budget; a string over the leaf cap, or past what is
-    left of the budget, is cut with a note (`_cut`)."""
+    """The JSON of a string (registered secret values replaced), charged to the budget; a string
+    over the leaf cap, or past what is left of the budget, is cut with a note (`_cut`)."""
+    if _secrets._known:
+        text = scrub_known(text)
     left = walk[0]
     n = len(text) + 2
     if n > walk[2] or n > left or (n > walk[3] and text.startswith("data:")):
@@ -258,11 +270,46 @@ def _float(value: float) -> str:
     return float.__repr__(value) if _isfinite(value) else _quote(str(value))
 
 
-def _safe_repr(obj: Any) -> str:
+_get_attribute = object.__getattribute__  # reads what is stored, never ``__getattr__``
+
+
+def _public_fields(obj: Any, t: type) -> list[tuple[str, Any]] | None:
+    """An unknown object's public attributes as stored (its ``__dict__``, else its slots), or
+    None when it has neither (or is a class)."""
+    if isinstance(obj, type):
+        return None
     try:
-        return repr(obj)
+        attrs = _get_attribute(obj, "__dict__")
     except Exception:
-        return f"<{type(obj).__name__}>"
+        attrs = None
+    if type(attrs) is dict:
+        return [(k, v) for k, v in attrs.items() if type(k) is str and not k.startswith("_")]
+    slots = _slot_readers(t)
+    if not slots:
+        return None
+    fields = []
+    for name, read in slots:
+        with contextlib.suppress(AttributeError):  # a slot never set
+            fields.append((name, read(obj)))
+    return fields
+
+
+_SLOTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _slot_readers(t: type) -> tuple[tuple[str, Any], ...]:
+    """The public slots of a class and their member descriptors (C code), remembered."""
+    readers = _SLOTS.get(t)
+    if readers is None:
+        found: dict[str, Any] = {}
+        for klass in reversed(t.__mro__):
+            for name, attr in vars(klass).items():
+                if isinstance(attr, types.MemberDescriptorType) and not name.startswith("_"):
+                    found[name] = attr.__get__
+        readers = tuple(found.items())
+        if len(_SLOTS) < _TYPES_MAX:
+            _SLOTS[t] = readers
+    return readers
 
 
 def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
@@ -333,24 +380,21 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
         elif kind is _MODEL:
             _text(obj.model_dump(), depth + 1, walk, out)
             return
-        else:  # anything else, decided per value as it may differ from its class
-            dump = getattr(obj, "model_dump", None)
-            if callable(dump):
-                _text(dump(), depth + 1, walk, out)
-                return
-            if not hasattr(obj, "__dict__") or isinstance(obj, type):
-                append(_string(_safe_repr(obj), walk))
+        else:  # anything else: its public attributes as stored, or its description
+            fields = _public_fields(obj, t)
+            if fields is None:
+                append(_string(_describe(obj), walk))
                 return
             name = t.__name__
             append('{"type": ' + _quote(name))
             sep = ", "
             left -= len(name) + 12
-            pairs = ((k, v) for k, v in vars(obj).items() if not k.startswith("_"))
+            pairs = fields
         left += 1  # the opening bracket less the separator the first item does not have
         for key, value in pairs:
             if keyed:
-                entry = _KEYS.get(key)
-                if entry is None or type(key) is not str:
+                entry = _KEYS.get(key) if type(key) is str else None  # (no other key's __hash__ runs)
+                if entry is None:
                     entry = _key(key, left)
                 key_json, cost = entry
                 if cost < 0:  # a secret-looking key
@@ -360,6 +404,8 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
                 left -= 2  # the separator
             tv = type(value)
             if tv is str:
+                if _secrets._known:  # a registered secret value (a model's key): never written
+                    value = scrub_known(value)
                 n = len(value) + 2
                 if n > left or n > cap or (n > images and value.startswith("data:")):
                     value = _cut(value, min(cap, max(left, 0)))
@@ -394,10 +440,10 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
                 break
         append("}" if keyed else "]")
         walk[0] = left - 1
-    except Exception:  # keys, items or fields that fail to read: the value's repr, as a string
+    except Exception:  # keys, items or fields that fail to read: the value described, as a string
         del out[written:]
         walk[0] = start
-        append(_string(_safe_repr(obj), walk))
+        append(_string(_describe(obj), walk))
     finally:
         if seen is not None:
             seen.discard(id(obj))
@@ -485,7 +531,7 @@ def truncate(text: str, max_length: int | None) -> str:
 def dumps(obj: Any, *, indent: int | None = None, max_length: int | None = None) -> str:
     """JSON text for ``obj``; strings stay strings. At most ``max_length`` characters."""
     if isinstance(obj, str):
-        return truncate(obj, max_length)
+        return truncate(scrub_known(obj), max_length)
     if indent is not None:
         return truncate(json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False), max_length)
     return encode(obj, max_length)[0]

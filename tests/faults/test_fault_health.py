@@ -36,7 +36,7 @@ def test_health_is_logged_once_then_when_it_grows_rate_limited(
     app: Traced, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "otelchain.tracing")
-    assert health() == TracingHealth(0, 0, 0, 0, 0, 0, 0) and health().ok
+    assert health() == TracingHealth(0, 0, 0, 0, 0, 0, 0, 0) and health().ok
     Pipeline().call({"x": "q"}, [app.handler, Broken()])
     assert health().handler_errors == 1 and not health().ok
     assert len(reports(caplog)) == 1 and "handler_errors=1" in reports(caplog)[0]

@@ -1,12 +1,15 @@
 """Values are bounded and valid before they reach the SDK, errors always get their status and
-event, and credentials never reach an exported byte, a log record or a console line (issue 11,
-breaks 5, 6, 7 and 9). Spans go through the real OTLP/HTTP exporter to a loopback collector."""
+event, credentials never reach an exported byte, a log record or a console line (issue 11,
+breaks 5, 6, 7 and 9), and a value whose own code hangs never hangs a traced call (issue 21).
+Spans go through the real OTLP/HTTP exporter to a loopback collector."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import queue
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 from uuid import uuid4
@@ -213,3 +216,95 @@ def test_secret_scan_of_every_exported_byte_log_record_and_console_line(
         assert API_KEY not in text, where
     span = collector.spans[0]
     assert span.status.message.startswith("AuthenticationError") and "[REDACTED]" in span.status.message
+
+
+class Blocks:
+    """A value whose own code blocks: its ``__repr__`` and ``__str__`` say so, then wait for a
+    release that never comes unless the call under test ran them."""
+
+    __slots__ = ("_entered", "_release")
+
+    def __init__(self, entered: queue.Queue[str], release: threading.Event) -> None:
+        self._entered = entered
+        self._release = release
+
+    def _block(self, what: str) -> str:
+        self._entered.put(what)
+        self._release.wait()
+        return what
+
+    def __repr__(self) -> str:
+        return self._block("__repr__")
+
+    def __str__(self) -> str:
+        return self._block("__str__")
+
+
+class Proxy(Blocks):
+    """Blocks too in any attribute it does not have (``__getattr__``), as a remote proxy would."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return self._block(f"__getattr__({name})")
+
+
+class BlocksWithAttributes(Proxy):
+    """The same, with public attributes of its own (recorded as they are stored)."""
+
+    __slots__ = ("answer",)
+
+    def __init__(self, entered: queue.Queue[str], release: threading.Event) -> None:
+        super().__init__(entered, release)
+        self.answer = 42
+
+
+class BlockingError(Exception):
+    def __init__(self, blocks: Blocks) -> None:
+        super().__init__(blocks)
+        self.blocks = blocks
+
+    def __str__(self) -> str:
+        return str(self.blocks)
+
+
+@pytest.mark.parametrize("framework", ["otelchain", "langchain-core"])
+def test_a_value_whose_repr_hangs_does_not_hang_the_traced_call(app: Traced, framework: str) -> None:
+    """Before the fix the encoder called the value's ``__repr__``: the traced call hung there
+    (an untraced call returns at once). The call runs in a worker; whichever comes first, the
+    call's return or the value's code being entered, is the answer (no timing involved)."""
+    from langchain_core.runnables import RunnableLambda
+
+    outcome: queue.Queue[str] = queue.Queue()
+    release = threading.Event()
+    value = {
+        "plain": Blocks(outcome, release),
+        "proxy": Proxy(outcome, release),
+        "with attributes": BlocksWithAttributes(outcome, release),
+        "as a key": {Blocks(outcome, release): 1},
+        "in an error": BlockingError(Blocks(outcome, release)),
+    }
+    console = ConsoleCallbackHandler(io.StringIO())
+
+    class Echo(XYChain):
+        def _call(self, inputs: dict[str, Any], run_manager: CallbackManagerForChainRun) -> dict[str, Any]:
+            return {"y": inputs["x"]}
+
+    def call() -> None:
+        if framework == "otelchain":
+            Echo().call({"x": value}, [app.handler, console])
+        else:
+            RunnableLambda(lambda v: v).invoke(value, config={"callbacks": [app.handler]})
+        outcome.put("returned")
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    first = outcome.get()
+    release.set()  # (only needed when the value's code was entered)
+    worker.join()
+    assert first == "returned", f"the traced call ran the value's {first}"
+    app.assert_clean()
+    text = str(app.spans[0].attributes["input.value"])  # type: ignore[index]
+    assert '"plain": "<Blocks>", "proxy": "<Proxy>"' in text
+    assert '"with attributes": {"type": "BlocksWithAttributes", "answer": 42}' in text
+    assert '"in an error": "BlockingError(\'\')"' in text

@@ -15,6 +15,7 @@ in `_manager`; the tree of runs that the tracing handlers build is in `_runs`.
 
 from otelchain.callbacks._base import AsyncCallbackHandler, BaseCallbackHandler
 from otelchain.callbacks._dispatch import handler_error_counts, reset_handler_error_counts
+from otelchain.callbacks._lifetime import RunAbandonedError
 from otelchain.callbacks._manager import (
     AsyncCallbackManager,
     AsyncCallbackManagerForChainRun,
@@ -44,6 +45,7 @@ __all__ = [
     "CallbackManagerForLLMRun",
     "CallbackManagerForToolRun",
     "Callbacks",
+    "RunAbandonedError",
     "RunContext",
     "add_global_handler",
     "get_verbose",

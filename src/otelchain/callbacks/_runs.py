@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from otelchain.callbacks import _lifetime
 from otelchain.callbacks._base import BaseCallbackHandler
+from otelchain.callbacks._interrupts import DEFER_INTERRUPTS
 
 if TYPE_CHECKING:
     from otelchain.schema import AgentAction, AgentFinish, BaseMessage, LLMResult
@@ -71,6 +73,7 @@ class Run:
         "metadata",
         "name",
         "outputs",
+        "owner",
         "parent",
         "parent_run_id",
         "run_id",
@@ -115,6 +118,7 @@ class Run:
             self._order = parent._order
             self.execution_order = next(parent._order)
         self.data: Any = None
+        self.owner: Any = None  # the `_lifetime.Owner` (task or thread) that started it, while open
 
     @property
     def duration_s(self) -> float:
@@ -150,13 +154,16 @@ class RunTreeHandler(BaseCallbackHandler):
 
     Runs inline (in order, in the caller's task) because the tree depends on event order.
     State is per run id and removed at the run's end; dict operations are atomic, so threads and
-    tasks running different runs do not interfere.
+    tasks running different runs do not interfere. A run whose end never comes is ended when the
+    task or thread that started it is gone (`otelchain.callbacks._lifetime`); a Ctrl-C landing
+    while a run is recorded or forgotten is held until that is done (`_interrupts`).
     """
 
     run_inline = True
 
     def __init__(self) -> None:
         self.runs: dict[UUID, Run] = {}
+        _lifetime.track_handler(self)
 
     # hooks for subclasses -------------------------------------------------------------------
     def _on_run_start(self, run: Run) -> None:
@@ -177,6 +184,10 @@ class RunTreeHandler(BaseCallbackHandler):
     def _on_run_event(self, run: Run, name: str, payload: dict[str, Any]) -> None:
         """Another event (text, retry, custom) happened within a run."""
 
+    def _on_run_abandoned(self, run: Run) -> None:
+        """The task or thread that started ``run`` is gone and its end never came; the run is
+        ended right after this (its error the cancellation)."""
+
     # bookkeeping ----------------------------------------------------------------------------
     def _start(
         self, run_type: str, serialized: dict[str, Any] | None, inputs: Any, kwargs: dict[str, Any]
@@ -189,23 +200,31 @@ class RunTreeHandler(BaseCallbackHandler):
         if run_id in self.runs:  # a start delivered twice (e.g. re-sent after an interrupt)
             return
         parent = self.runs.get(parent_run_id) if parent_run_id is not None else None
-        run = Run(
-            run_id,
-            parent,
-            parent_run_id,
-            run_type,
-            _run_name(serialized, kwargs, run_type),
-            serialized or {},
-            inputs,
-            tags,
-            metadata,
-            kwargs,
-        )
-        self.runs[run_id] = run
-        self._on_run_start(run)
+        with DEFER_INTERRUPTS:
+            run = Run(
+                run_id,
+                parent,
+                parent_run_id,
+                run_type,
+                _run_name(serialized, kwargs, run_type),
+                serialized or {},
+                inputs,
+                tags,
+                metadata,
+                kwargs,
+            )
+            self.runs[run_id] = run
+            _lifetime.adopt(self, run)
+            self._on_run_start(run)
 
     def _end(
-        self, run_id: UUID, outputs: Any = None, error: BaseException | None = None, inputs: Any = None
+        self,
+        run_id: UUID,
+        outputs: Any = None,
+        error: BaseException | None = None,
+        inputs: Any = None,
+        *,
+        descendants: bool = True,
     ) -> None:
         run = self.runs.get(run_id)
         if run is None:
@@ -215,17 +234,27 @@ class RunTreeHandler(BaseCallbackHandler):
             # its real input (the chunks put together) with its end event.
             run.inputs = inputs
             run.extra[INPUTS_AT_END] = True
-        if error is not None and not isinstance(error, Exception):
-            # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run below
-            # this one: any still open lost its end event to the interrupt, so it ends here.
-            self._end_descendants(run, error)
-        run.end_ns = run_stamp_ns(run_id, True)
-        run.outputs = outputs
-        run.error = error
-        self._on_run_end(run)
-        # Forgotten only once ended: an interrupt above leaves the run here, and the run's failure
-        # (re-sent to a handler an interrupt cut short) ends it then.
-        self.runs.pop(run_id, None)
+        with DEFER_INTERRUPTS:
+            if descendants and error is not None and not isinstance(error, Exception):
+                # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run
+                # below this one: any still open lost its end event to the interrupt, so it ends here.
+                self._end_descendants(run, error)
+            run.end_ns = run_stamp_ns(run_id, True)
+            run.outputs = outputs
+            run.error = error
+            self._on_run_end(run)
+            # Forgotten only once ended: an interrupt above leaves the run here, and the run's
+            # failure (re-sent to a handler an interrupt cut short) ends it then.
+            self.runs.pop(run_id, None)
+            _lifetime.release(run)
+
+    def _abandon(self, run: Run, error: BaseException) -> None:
+        """End ``run``, whose task or thread is gone, with ``error`` (its descendants are ended
+        by their own owners: a child task may still be running)."""
+        if self.runs.get(run.run_id) is not run:
+            return
+        self._on_run_abandoned(run)
+        self._end(run.run_id, error=error, descendants=False)
 
     def _end_descendants(self, ancestor: Run, error: BaseException) -> None:
         orphans = [r for r in list(self.runs.values()) if r is not ancestor and ancestor in r.lineage()]

@@ -38,6 +38,18 @@ that run bodies, and only there:
 - *Resumed graphs.* ``PregelLoop._first`` links a run that resumes a thread to the run that
   paused it, through the checkpoint's metadata (`otelchain.integrations._langgraph`).
 
+**Secrets.** A model's configured key lives on the model (langchain-openai's ``openai_api_key``,
+a pydantic ``SecretStr``), never in the events a handler gets; a server that echoes it in an
+error would put it in the span status and exception event. The model wrappers register every
+``SecretStr``/``SecretBytes`` field of the model they run (and secret-named header values) with
+`otelchain._secrets.register_secret` before its first request, so it is scrubbed by value from
+everything otelchain emits.
+
+**Imports racing `instrument()`.** A module being imported by another thread is in
+``sys.modules`` before its classes exist; its wrappers are then installed by a short-lived
+thread that waits for that import to finish (``importlib`` blocks it on the module's import
+lock), never left off.
+
 Every wrapper is failure-proof (a fault in otelchain's part is logged once and the body runs as
 it would) and removed by `disable`. The patched names are internal to langchain-core/LangGraph:
 ``tests/integrations`` fails if a release moves them.
@@ -45,14 +57,20 @@ it would) and removed by `disable`. The patched names are internal to langchain-
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import sys
+import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
+import pydantic
 import wrapt
 from opentelemetry import context as otel_context
 
+from otelchain._secrets import is_secret_key, register_secret
 from otelchain.callbacks import get_verbose
 from otelchain.integrations._langgraph import loop_first
 from otelchain.tracing._spans.context import Claim, claim_next_run, close_claim, run_context, run_state
@@ -121,6 +139,44 @@ def _body_context(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: di
     return result
 
 
+# --- secrets: a model's configured key ---------------------------------------------------------
+_models_seen: dict[int, weakref.ref[Any]] = {}  # by id: pydantic models are not hashable
+
+
+def _note_secrets(model: Any) -> None:
+    """Register the secrets a model holds (once per model object): its ``SecretStr`` /
+    ``SecretBytes`` fields, and secret-named values of its mapping fields (``default_headers``)."""
+    key = id(model)
+    seen = _models_seen.get(key)
+    if seen is not None and seen() is model:
+        return
+    try:
+        fields = model.__dict__
+        for name, value in list(fields.items()):
+            _note_value(value)
+            if isinstance(value, Mapping) and name != "metadata":
+                for inner_name, inner in value.items():
+                    if isinstance(inner, (pydantic.SecretStr, pydantic.SecretBytes)):
+                        _note_value(inner)
+                    elif isinstance(inner, str) and is_secret_key(str(inner_name)):
+                        register_secret(inner)
+                        register_secret(inner.split()[-1] if inner.split() else None)  # "Bearer <key>"
+        _models_seen[key] = weakref.ref(model, functools.partial(_forget_model, key))
+    except Exception as error:
+        _warn_once("reading a model's secrets", error)
+
+
+def _forget_model(key: int, _ref: object) -> None:
+    _models_seen.pop(key, None)
+
+
+def _note_value(value: Any) -> None:
+    if isinstance(value, pydantic.SecretStr):
+        register_secret(value.get_secret_value())
+    elif isinstance(value, pydantic.SecretBytes):
+        register_secret(value.get_secret_value().decode("utf-8", "replace"))
+
+
 # --- context: model bodies -------------------------------------------------------------------------
 def _run_id_of(run_manager: Any) -> Any:
     return getattr(run_manager, "run_id", None)
@@ -141,6 +197,7 @@ def _frame_wrappers(find_run_id: Callable[[tuple[Any, ...], dict[str, Any]], Any
     and detaching in their own frame; ``find_run_id`` reads the run id from the call's arguments."""
 
     def sync(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        _note_secrets(instance)
         ctx = run_context(find_run_id(args, kwargs))
         if ctx is None:
             return wrapped(*args, **kwargs)
@@ -151,6 +208,7 @@ def _frame_wrappers(find_run_id: Callable[[tuple[Any, ...], dict[str, Any]], Any
             otel_context.detach(token)
 
     async def asynchronous(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        _note_secrets(instance)
         ctx = run_context(find_run_id(args, kwargs))
         if ctx is None:
             return await wrapped(*args, **kwargs)
@@ -246,10 +304,12 @@ async def _aclaimed(stream: AsyncIterator[Any], claim: Claim) -> AsyncIterator[A
 
 
 def _stream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    _note_secrets(instance)
     return _claimed(wrapped(*args, **kwargs), Claim("llm"))
 
 
 def _astream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    _note_secrets(instance)
     return _aclaimed(wrapped(*args, **kwargs), Claim("llm"))
 
 
@@ -313,8 +373,12 @@ def _owner(module: Any, dotted: str) -> tuple[Any, str]:
 
 
 def _patch_module(module: Any) -> None:
-    """Wrap what `_PATCHES` names in a freshly imported (or already imported) module."""
+    """Wrap what `_PATCHES` names in a freshly imported (or already imported) module; one that
+    another thread is still importing is wrapped once that import has finished."""
     if not _context_enabled:
+        return
+    if getattr(getattr(module, "__spec__", None), "_initializing", False):
+        _patch_when_imported(module.__name__)
         return
     for dotted, wrapper in _PATCHES.get(module.__name__, ()):
         try:
@@ -328,6 +392,32 @@ def _patch_module(module: Any) -> None:
             _patched.append((owner, attribute))
         except Exception as error:  # a moved internal: spans still work, nesting degrades
             _warn_once(f"patching {module.__name__}.{dotted}", error)
+
+
+_waiting: set[str] = set()  # modules whose import another thread is finishing
+_waiting_lock = threading.Lock()
+
+
+def _patch_when_imported(name: str) -> None:
+    """Wrap module ``name`` once its import, under way in another thread, has finished: a
+    daemon thread imports it too, which blocks on the module's import lock until then."""
+    with _waiting_lock:
+        if name in _waiting:
+            return
+        _waiting.add(name)
+
+    def wait_and_patch() -> None:
+        try:
+            module = importlib.import_module(name)
+        except BaseException as error:  # the import failed in its own thread: nothing to wrap
+            _warn_once(f"waiting for the import of {name}", error)
+            return
+        finally:
+            with _waiting_lock:
+                _waiting.discard(name)
+        _patch_module(module)
+
+    threading.Thread(target=wait_and_patch, name=f"otelchain-patch {name}", daemon=True).start()
 
 
 def enable_context() -> None:

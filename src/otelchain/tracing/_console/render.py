@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from otelchain._json import scrub
+from otelchain._secrets import scrub_known
 from otelchain.tracing import _names as A
 from otelchain.tracing._console.printing import Printing
 
@@ -182,7 +183,7 @@ class Printer:
         with self._lock:
             console = self._console(on, console_width(stream, self.width), encoding)
             text = "".join(_ansi(console, renderable, on) for renderable in renderables)
-        return _encodable(_TRAILING.sub(_keep_codes, clean(text)), encoding)
+        return _encodable(_TRAILING.sub(_keep_codes, clean(scrub_known(text))), encoding)
 
     def print(self, *renderables: RenderableType) -> None:
         try:

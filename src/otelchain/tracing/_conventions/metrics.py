@@ -84,6 +84,12 @@ _HEALTH_INSTRUMENTS: tuple[tuple[str, str, str, tuple[tuple[str, dict[str, str]]
         ),
     ),
     (
+        "otelchain.tracing.runs_abandoned",
+        "{run}",
+        "Runs whose end never came, ended when the task or thread that started them was gone.",
+        (("runs_abandoned", {}),),
+    ),
+    (
         "otelchain.tracing.handler_errors",
         "{error}",
         "Callback handler failures survived.",

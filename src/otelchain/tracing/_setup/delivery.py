@@ -1,5 +1,11 @@
 """What the exporters `configure()` builds were given and delivered, and the exit flush.
 
+The exit flush runs however the process ends: ``atexit`` for a normal exit, and in a
+``multiprocessing`` child made by ``fork`` (which ends with ``os._exit``, skipping ``atexit``) as
+one of multiprocessing's finalizers, which it runs before that: every fork child notes an
+after-fork hook with multiprocessing, which registers the finalizer once the child's finalizer
+registry has been reset.
+
 Each exporter has a `Delivery`: spans (or metric points) exported, failed, being exported, still
 queued, and the SDK exporter's log messages it did not show (nothing is counted per span). At
 exit, every provider `configure()` built flushes at the same time as the others (traces and
@@ -14,6 +20,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 import weakref
@@ -162,6 +170,51 @@ def register_exit_flush(provider: object, run: Callable[[float], object], timeou
         if not _hook_installed:
             _hook_installed = True
             atexit.register(flush_at_exit)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_after_fork_in_child)
+    if _in_multiprocessing_child():  # configured inside a child already forked
+        _finalize_here()
+
+
+class _Mark:
+    """What multiprocessing's after-fork registry keys the hook by (it holds it weakly)."""
+
+
+_MARK = _Mark()
+_finalized_in: int | None = None  # the process whose multiprocessing finalizer is registered
+
+
+def _in_multiprocessing_child() -> bool:
+    process = sys.modules.get("multiprocessing.process")
+    return process is not None and process.parent_process() is not None
+
+
+def _after_fork_in_child() -> None:
+    """In a fork child: nothing of the parent's is being exported, no lock is held, and a
+    multiprocessing child flushes at its exit."""
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for flush in _flushes:
+        for delivery in flush.deliveries:
+            delivery._lock = threading.Lock()
+            delivery.in_flight = 0
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:  # run by a multiprocessing child once its finalizer registry is reset
+        util.register_after_fork(_MARK, _finalize_after_fork)
+
+
+def _finalize_after_fork(_mark: object) -> None:
+    _finalize_here()
+
+
+def _finalize_here() -> None:
+    global _finalized_in
+    if _finalized_in == os.getpid():
+        return
+    _finalized_in = os.getpid()
+    from multiprocessing import util
+
+    util.Finalize(None, flush_at_exit, exitpriority=0)
 
 
 def flush_at_exit(*providers: object, timeout: float | None = None) -> bool:

@@ -1,9 +1,10 @@
 """Tracing health: what tracing lost or changed, counted, readable in code and logged.
 
-Counts spans dropped by the batch queue, spans whose export failed, handler errors, values
-truncated and values sanitized. :func:`health` returns them; the first problem is logged with
-the numbers at once, later growth at most once per ``LOG_INTERVAL_S``. The counters are plain
-integers, so a metrics module can report them as observable counters.
+Counts spans dropped by the batch queue, spans whose export failed, runs ended because the task
+or thread that started them was gone, handler errors, values truncated and values sanitized.
+:func:`health` returns them; the first problem is logged with the numbers at once, later growth
+at most once per ``LOG_INTERVAL_S``. The counters are plain integers, so a metrics module can
+report them as observable counters.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _counts: dict[str, int] = {
     "spans_dropped": 0,
     "spans_export_failed": 0,
     "spans_interrupted": 0,
+    "runs_abandoned": 0,
     "tracer_errors": 0,
     "values_truncated": 0,
     "values_sanitized": 0,
@@ -45,6 +47,7 @@ class TracingHealth:
     spans_dropped: int  # dropped by a full batch queue (never exported)
     spans_export_failed: int  # handed to an exporter that failed (collector down, refused, ...)
     spans_interrupted: int  # a span's end was interrupted inside the SDK (e.g. Ctrl-C)
+    runs_abandoned: int  # runs whose end never came, ended when the task or thread that started them was gone
     handler_errors: int  # callback handlers that raised (logged, survived), tracer hooks included
     values_truncated: int  # attribute values cut to ``max_attribute_length``
     values_sanitized: int  # values with invalid UTF-16 (lone surrogates) repaired

@@ -325,6 +325,9 @@ class SpanLifecycle(RunTreeHandler):
         )
 
     # --- during the run ---------------------------------------------------------------------
+    def _on_run_abandoned(self, run: Run) -> None:
+        health.count("runs_abandoned")
+
     def _on_token(self, run: Run, token: str, chunk: Any) -> None:
         state: SpanState | None = run.data
         if state is None:

@@ -1,12 +1,17 @@
 """Turning run data into span attribute values: JSON, truncation, secret redaction, and valid
-text (no lone surrogates: the OTLP exporters cannot encode them and would drop the batch)."""
+text (no lone surrogates: the OTLP exporters cannot encode them and would drop the batch).
+
+Every text value leaves here with the registered secret values (a model's configured key)
+replaced (`otelchain._secrets`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from otelchain import _secrets
 from otelchain._json import encode
 from otelchain._json import truncate as _truncate
+from otelchain._secrets import scrub_known
 from otelchain.tracing._spans import health as _health
 
 __all__ = ["as_text", "bound_attributes", "error_type", "json_text", "sanitize", "truncate"]
@@ -26,6 +31,8 @@ def sanitize(text: str) -> str:
 
 def truncate(text: str, max_length: int | None) -> str:
     """``text`` cut to ``max_length`` characters (the note included) and made valid Unicode."""
+    if _secrets._known:
+        text = scrub_known(text)
     if max_length is not None and len(text) > max_length:
         _health.count("values_truncated")
         text = _truncate(text, max_length)
@@ -36,9 +43,12 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
     """Make every string (and string list) value within ``max_length`` and valid, in place, and
     keep their total within ``room`` characters (None: no total); returns the characters used."""
     used = 0
+    secrets = _secrets._known
     for key, value in attrs.items():
         t = type(value)
         if t is str:
+            if secrets:
+                value = attrs[key] = scrub_known(value)
             n = len(value)
             cap = max_length
             if room is not None and room - used < (n if cap is None else cap):  # the span is nearly full
@@ -51,6 +61,8 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
             items = []
             for v in value:
                 if type(v) is str:
+                    if secrets:
+                        v = scrub_known(v)
                     cap = max_length
                     if room is not None and room - used < (len(v) if cap is None else cap):
                         cap = _cap(max_length, room - used)
