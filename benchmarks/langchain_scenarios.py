@@ -112,6 +112,7 @@ class Tool:
         self.name = name
         self.handlers: list[Any] = []  # the per-run state each tool made: the run map counts what is left
         self.leaks = False  # the last scenario's sampled-out call left a context attached
+        self._marked = 0
         if name == "otelchain":
             from otelchain.tracing import instrument, uninstrument
 
@@ -202,9 +203,14 @@ class Tool:
 
     def run_map(self) -> int:
         """Runs left in the per-run maps of every handler the tool made (otelchain's run map,
-        OpenInference's spans by run, Traceloop's spans, the official invocation states): 0 once
-        every run has ended, unless the tool keeps runs it should have dropped."""
-        return sum(len(runs) for runs in self.handlers)
+        OpenInference's spans by run, Traceloop's spans, the official invocation states) since
+        the last ``mark()``: 0 once every run has ended, unless the tool keeps runs it should have
+        dropped."""
+        return sum(len(runs) for runs in self.handlers) - self._marked
+
+    def mark(self) -> None:
+        """Count the run map from here (a scenario does not inherit what an earlier one left)."""
+        self._marked = sum(len(runs) for runs in self.handlers)
 
     def label(self) -> str:
         return {
@@ -524,6 +530,7 @@ def _run(
     for name, build in SCENARIOS.items():
         if only and name not in only:
             continue
+        tool.mark()
         scenario = build(tool, quick)
         if tool.leaks:
             scenario.notes.append(
@@ -537,6 +544,7 @@ def _run(
         result["key"] = name
         out["scenarios"].append(result)
     if burst_runs and (not only or "lc_burst" in only):
+        tool.mark()
         out["bursts"].append(burst(tool, burst_runs, max(1, burst_runs // 10)))
     return out
 

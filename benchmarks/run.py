@@ -23,7 +23,7 @@ How to read a table (all times thread CPU time, median of interleaved rounds):
 - own ×raw: (overhead - floor overhead) ÷ raw: the tracing's own work above what the SDK must do;
   "/span" divides it by the spans per trace;
 - spans lost: spans started minus spans the (discarding, counting) exporter received;
-- run map: runs left in otelchain's run map at the end (must be 0);
+- run map: runs left in the tool's per-run state at the end (otelchain's must be 0);
 - retained KiB: Python memory still held after N more calls, spans flushed, garbage collected;
 - sampled out: the same tool on a provider whose sampler is ``ParentBased(ALWAYS_OFF)``: its
   overhead in µs and as % of the sampled overhead;
@@ -503,8 +503,8 @@ def comparison(lc: dict[str, dict[str, Any]]) -> str:
     if kept:
         lines += [
             "",
-            "Runs a tool still holds in its per-run state after the scenario (it never drops a run whose "
-            f"span was sampled out, so the state grows with every such run): {'; '.join(kept)}.",
+            "Runs a tool still holds in its per-run state at the end of a scenario (it never drops a run "
+            f"whose span was sampled out, so the state grows with every such run): {'; '.join(kept)}.",
         ]
     if leaks:
         lines += [

@@ -61,7 +61,16 @@ class SwappedHandler(OpenTelemetryCallbackHandler):
     """otelchain's handler, answering the two lookups OpenInference's public helpers make."""
 
     def get_span(self, run_id: UUID) -> Span | None:
-        return self.span_for_run(run_id)
+        """The live run's span, read through the handler's public run context (the one
+        ``rm.activate()`` makes current)."""
+        context = self.otelchain_run_context(run_id)
+        if context is None:
+            return None
+        token = context.attach()
+        try:
+            return trace.get_current_span()
+        finally:
+            context.detach(token)
 
     @property
     def run_map(self) -> _RunMap:
