@@ -308,7 +308,7 @@ def test_status_and_names_follow_the_conventions(openai_server: OpenAIServer) ->
     assert {s.name for s in only_oi.traced.spans} == {"llm_chain", "fake-list", "multiply"}
     keys = _keys(only_oi.traced.spans)
     assert not any(k.startswith("gen_ai.") for k in keys)
-    assert {k for k in keys if k.startswith("otelchain.")} == {"otelchain.run_id"}  # every span has it
+    assert not any(k.startswith("otelchain.") for k in keys)  # exactly OpenInference's attributes
     assert "llm.prompt_template.template" in keys and "tool.name" in keys
     only_genai = _measured(conventions=["gen_ai"])
     S.otelchain_prompt_chain(only_genai.traced.handler)

@@ -134,7 +134,11 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
         if "openinference" in chosen:
             mappers.append(OpenInferenceMapper(settings))
         # Always there: agent actions are span attributes, custom events are span events.
-        mappers.append(OtelchainMapper(settings, self, full="otelchain" in chosen, content=content.any))
+        mappers.append(
+            OtelchainMapper(
+                settings, self, own="gen_ai" in chosen, full="otelchain" in chosen, content=content.any
+            )
+        )
         return tuple(mappers)
 
     @property

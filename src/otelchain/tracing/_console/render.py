@@ -1419,7 +1419,7 @@ def attrs_run_type(attrs: Mapping[str, Any]) -> str | None:
     if op is not None:
         return op
     kind = attrs.get(A.OPENINFERENCE_SPAN_KIND)
-    if kind is not None and A.OTELCHAIN_RUN_ID in attrs:
+    if kind is not None:
         return _TYPE_BY_KIND.get(str(kind), "chain")
     return "chain" if A.OTELCHAIN_RUN_ID in attrs else None
 

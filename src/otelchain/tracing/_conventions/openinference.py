@@ -161,10 +161,10 @@ class OpenInferenceMapper(Mapper):
         tags.extend(str(t) for t in run.tags or () if str(t) not in tags)
         if tags:
             attrs[A.OI_TAGS] = tags
-        if metadata:
+        if run.metadata:  # the run's own metadata names its session over the context's
             for key, keys in ((A.SESSION_ID, _SESSION_KEYS), (A.USER_ID, _USER_KEYS)):
-                value = first(metadata, keys)
-                if value is not None and key not in attrs:
+                value = first(run.metadata, keys)
+                if value is not None:
                     attrs[key] = str(value)
 
     def _model_start(self, view: RunView, attrs: Attrs) -> None:

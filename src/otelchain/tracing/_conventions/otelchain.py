@@ -64,20 +64,26 @@ def retry_attributes(retry_state: Any, content: bool, limit: int | None) -> Attr
 
 class OtelchainMapper(Mapper):
     """``otelchain.*`` and ``agent.*`` attributes, and the ``text``/``retry`` events.
-    ``full``: also the run's type, parent run id, tags and streamed-token count (facts a
-    backend can also read from the span tree)."""
+    ``own``: the run id and agent actions (on unless OpenInference is the only vocabulary, whose
+    consumers expect exactly its attributes); ``full``: also the run's type, parent run id, tags
+    and streamed-token count (facts a backend can also read from the span tree)."""
 
     name = "otelchain"
 
-    def __init__(self, settings: Settings, lifecycle: SpanLifecycle, *, full: bool, content: bool) -> None:
+    def __init__(
+        self, settings: Settings, lifecycle: SpanLifecycle, *, own: bool, full: bool, content: bool
+    ) -> None:
         self.settings = settings
         self.lifecycle = lifecycle
+        self.own = own or full
         self.full = full
         self.content = content  # any content captured (action inputs are content)
 
     def start(self, run: Run, state: SpanState, attrs: Attrs) -> None:
         view: RunView = state.view
         state.agent = view.agent[0]
+        if self.own:
+            attrs[A.OTELCHAIN_RUN_ID] = str(run.run_id)
         if not self.full:
             return
         attrs[A.OTELCHAIN_RUN_TYPE] = run.run_type
@@ -91,7 +97,7 @@ class OtelchainMapper(Mapper):
             attrs[A.OTELCHAIN_STREAMED_TOKENS] = state.tokens
 
     def end(self, run: Run, state: SpanState, attrs: Attrs) -> None:
-        if run.run_type != "llm":
+        if run.run_type != "llm" or not self.own:
             return
         agent = _agent_of(run)  # a model's tool calls are its agent's actions, in order
         if agent is None or not agent.recording:
@@ -103,6 +109,8 @@ class OtelchainMapper(Mapper):
 
     def action(self, run: Run, state: SpanState, tool: Any, tool_input: Any, log: str | None) -> None:
         """Append one action (``agent.action.{i}.*``) to an agent span, within its attribute budget."""
+        if not self.own:
+            return
         i = state.actions
         state.actions = i + 1
         limit = self.settings.limit
@@ -122,7 +130,7 @@ class OtelchainMapper(Mapper):
         self.lifecycle.put(state, attrs)
 
     def finish(self, run: Run, state: SpanState, finish: AgentFinish) -> None:
-        if not self.content:
+        if not (self.content and self.own):
             return
         limit = self.settings.limit
         values = oi.get(finish, "return_values")

@@ -228,7 +228,7 @@ class SpanLifecycle(RunTreeHandler):
         for recorder in self.recorders:
             recorder.start(run, state)
         if recording:
-            more: Attrs = {A.OTELCHAIN_RUN_ID: str(run.run_id)}
+            more: Attrs = {}
             for mapper in self.mappers:
                 mapper.start(run, state, more)
             state.attrs += len(more)
