@@ -49,7 +49,7 @@ from otelchain.tools import Calculator
 from otelchain.tracing import OpenTelemetryCallbackHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from agent_callbacks import SEED_TOKENS  # the seed agent's exact token script
+from agent_callbacks import SEED_TOKENS  # the demo agent's token script
 
 __all__ = ["SCENARIOS", "burst", "conventions_wire"]
 
@@ -402,7 +402,7 @@ def seed_agent(quick: bool) -> Scenario:
         return executor.call({"input": "What is 2 to the power of 8"}, callbacks=callbacks)
 
     return Scenario(
-        "the seed's agent (calculator, streamed tokens)",
+        "the demo's agent (calculator, streamed tokens)",
         "trace",
         1,
         10 if quick else 60,

@@ -359,7 +359,7 @@ def summary(core: list[dict[str, Any]], lc: dict[str, dict[str, Any]], bursts: l
     if r is not None:
         t = next(x for x in r["rows"] if x["role"] == "traced" and x["processor"] == "batch")
         row(
-            "seed agent ≤ 2× the SDK's own work for its spans and events",
+            "the demo's agent ≤ 2× the SDK's own work for its spans and events",
             _x(t.get("x_floor")),
             t.get("x_floor") is not None and t["x_floor"] <= 2.0,
         )
