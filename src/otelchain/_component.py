@@ -37,7 +37,7 @@ class TextOutput(str):
 
 class ChainOutput(dict[str, Any]):
     """A chain's output dict; ``.run_info`` names its run without being a key, so equality and
-    iteration are those of the plain dict (Python's version of the seed's hidden ``__run``)."""
+    iteration are those of the plain dict (Python's version of LangChain JS's hidden ``__run``)."""
 
     __slots__ = ("run_info",)
 

@@ -115,7 +115,7 @@ def _validate_tools(tools: Sequence[BaseTool]) -> list[BaseTool]:
 class ZeroShotAgent:
     """Decides the next step from the question and the steps so far, by asking its ``llm_chain``.
 
-    ``allowed_tools`` only informs the agent (`get_allowed_tools`), as in the seed's JS example
+    ``allowed_tools`` only informs the agent (`get_allowed_tools`), as in LangChain JS's example
     where ``allowedTools: ["search"]`` still lets the executor run its ``calculator``: which tools
     can run is decided by the executor's ``tools``, and an unknown tool name becomes an
     observation for the model, never a crash.

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncCallbackHandler", "BaseCallbackHandler", "JS_EVENT_NAMES", "EVENT_NAMES"]
 
-# The seed (LangChain JS) names every event `handleXxx`; map them onto Python's `on_xxx`.
+# LangChain JS names every event `handleXxx`; map them onto Python's `on_xxx`.
 JS_EVENT_NAMES: Mapping[str, str] = {
     "handleLLMStart": "on_llm_start",
     "handleChatModelStart": "on_chat_model_start",
@@ -73,7 +73,7 @@ class BaseCallbackHandler:
     def from_methods(cls, methods: Mapping[str, Any] | object) -> BaseCallbackHandler:
         """Build a handler from a mapping or object of event functions.
 
-        Keys may be Python names (``on_llm_new_token``) or the seed's JS names
+        Keys may be Python names (``on_llm_new_token``) or LangChain JS's names
         (``handleLLMNewToken``). Flags such as ``raise_error`` are copied too. Coroutine
         functions make an async handler.
         """
@@ -393,7 +393,7 @@ _KEYWORD_FIRST = {"on_llm_new_token": "token"}
 def _adapt(fn: Callable[..., Any], event: str) -> Callable[..., Any]:
     """Let a user function take fewer arguments than the event offers (as in JS).
 
-    The seed's handlers take only the first positional argument(s): `handleLLMNewToken(token)`.
+    LangChain JS's handlers take only the first positional argument(s): `handleLLMNewToken(token)`.
     We pass what the function's signature accepts and drop the rest.
     """
     try:

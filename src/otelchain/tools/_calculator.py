@@ -1,7 +1,7 @@
-"""`Calculator`: the seed's arithmetic tool, evaluated by `simpleeval` (never ``eval``).
+"""`Calculator`: LangChain's arithmetic tool, evaluated by `simpleeval` (never ``eval``).
 
 Only numbers, names like ``pi``, arithmetic operators and a fixed set of math functions are
-allowed; ``^`` is power (``2^8`` = 256) as in the seed. Results are bounded in size, so an
+allowed; ``^`` is power (``2^8`` = 256) as in LangChain's example. Results are bounded in size, so an
 expression like ``9^9^9`` is refused instead of hanging the process.
 """
 
@@ -226,7 +226,7 @@ _CALCULATOR_SCHEMA: dict[str, Any] = {
 
 
 class Calculator(BaseTool):
-    """The seed's ``Calculator`` tool (name ``calculator``): arithmetic via `simpleeval`.
+    """LangChain's ``Calculator`` tool (name ``calculator``): arithmetic via `simpleeval`.
 
     Errors (bad syntax, division by zero, huge powers) are tool errors handled by default, so an
     agent gets the message as its observation and can correct itself.

@@ -726,7 +726,7 @@ def _span_error(span: ReadableSpan) -> str:
 
 def error_text(error: BaseException) -> str:
     """``ValueError: boom`` (a message whose ``__str__`` fails shows only the type), scrubbed of
-    credentials a server may echo in it (issue 11)."""
+    credentials a server may echo in it."""
     try:
         message = scrub(str(error))
     except Exception:
