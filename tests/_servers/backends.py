@@ -206,8 +206,8 @@ def rotel_binary() -> Path | None:
 
 
 @dataclass
-class Rotel:
-    """A running rotel collector on 127.0.0.1."""
+class OtlpServer:
+    """A running OTLP receiver on 127.0.0.1 (gRPC and HTTP ports) started by a test."""
 
     grpc_port: int
     http_port: int
@@ -225,6 +225,14 @@ class Rotel:
     @property
     def otlp_http_endpoint(self) -> str:
         return f"{self.otlp_http_base}/v1/traces"
+
+    def log_text(self) -> str:
+        return self.process.log.read_text(errors="replace")
+
+
+@dataclass
+class Rotel(OtlpServer):
+    """A running rotel collector on 127.0.0.1."""
 
     def log_text(self) -> str:
         """rotel's log so far, colour codes removed."""

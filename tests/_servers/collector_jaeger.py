@@ -21,7 +21,16 @@ import httpx
 import pytest
 import yaml
 
-from tests._servers.backends import ROOT, _Process, clean_env, free_port, missing_backend, port_open, spawn
+from tests._servers.backends import (
+    ROOT,
+    OtlpServer,
+    _Process,
+    clean_env,
+    free_port,
+    missing_backend,
+    port_open,
+    spawn,
+)
 
 BUILD_SCRIPT = ROOT / "scripts" / "build_backends.sh"
 MANIFEST_PATH = ROOT / "deploy" / "otelcol-builder.yaml"
@@ -205,29 +214,10 @@ def running_jaeger(workdir: Path) -> Iterator[Jaeger]:
 
 
 @dataclass
-class Collector:
+class Collector(OtlpServer):
     """A running collector (collector-config.yaml + deploy/collector-local.yaml + any test overlay)."""
 
-    grpc_port: int
-    http_port: int
-    health_port: int
-    process: _Process
-
-    @property
-    def otlp_grpc_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.grpc_port}"
-
-    @property
-    def otlp_http_base(self) -> str:
-        """OTEL_EXPORTER_OTLP_ENDPOINT style: each signal adds its path."""
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def otlp_http_endpoint(self) -> str:
-        return f"{self.otlp_http_base}/v1/traces"
-
-    def log_text(self) -> str:
-        return self.process.log.read_text(errors="replace")
+    health_port: int = 0
 
 
 def collector_argv(*overlays: Path) -> list[str]:
@@ -271,6 +261,6 @@ def running_collector(workdir: Path, jaeger: Jaeger, *overlays: Path) -> Iterato
     try:
         _wait_healthy(process, f"http://127.0.0.1:{health}/", "the collector")
         assert port_open(grpc) and port_open(http), process.log_tail()
-        yield Collector(grpc, http, health, process)
+        yield Collector(grpc, http, process, health)
     finally:
         process.stop()
