@@ -17,6 +17,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,13 +118,9 @@ def run_block(block: Block, tmp_path: Path, **env: str) -> subprocess.CompletedP
     return proc
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"{b.page}:{b.line}-{b.kind}" for b in BLOCKS])
-def test_block_runs_as_written(block: Block, tmp_path: Path, openai_server: OpenAIServer) -> None:
-    if block.kind == "skip":
-        pytest.skip(f"{block.where}: {block.reason}")
-    if block.kind == "run":
-        run_block(block, tmp_path)
-        return
+@contextmanager
+def _run_against_servers(block: Block, tmp_path: Path, openai_server: OpenAIServer) -> Iterator[OtlpReceiver]:
+    """Run a block with the loopback OpenAI-compatible server and an OTLP receiver it exports to."""
     with OtlpReceiver() as backend:
         run_block(
             block,
@@ -132,6 +130,17 @@ def test_block_runs_as_written(block: Block, tmp_path: Path, openai_server: Open
             OTEL_EXPORTER_OTLP_ENDPOINT=backend.endpoint,
             OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
         )
+        yield backend
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"{b.page}:{b.line}-{b.kind}" for b in BLOCKS])
+def test_block_runs_as_written(block: Block, tmp_path: Path, openai_server: OpenAIServer) -> None:
+    if block.kind == "skip":
+        pytest.skip(f"{block.where}: {block.reason}")
+    if block.kind == "run":
+        run_block(block, tmp_path)
+        return
+    with _run_against_servers(block, tmp_path, openai_server) as backend:
         if "configure(" in block.code or "instrument(" in block.code:
             assert backend.wait_for(1), f"{block.where}: no span reached the backend"
     uses_openai = "OpenAI" in block.code
@@ -158,14 +167,6 @@ def test_spans_quickstart_prints_one_tree_with_the_trace_id(tmp_path: Path) -> N
 
 def test_langchain_quickstart_gives_the_spans_it_names(tmp_path: Path, openai_server: OpenAIServer) -> None:
     block = next(b for b in README_BLOCKS if "create_agent" in b.code)
-    with OtlpReceiver() as backend:
-        run_block(
-            block,
-            tmp_path,
-            OPENAI_API_KEY="sk-readme-test-key",
-            OPENAI_BASE_URL=openai_server.base_url,
-            OTEL_EXPORTER_OTLP_ENDPOINT=backend.endpoint,
-            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
-        )
+    with _run_against_servers(block, tmp_path, openai_server) as backend:
         names = {s.name for s in backend.wait_for(2)}
     assert {"invoke_agent forecaster", "chat gpt-4o-mini"} <= names, names
