@@ -1,4 +1,5 @@
-"""`get_server`: an HTTP service on 127.0.0.1 answering every GET with a fixed body."""
+"""`serving`: any request handler served on 127.0.0.1 for a block; `get_server`: one answering every
+GET with a fixed body."""
 
 from __future__ import annotations
 
@@ -26,7 +27,15 @@ def get_server(body: bytes, seen: list[dict[str, str]] | None = None) -> Iterato
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with serving(Handler) as url:
+        yield url
+
+
+@contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on 127.0.0.1 (a free port) in a thread; yields the base URL and stops
+    the server when the block ends."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

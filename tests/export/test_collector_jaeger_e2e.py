@@ -9,10 +9,8 @@ The two-service example lands as one trace holding both services.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import examples.agent_callbacks as agent_example
@@ -22,6 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from tests._servers.backends import printed_trace_id, run_example
 from tests._servers.collector_jaeger import Collector, Jaeger, StoredSpan
+from tests._servers.get_server import serving
 from tests.helpers import SEED_STEP_1, SEED_STEP_2
 from tests.helpers.export import traced_to
 
@@ -124,15 +123,8 @@ def weather_service() -> Iterator[str]:
     """The LangChain example's HTTP weather service on 127.0.0.1 (its base URL), stopped on exit."""
     from examples.langchain_app import WeatherService
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), WeatherService)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(WeatherService) as url:
+        yield url
 
 
 def test_langchain_app_arrives_whole(collector: Collector, jaeger: Jaeger) -> None:

@@ -31,6 +31,7 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.tracing import OpenTelemetryCallbackHandler, configure, instrument, uninstrument
 from otelchain.tracing._setup.delivery import flush_at_exit
+from tests._servers.get_server import serving
 
 OTEL_VARS = (
     "OTEL_SERVICE_NAME",
@@ -92,13 +93,8 @@ def http_receiver() -> Iterator[tuple[str, Received]]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", received
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(Handler) as url:
+        yield url, received
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from otelchain.callbacks._runs import Run
 from otelchain.tracing import _names as A
 from otelchain.tracing._conventions import genai_messages as messages
 from otelchain.tracing._conventions.cost import Cost, call_cost
-from otelchain.tracing._conventions.openinference_values import REDACTED, MessageView
+from otelchain.tracing._conventions.openinference_values import MessageView
 from otelchain.tracing._conventions.view import RunView, Settings, first
 from otelchain.tracing._spans.mapper import Attrs, Head, Mapper
 from otelchain.tracing._spans.state import SpanState
@@ -200,11 +200,11 @@ class GenAIMapper(Mapper):
         elif not view.agent[0]:
             if self.lean:
                 attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
-                self._io(view, attrs, outputs=False)
+                view.put_io(attrs, outputs=False)
         else:
             self._agent_input(run, attrs)
             if self.lean:
-                self._io(view, attrs, outputs=False)
+                view.put_io(attrs, outputs=False)
 
     def _agent_input(self, run: Run, attrs: Attrs) -> None:
         """An agent's input as ``gen_ai.input.messages`` (and ``gen_ai.system_instructions``)."""
@@ -220,20 +220,6 @@ class GenAIMapper(Mapper):
             if system:
                 attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, settings.limit)
             attrs[A.GEN_AI_INPUT_MESSAGES] = json_text(history, settings.limit)
-
-    def _io(self, view: RunView, attrs: Attrs, *, outputs: bool) -> None:
-        settings = self.settings
-        if not settings.content:
-            return
-        masking = settings.masking
-        if masking.hide_outputs if outputs else masking.hide_inputs:
-            attrs[A.OUTPUT_VALUE if outputs else A.INPUT_VALUE] = REDACTED
-            return
-        converted = view.io(outputs)
-        if converted is not None:
-            attrs[A.OUTPUT_VALUE if outputs else A.INPUT_VALUE] = converted[0]
-            if converted[1] is not None:
-                attrs[A.OUTPUT_MIME_TYPE if outputs else A.INPUT_MIME_TYPE] = converted[1]
 
     def _model_start(self, view: RunView, state: SpanState, attrs: Attrs) -> None:
         params = view.params
@@ -324,7 +310,7 @@ class GenAIMapper(Mapper):
     # --- end --------------------------------------------------------------------------------
     def late_input(self, run: Run, state: SpanState, attrs: Attrs) -> None:
         if self.lean:
-            self._io(state.view, attrs, outputs=False)
+            state.view.put_io(attrs, outputs=False)
 
     def streamed(self, run: Run, state: SpanState, attrs: Attrs) -> None:
         attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (state.first_token_ns - run.start_ns) / 1e9
@@ -350,7 +336,7 @@ class GenAIMapper(Mapper):
                 )
             return
         if self.lean:
-            self._io(view, attrs, outputs=True)
+            view.put_io(attrs, outputs=True)
         if view.agent[0] and settings.masking.output_messages():
             views = messages.agent_messages(run.outputs, output=True)  # the agent's answer
             if views:

@@ -93,32 +93,16 @@ class OpenInferenceMapper(Mapper):
             description = run.serialized.get("description")
             if isinstance(description, str) and description:
                 attrs[A.TOOL_DESCRIPTION] = truncate(description, self.settings.limit)
-            self._io(view, attrs, outputs=False)
+            view.put_io(attrs, outputs=False)
         elif agent:
             attrs[A.OPENINFERENCE_SPAN_KIND] = A.KIND_AGENT
-            self._io(view, attrs, outputs=False)
+            view.put_io(attrs, outputs=False)
         else:
             attrs[A.OPENINFERENCE_SPAN_KIND] = _KIND_BY_TYPE.get(run_type, A.KIND_CHAIN)
             self._chain_start(run, view, attrs)
 
     def late_input(self, run: Run, state: SpanState, attrs: Attrs) -> None:
-        self._io(state.view, attrs, outputs=False)
-
-    def _io(self, view: RunView, attrs: Attrs, *, outputs: bool) -> None:
-        settings = self.settings
-        if not settings.content:
-            return
-        key = A.OUTPUT_VALUE if outputs else A.INPUT_VALUE
-        if settings.masking.hide_outputs if outputs else settings.masking.hide_inputs:
-            value = view.run.outputs if outputs else view.run.inputs
-            if value:
-                attrs[key] = oi.REDACTED
-            return
-        converted = view.io(outputs)
-        if converted is not None:
-            attrs[key] = converted[0]
-            if converted[1] is not None:
-                attrs[A.OUTPUT_MIME_TYPE if outputs else A.INPUT_MIME_TYPE] = converted[1]
+        state.view.put_io(attrs, outputs=False)
 
     def _chain_start(self, run: Run, view: RunView, attrs: Attrs) -> None:
         settings = self.settings
@@ -133,7 +117,7 @@ class OpenInferenceMapper(Mapper):
             elif settings.content:
                 attrs[A.INPUT_VALUE] = oi.REDACTED
         else:
-            self._io(view, attrs, outputs=False)
+            view.put_io(attrs, outputs=False)
 
     def _identity(self, run: Run, attrs: Attrs) -> None:
         """Session, user, metadata, tags and the context attributes ``using_attributes`` set."""
@@ -248,7 +232,7 @@ class OpenInferenceMapper(Mapper):
         elif run_type == "retriever" and is_mapping(outputs):
             self._documents(outputs, attrs)
         else:
-            self._io(view, attrs, outputs=True)
+            view.put_io(attrs, outputs=True)
 
     def _documents(self, outputs: Mapping[str, Any], attrs: Attrs) -> None:
         hidden, limit = self.settings.masking.hide_outputs, self.settings.limit

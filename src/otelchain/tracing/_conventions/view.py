@@ -226,6 +226,24 @@ class RunView:
         )
         return value
 
+    def put_io(self, attrs: dict[str, Any], *, outputs: bool) -> None:
+        """``input.value`` / ``output.value`` and their mime type into ``attrs`` (content only;
+        ``__REDACTED__`` for a value that ``OPENINFERENCE_HIDE_INPUTS`` / ``_OUTPUTS`` hides)."""
+        settings = self.settings
+        if not settings.content:
+            return
+        key = A.OUTPUT_VALUE if outputs else A.INPUT_VALUE
+        masking = settings.masking
+        if masking.hide_outputs if outputs else masking.hide_inputs:
+            if self.run.outputs if outputs else self.run.inputs:
+                attrs[key] = oi.REDACTED
+            return
+        converted = self.io(outputs)
+        if converted is not None:
+            attrs[key] = converted[0]
+            if converted[1] is not None:
+                attrs[A.OUTPUT_MIME_TYPE if outputs else A.INPUT_MIME_TYPE] = converted[1]
+
 
 def llm_model(run: Run, params: Mapping[str, Any]) -> str:
     """The model a model run asks for, else the run's name (also the console's label)."""
