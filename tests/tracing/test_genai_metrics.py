@@ -4,6 +4,7 @@ metrics read back from an `InMemoryMetricReader`, context attributes, masking, c
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -416,3 +417,40 @@ print(sum(p.count for p in points))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"  # the run after the provider was set, not the one before
+
+
+@pytest.mark.parametrize("how", ["set before otelchain is imported", "named by OTEL_PYTHON_METER_PROVIDER"])
+def test_a_meter_provider_there_before_otelchain_gets_the_metrics(how: str) -> None:
+    """``opentelemetry-instrument`` sets the global meter provider before it imports otelchain's
+    instrumentor: the runs' metrics go to it (in a subprocess: the global provider is set once)."""
+    import subprocess
+    import sys
+
+    script = """
+import os
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+reader = InMemoryMetricReader()
+if os.environ.get("OTEL_PYTHON_METER_PROVIDER"):
+    import opentelemetry.metrics._internal as api
+    api._load_provider = lambda *args: MeterProvider(metric_readers=[reader])  # the entry point's provider
+else:
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+from otelchain.llms import FakeListLLM
+from otelchain.tracing import OpenTelemetryCallbackHandler
+
+FakeListLLM(["a"]).call("q", callbacks=[OpenTelemetryCallbackHandler()])
+data = reader.get_metrics_data()
+points = [p for rm in data.resource_metrics for sm in rm.scope_metrics for mt in sm.metrics
+          if mt.name == "gen_ai.client.operation.duration" for p in mt.data.data_points]
+print(sum(p.count for p in points))
+"""
+    env = dict(os.environ)
+    env.pop("OTEL_PYTHON_METER_PROVIDER", None)
+    if how.startswith("named"):
+        env["OTEL_PYTHON_METER_PROVIDER"] = "sdk_meter_provider"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"

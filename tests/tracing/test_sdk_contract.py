@@ -66,3 +66,35 @@ def test_the_exit_flush_reads_a_batch_processors_queue_length() -> None:
     assert queue_length(processor) == 3
     provider.shutdown()
     assert queue_length(processor) == 0
+
+
+def test_a_dropped_spans_child_is_started_as_the_sdk_would() -> None:
+    """Under the SDK's default sampler the child of a dropped span is started without the SDK
+    (no name, attributes or sampler call): the same non-recording span ``start_span`` returns."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
+
+    from otelchain.tracing._spans.state import unsampled_child
+
+    tracer = TracerProvider(sampler=ParentBased(ALWAYS_OFF)).get_tracer("t")
+    child = unsampled_child(tracer)
+    assert child is not None
+    parent = tracer.start_span("root")
+    made = child(parent)
+    sdk = tracer.start_span("child", context=trace.set_span_in_context(parent))
+    for span in (made, sdk):
+        assert not span.is_recording()
+        sc = span.get_span_context()
+        assert sc.trace_id == parent.get_span_context().trace_id
+        assert sc.span_id != parent.get_span_context().span_id
+        assert not sc.trace_flags.sampled and not sc.is_remote
+    assert type(made) is type(sdk)
+    # A sampler that may keep such a child is asked, as is a tracer that is not the SDK's (yet).
+    keeps = ParentBased(ALWAYS_OFF, local_parent_not_sampled=ALWAYS_ON)
+    assert unsampled_child(TracerProvider(sampler=keeps).get_tracer("t")) is None
+    assert unsampled_child(trace.ProxyTracer("t", None)) is None
+
+
+def test_the_global_meter_provider_is_read_from_the_apis_global() -> None:
+    from opentelemetry.metrics import _internal
+
+    assert hasattr(_internal, "_METER_PROVIDER")

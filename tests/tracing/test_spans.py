@@ -272,3 +272,44 @@ def test_run_info_without_tracing_has_no_ids() -> None:
     out = seed_chain().call({"number": 2})
     assert out.run_info is not None and out.run_info.trace_id is None
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+@pytest.mark.parametrize("children", ["dropped with their parent", "kept by the sampler"])
+def test_the_children_of_a_dropped_run_follow_the_sampler(children: str) -> None:
+    """Under the default ``ParentBased`` sampler a dropped run's children are dropped too (the
+    handler starts them without the SDK); a sampler that keeps such children is asked, and a
+    span another instrumentation starts inside still nests under the run's span either way."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
+
+    keep = children == "kept by the sampler"
+    sampler = ParentBased(ALWAYS_OFF, local_parent_not_sampled=ALWAYS_ON if keep else ALWAYS_OFF)
+    provider = TracerProvider(sampler=sampler, shutdown_on_exit=False)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    handler = OpenTelemetryCallbackHandler(provider)
+    seen: list[tuple[int, int]] = []
+
+    class Probe(FakeListLLM):
+        def _generate(self, input: Any, *, stop: Any, run_manager: Any, **kwargs: Any) -> LLMResult:
+            run_span = trace.get_current_span().get_span_context()
+            with provider.get_tracer("foreign").start_as_current_span("http") as foreign:
+                parent = getattr(foreign, "parent", None) or foreign.get_span_context()
+                seen.append((run_span.span_id, parent.span_id if foreign.is_recording() else -1))
+            return super()._generate(input, stop=stop, run_manager=run_manager, **kwargs)
+
+    chain = LLMChain(llm=Probe(responses=["2"]), prompt=PromptTemplate.from_template("1 + {n} ="))
+    assert chain.run(n=1, callbacks=[handler]) == "2"
+    ((run_span_id, foreign_parent_id),) = seen
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    if keep:  # the model run and the foreign span are recorded, nested, under the dropped chain
+        assert set(spans) == {"text_completion fake-list", "http"}
+        assert spans["http"].parent is not None
+        assert spans["http"].parent.span_id == spans["text_completion fake-list"].context.span_id
+        assert foreign_parent_id == run_span_id == spans["text_completion fake-list"].context.span_id
+    else:
+        assert spans == {} and foreign_parent_id == -1  # dropped too
+        assert run_span_id != 0  # the model run had a span of its own (dropped) around its body
+    assert handler.runs == {} and handler.error_counts == {}

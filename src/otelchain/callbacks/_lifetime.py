@@ -106,7 +106,10 @@ _MACHINERY = (
 _BOUNDARY = ("asyncio.", "threading", "concurrent.futures.")
 _PASS, _PLAIN, _GENERATOR, _TOP = 0, 1, 2, 3
 _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
-_kinds: dict[CodeType, int] = {}
+# Keyed by the code object's id (hashing a code object hashes its bytecode and constants); the
+# code objects are kept, so an id is never reused while its entry stands.
+_kinds: dict[int, int] = {}
+_codes: list[CodeType] = []
 _MAX_WALK = 32
 
 
@@ -120,7 +123,8 @@ def _kind(frame: FrameType) -> int:
     else:
         kind = _GENERATOR if code.co_flags & _GENERATOR_FLAGS else _PLAIN
     if len(_kinds) < 4096:
-        _kinds[code] = kind
+        _codes.append(code)
+        _kinds[id(code)] = kind
     return kind
 
 
@@ -134,7 +138,7 @@ def _origin() -> Any:
     for _ in range(_MAX_WALK):
         if frame is None:
             return _DISPATCH_ONLY
-        kind = _kinds.get(frame.f_code)
+        kind = _kinds.get(id(frame.f_code))
         if kind is None:
             kind = _kind(frame)
         if kind == _PLAIN:

@@ -11,6 +11,7 @@ counters on each meter: spans by outcome, handler errors, values changed.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import weakref
@@ -18,7 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import metrics
+from opentelemetry.environment_variables import OTEL_PYTHON_METER_PROVIDER as _METER_PROVIDER_ENV
 from opentelemetry.metrics import Histogram, MeterProvider
+from opentelemetry.metrics import _internal as _metrics_api
 from opentelemetry.util.types import AttributeValue
 
 from otelchain._version import __version__
@@ -134,9 +137,14 @@ def _register_health(meter_provider: MeterProvider | None, meter: Any) -> None:
         meter.create_observable_counter(name, callbacks=[observe], unit=unit, description=description)
 
 
-# What the metrics API hands out while no MeterProvider has been set: instruments recorded into
-# it go nowhere until one is (``metrics.get_meter_provider()`` returns it until then).
-_UNSET_PROVIDER = metrics.get_meter_provider()
+def _global_provider_unset() -> bool:
+    """Whether no global MeterProvider is set (one ``OTEL_PYTHON_METER_PROVIDER`` names is loaded
+    now, as ``metrics.get_meter_provider()`` would on first use): instruments recorded then go
+    nowhere. Later runs read the API's global directly, not through ``get_meter_provider``'s
+    environment lookup (``tests/tracing/test_sdk_contract.py`` pins the name)."""
+    if _metrics_api._METER_PROVIDER is None and _METER_PROVIDER_ENV in os.environ:
+        metrics.get_meter_provider()
+    return _metrics_api._METER_PROVIDER is None
 
 
 class GenAIMetrics:
@@ -147,6 +155,7 @@ class GenAIMetrics:
         ``gen_ai_latest_experimental``): model calls' duration, chunk times and token counts as
         ``gen_ai.client.inference.*`` instruments, one token histogram per direction."""
         self.follows_global = meter_provider is None
+        self.unset = self.follows_global and _global_provider_unset()  # (until one is set)
         if meter_provider is None:
             meter = metrics.get_meter("otelchain", __version__)  # a proxy: follows a provider set later
         else:
@@ -238,7 +247,13 @@ class MetricsRecorder(Recorder):
     def _idle(self) -> bool:
         """Whether nothing listens: the global meter provider is followed and none is set yet
         (a run then costs no metric work; one set later is followed from its next run)."""
-        return self.instruments.follows_global and metrics.get_meter_provider() is _UNSET_PROVIDER
+        instruments = self.instruments
+        if not instruments.follows_global or not instruments.unset:
+            return False
+        if _metrics_api._METER_PROVIDER is not None:  # set since: followed from now on
+            instruments.unset = False
+            return False
+        return True
 
     def start(self, run: Run, state: SpanState) -> None:
         if self._idle():

@@ -8,9 +8,8 @@ A span the sampler drops never builds anything but its name.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from otelchain._json import is_mapping
 from otelchain.callbacks._runs import Run
@@ -34,6 +33,27 @@ _AGENT_NAMES = frozenset({"agent_executor", "AgentExecutor"})
 _LC_RUN_ID_PREFIX = "lc_run-"  # langchain-core's own message ids: never a provider's response id
 _FINISH_KEYS = ("finish_reason", "stop_reason")  # OpenAI-style, Anthropic
 Masking = oi.Masking
+_T = TypeVar("_T")
+
+
+class _lazy(Generic[_T]):
+    """``functools.cached_property`` without its lock: Python 3.11 takes one on every first
+    read, and a view's reads are nearly all first reads (a view lives for one span)."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _lazy[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> _T: ...
+    def __get__(self, obj: object | None, owner: type) -> _lazy[_T] | _T:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)  # later reads find it in the instance
+        return value
 
 
 class Settings:
@@ -133,7 +153,7 @@ class _Response:
         self.id = str(response_id) if response_id else None
         self.fingerprint = str(fingerprint) if fingerprint else None
 
-    @functools.cached_property
+    @_lazy
     def views(self) -> list[oi.MessageView]:
         return [oi.MessageView(m) for m in self.messages]
 
@@ -155,7 +175,7 @@ class RunView:
         return texts[key]
 
     # --- what kind of run ---------------------------------------------------------------------
-    @functools.cached_property
+    @_lazy
     def agent(self) -> tuple[int, str | None]:
         """(LEGACY_AGENT or TOOL_CALL_AGENT, agent name) for an agent's run, else (0, None)."""
         run = self.run
@@ -168,27 +188,27 @@ class RunView:
         return 0, None
 
     # --- model runs -------------------------------------------------------------------------
-    @functools.cached_property
+    @_lazy
     def params(self) -> Mapping[str, Any]:
         """A model run's invocation parameters (empty when there are none)."""
         params = self.run.extra.get("invocation_params")
         return params if is_mapping(params) else {}
 
-    @functools.cached_property
+    @_lazy
     def model(self) -> str:
         """The model a model run asks for (its span is ``chat <model>``), else the run's name."""
         return llm_model(self.run, self.params)
 
-    @functools.cached_property
+    @_lazy
     def operation(self) -> str:
         return A.OP_CHAT if self.run.extra.get("is_chat_model") else A.OP_TEXT_COMPLETION
 
-    @functools.cached_property
+    @_lazy
     def ls_provider(self) -> str | None:
         value = first(self.params, ("provider", "ls_provider")) or first(self.run.metadata, ("ls_provider",))
         return str(value) if value else None
 
-    @functools.cached_property
+    @_lazy
     def prompts(self) -> list[str] | None:
         inputs = self.run.inputs
         prompts = inputs.get("prompts") if is_mapping(inputs) else None
@@ -196,7 +216,7 @@ class RunView:
             return prompts
         return None
 
-    @functools.cached_property
+    @_lazy
     def raw_messages(self) -> list[Any]:
         """The first batch of a chat model run's input messages."""
         inputs = self.run.inputs
@@ -205,11 +225,11 @@ class RunView:
             return batches[0]
         return []
 
-    @functools.cached_property
+    @_lazy
     def messages(self) -> list[oi.MessageView]:
         return [oi.MessageView(m) for m in self.raw_messages]
 
-    @functools.cached_property
+    @_lazy
     def response(self) -> _Response:
         return _Response(self.run.outputs)
 

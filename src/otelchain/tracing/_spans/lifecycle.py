@@ -50,6 +50,7 @@ from otelchain.tracing._spans.state import (
     SpanState,
     budget,
     sdk_span_limits,
+    unsampled_child,
 )
 from otelchain.tracing._spans.tokens import TokenEvents, token_text
 from otelchain.tracing._spans.values import bound_attributes, error_type, truncate
@@ -105,6 +106,7 @@ class SpanLifecycle(RunTreeHandler):
         self._view = view
         self._tokens = TokenEvents(content.any, max_attribute_length, max_span_length)
         self._limits_cache: tuple[int | None, int | None] | None = None
+        self._child_cache: tuple[Callable[[Span], Span] | None] | None = None
         self._errors: Counter[str] = Counter()
         self._errors_lock = threading.Lock()
         self.shared = False  # True for the app-wide handler of `instrument()`
@@ -174,6 +176,16 @@ class SpanLifecycle(RunTreeHandler):
             self._limits_cache = cached
         return cached
 
+    def _unsampled_child(self) -> Callable[[Span], Span] | None:
+        """The SDK's own start of a dropped span's child, when its sampler is known to drop it
+        (`unsampled_child`), cached once the tracer is an SDK tracer."""
+        cached = self._child_cache
+        if cached is None:
+            if sdk_span_limits(self._tracer) is None:  # not an SDK tracer (yet)
+                return None
+            cached = self._child_cache = (unsampled_child(self._tracer),)
+        return cached[0]
+
     def room_chars(self, state: SpanState) -> int | None:
         """Characters of text the span can still take (None: no total limit)."""
         total = self.max_span_length
@@ -199,11 +211,19 @@ class SpanLifecycle(RunTreeHandler):
         if claim is not None and not claim.take(run.run_type, run.run_id):
             claim = None
         view = self._view(run, claim)
+        parent = run.parent
+        pstate: SpanState | None = None if parent is None else parent.data
+        if pstate is not None and not pstate.recording and (child := self._unsampled_child()) is not None:
+            # The sampler drops the children of a dropped span: no name, attributes or SDK call.
+            state = SpanState(child(pstate.span), False, 0, budget(self._limits()), 0)
+            state.view = view
+            run.data = state
+            for recorder in self.recorders:
+                recorder.start(run, state)
+            return
         head = self._namer.head(run, view) if self._namer is not None else None
         name, kind, attrs = head if head is not None else (run.name, SpanKind.INTERNAL, {})
-        parent = run.parent
         ctx: otel_context.Context | None = None
-        pstate: SpanState | None = None if parent is None else parent.data
         if pstate is not None:
             ctx = pstate.context()
         elif run.parent_run_id is not None:  # a parent traced by another handler (or none)

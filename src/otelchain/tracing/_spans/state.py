@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, StaticSampler
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["Budget", "SpanState", "budget", "sdk_span_limits"]
+__all__ = ["Budget", "SpanState", "budget", "sdk_span_limits", "unsampled_child"]
 
 DEFAULT_MAX_EVENTS = 128  # the SDK's default span event limit
 DEFAULT_MAX_ATTRIBUTES = 128  # the SDK's default span attribute limit
@@ -37,7 +39,7 @@ def sdk_span_limits(tracer: Any) -> tuple[int | None, int | None] | None:
     is not an SDK tracer (yet). The one place otelchain reads SDK internals: the SDK has no
     public accessor for a provider's span limits (``tests/tracing/test_sdk_contract.py`` fails
     when these names change)."""
-    real = getattr(tracer, "_tracer", None) or tracer  # a ProxyTracer delegates once configured
+    real = _real(tracer)
     limits = getattr(real, "_span_limits", None)
     if limits is None:
         return None
@@ -47,6 +49,37 @@ def sdk_span_limits(tracer: Any) -> tuple[int | None, int | None] | None:
         events if isinstance(events, int) or events is None else DEFAULT_MAX_EVENTS,
         attrs if isinstance(attrs, int) or attrs is None else DEFAULT_MAX_ATTRIBUTES,
     )
+
+
+def _real(tracer: Any) -> Any:
+    return getattr(tracer, "_tracer", None) or tracer  # a ProxyTracer delegates once configured
+
+
+def unsampled_child(tracer: Any) -> Callable[[Span], Span] | None:
+    """How the SDK tracer behind ``tracer`` starts the child of a local span it dropped, when
+    its sampler decides that without looking (``ParentBased`` with the default ``ALWAYS_OFF``
+    for such children: the SDK's default sampler): a non-recording span with a new id, the
+    parent's trace and trace state, exactly what ``start_span`` would return, without the name,
+    attributes and sampler call it needs. None when the sampler may decide otherwise or the
+    tracer is not an SDK tracer (yet); ``tests/tracing/test_sdk_contract.py`` pins the names."""
+    real = _real(tracer)
+    sampler = getattr(real, "sampler", None)
+    ids = getattr(real, "id_generator", None)
+    if not isinstance(sampler, ParentBased) or ids is None:
+        return None
+    delegate = getattr(sampler, "_local_parent_not_sampled", None)
+    if type(delegate) is not StaticSampler or getattr(delegate, "_decision", None) is not Decision.DROP:
+        return None
+    new_id = ids.generate_span_id
+
+    def child(parent: Span) -> Span:
+        sc = parent.get_span_context()
+        return NonRecordingSpan(SpanContext(sc.trace_id, new_id(), False, _NOT_SAMPLED, sc.trace_state))
+
+    return child
+
+
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
 
 class SpanState:
