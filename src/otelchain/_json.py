@@ -291,10 +291,12 @@ def _leaf(text: str, n: int, left: int, walk: _Walk) -> tuple[str, int]:
                 return text, 0
             if n <= left and n <= cap:
                 return text, n
+            walk[6] = True  # past the bound, not the image limit: a cut
         text = _cut(text, 0)
         return text, len(text) + 2
     if n <= left and n <= cap:  # "data:" but no base64 image: it fits
         return text, n
+    walk[6] = True
     text = _cut(text, min(cap, max(left, 0)))
     return text, len(text) + 2
 
@@ -307,11 +309,7 @@ def _string(text: str, walk: _Walk) -> str:
         text = scrub_known(text)  # (the same object when nothing is replaced)
     left = walk[0]
     n = len(text) + 2
-    if (
-        n > walk[2]
-        or n > left
-        or (n > walk[3] and (text.startswith("data:") or type(text) is Base64Image))
-    ):
+    if n > walk[2] or n > left or (n > walk[3] and (text.startswith("data:") or type(text) is Base64Image)):
         text, n = _leaf(text, n, left, walk)
     walk[0] = left - n
     return _quote(text)
@@ -515,19 +513,20 @@ def _walk_text(
     """One walk of ``obj`` within ``budget`` characters, every string leaf cut to ``cap`` and
     every base64 image longer than ``images`` replaced by a marker; ``whole``: images within
     ``images`` are written whole and not charged to the budget. The text, what is left of the
-    budget (negative: something was cut to fit it) and the characters of the images kept whole."""
+    budget (negative: something was cut for it) and the characters of the images kept whole."""
     # [budget left, ancestors, leaf cap, the length past which a "data:" leaf is looked at,
-    # the image limit, the characters of images kept whole (None: images are text)]
+    # the image limit, the characters of images kept whole (None: images are text), whether a
+    # leaf was cut for the bound]
     probe = min(images, _PROBE) if whole else images
-    walk: _Walk = [budget, None, cap, probe, images, 0 if whole else None]
+    walk: _Walk = [budget, None, cap, probe, images, 0 if whole else None, False]
     out: list[str] = []
     try:
         _text(obj, 0, walk, out)
     except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
-        walk = [budget, set(), cap, probe, images, 0 if whole else None]
+        walk = [budget, set(), cap, probe, images, 0 if whole else None, False]
         out = []
         _text(obj, 0, walk, out)
-    return "".join(out), walk[0], walk[5] or 0
+    return "".join(out), min(walk[0], -1) if walk[6] else walk[0], walk[5] or 0
 
 
 _PROBE = 64  # keeping images whole, a "data:" leaf longer than this is checked for an image
