@@ -127,7 +127,7 @@ def test_max_tokens_and_token_counts_are_not_secrets() -> None:
 def _walked(value: Any, budget: int) -> str:
     """The JSON the walk writes for ``value`` with ``budget`` characters, before `encode` cuts it."""
     out: list[str] = []
-    _json._text(value, 0, [budget, None, sys.maxsize, sys.maxsize], out)
+    _json._text(value, 0, [budget, None, sys.maxsize, sys.maxsize, sys.maxsize, None, False], out)
     return "".join(out)
 
 
@@ -411,3 +411,59 @@ UNKNOWN_SHAPES: list[tuple[Any, Any]] = [
 )
 def test_unknown_objects_are_described_without_running_their_code(value: Any, expected: Any) -> None:
     assert to_jsonable(value) == expected
+
+
+# --- base64 images: the image limit, not the text bound, decides their fate -----------------
+IMAGE = "data:image/png;base64," + "iVBORw0KGgo" * 1_900  # 20,922 characters, past the 16 KiB bound
+
+
+def test_an_image_within_the_image_limit_is_kept_whole_and_not_counted() -> None:
+    value = {"messages": [{"text": "x" * 20_000, "image": IMAGE}], "tail": "y" * 100}
+    text, cut = encode(value, 16_384, 32_000)
+    data = json.loads(text)
+    assert data["messages"][0]["image"] == IMAGE and data["tail"] == "y" * 100
+    assert cut and data["messages"][0]["text"].endswith(" chars]")  # other long leaves still cut
+    assert len(text) - len(IMAGE) - 2 <= 16_384  # the text bound holds for everything else
+    # not counted: text that fits beside the image stays whole
+    text, cut = encode(["z" * 10_000, IMAGE], 16_384, 32_000)
+    assert json.loads(text) == ["z" * 10_000, IMAGE] and not cut
+    assert encode(IMAGE, 100, 32_000) == (json.dumps(IMAGE), False)
+
+
+@pytest.mark.parametrize("images", [0, 1_000, len(IMAGE) - 1])
+def test_an_image_past_the_image_limit_becomes_the_marker(images: int) -> None:
+    text, cut = encode({"image": IMAGE, "text": "short"}, 16_384, images)
+    assert json.loads(text) == {"image": f"[base64 image/png: {len(IMAGE)} chars omitted]", "text": "short"}
+    assert cut is False  # (what the image limit replaces is not a cut of the bound)
+    small = "data:image/gif;base64,R0lGOD"
+    assert json.loads(encode([small], 16_384, 0)[0]) == [f"[base64 image/gif: {len(small)} chars omitted]"]
+
+
+def test_without_an_image_limit_images_are_text_of_the_bound() -> None:
+    # images=None: an image past the bound is the marker (a cut), one that fits counts against
+    # the bound like any text: here the pair does not fit, and the leaves are cut
+    text, cut = encode({"image": IMAGE}, 16_384)
+    assert json.loads(text) == {"image": f"[base64 image/png: {len(IMAGE)} chars omitted]"} and cut
+    small = IMAGE[:10_000]
+    text, cut = encode([small, "z" * 10_000], 16_384)
+    assert cut and json.loads(text) != [small, "z" * 10_000] and len(text) <= 16_384
+    assert encode([small, "z" * 10_000], 16_384, 32_000) == (json.dumps([small, "z" * 10_000]), False)
+
+
+def test_bare_base64_data_is_an_image_when_marked_so() -> None:
+    data = _json.Base64Image("iVBORw0KGgo" * 1_900, "image/png")
+    value = [{"type": "blob", "content": data}, "x" * 20_000]
+    text, _ = encode(value, 16_384, 32_000)
+    assert json.loads(text)[0]["content"] == data and len(text) - len(data) - 2 <= 16_384
+    for images in (None, 1_000):
+        text, _ = encode(value, 16_384, images)
+        assert json.loads(text)[0]["content"] == f"[base64 image/png: {len(data)} chars omitted]"
+    assert encode(data, None) == (json.dumps(str(data)), False)
+
+
+def test_the_structure_too_big_for_the_bound_still_parses_with_images_kept() -> None:
+    value = [IMAGE] + [{"k": i} for i in range(5_000)]
+    text, cut = encode(value, 16_384, 32_000)
+    data = json.loads(text)
+    assert cut and len(text) - len(IMAGE) - 2 <= 16_384
+    assert data[0] == IMAGE and 0 < len(data) < 5_001

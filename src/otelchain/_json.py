@@ -35,8 +35,10 @@ from otelchain._secrets import REDACTED, is_secret_key, register_secret, scrub, 
 
 __all__ = [
     "REDACTED",
+    "Base64Image",
     "dumps",
     "encode",
+    "image_marker",
     "is_mapping",
     "is_secret_key",
     "register_secret",
@@ -235,26 +237,80 @@ def _dataclass_spec(t: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[st
     return (lambda obj: (one(obj),) if one else ()), names, prefix
 
 
+class Base64Image(str):
+    """The bare base64 data of an inline image (GenAI's blob parts carry it without the
+    ``data:`` head), with its mime type: the encoder bounds it as it bounds a base64 data URL."""
+
+    mime: str
+
+    def __new__(cls, data: str, mime: str) -> Base64Image:
+        self = super().__new__(cls, data)
+        self.mime = mime
+        return self
+
+
+def _image_mime(text: str) -> str | None:
+    """The mime type of a base64 image leaf (a base64 data URL or a `Base64Image`; ``data``
+    when the URL names none), or None for any other text."""
+    if type(text) is Base64Image:
+        return text.mime or "data"
+    if text.startswith("data:"):
+        end = text.find(";base64,", 0, 120)
+        if end >= 0:
+            return text[5:end] or "data"
+    return None
+
+
+def image_marker(text: str) -> str | None:
+    """What a base64 image leaf becomes when it is not kept: ``[base64 image/png: N chars
+    omitted]``; None for any other text."""
+    mime = _image_mime(text)
+    return None if mime is None else f"[base64 {mime}: {len(text)} chars omitted]"
+
+
 def _cut(text: str, keep: int) -> str:
-    """A leaf cut to about ``keep`` characters, saying what went: a base64 data URL becomes a
+    """A leaf cut to about ``keep`` characters, saying what went: a base64 image becomes a
     marker (half an image is no image), any other text keeps its start and a note."""
-    if text.startswith("data:") and ";base64," in text[:120]:
-        head = text[5 : text.index(";base64,")]
-        return f"[base64 {head or 'data'}: {len(text)} chars omitted]"
+    marker = image_marker(text)
+    if marker is not None:
+        return marker
     note = f"...[truncated {len(text) - keep} chars]"
     return text[: max(keep - len(note), 0)] + note
 
 
+def _leaf(text: str, n: int, left: int, walk: _Walk) -> tuple[str, int]:
+    """A string leaf that may not be written as is (``n``: its JSON length): it and the
+    characters it takes of the budget. A base64 image longer than the image limit becomes the
+    marker; one within it, when the walk keeps images whole, is written whole and charged
+    nothing (counted in ``walk[5]``); anything past the leaf cap or the budget is cut (`_cut`)."""
+    cap = walk[2]
+    if _image_mime(text) is not None:
+        if len(text) <= walk[4]:
+            if walk[5] is not None:
+                walk[5] += n
+                return text, 0
+            if n <= left and n <= cap:
+                return text, n
+            walk[6] = True  # past the bound, not the image limit: a cut
+        text = _cut(text, 0)
+        return text, len(text) + 2
+    if n <= left and n <= cap:  # "data:" but no base64 image: it fits
+        return text, n
+    walk[6] = True
+    text = _cut(text, min(cap, max(left, 0)))
+    return text, len(text) + 2
+
+
 def _string(text: str, walk: _Walk) -> str:
     """The JSON of a string (registered secret values replaced), charged to the budget; a string
-    over the leaf cap, or past what is left of the budget, is cut with a note (`_cut`)."""
+    over the leaf cap, or past what is left of the budget, is cut with a note, and a base64
+    image is bounded by the image limit (`_leaf`)."""
     if _secrets._known:
-        text = scrub_known(text)
+        text = scrub_known(text)  # (the same object when nothing is replaced)
     left = walk[0]
     n = len(text) + 2
-    if n > walk[2] or n > left or (n > walk[3] and text.startswith("data:")):
-        text = _cut(text, min(walk[2], max(left, 0)))
-        n = len(text) + 2
+    if n > walk[2] or n > left or (n > walk[3] and (text.startswith("data:") or type(text) is Base64Image)):
+        text, n = _leaf(text, n, left, walk)
     walk[0] = left - n
     return _quote(text)
 
@@ -347,7 +403,7 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
     else:
         seen.add(id(obj))
     left = start = walk[0]
-    cap, images = walk[2], walk[3]
+    cap, probe = walk[2], walk[3]
     written = len(out)
     append = out.append
     try:
@@ -407,9 +463,8 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
                 if _secrets._known:  # a registered secret value (a model's key): never written
                     value = scrub_known(value)
                 n = len(value) + 2
-                if n > left or n > cap or (n > images and value.startswith("data:")):
-                    value = _cut(value, min(cap, max(left, 0)))
-                    n = len(value) + 2
+                if n > left or n > cap or (n > probe and value.startswith("data:")):
+                    value, n = _leaf(value, n, left, walk)
                 append(sep + key_json + _quote(value))
                 left -= n
             elif tv is int:
@@ -452,18 +507,29 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
 _NO_KEYS = itertools.repeat(None)  # a list's items, paired for the loop above
 
 
-def _walk_text(obj: Any, budget: int, cap: int, images: int = _UNBOUNDED) -> tuple[str, int]:
-    """One walk of ``obj`` within ``budget`` characters, every string leaf cut to ``cap``; the
-    text and what is left of the budget (negative: something was cut to fit it)."""
-    walk: _Walk = [budget, None, cap, images]
+def _walk_text(
+    obj: Any, budget: int, cap: int, images: int = _UNBOUNDED, whole: bool = False
+) -> tuple[str, int, int]:
+    """One walk of ``obj`` within ``budget`` characters, every string leaf cut to ``cap`` and
+    every base64 image longer than ``images`` replaced by a marker; ``whole``: images within
+    ``images`` are written whole and not charged to the budget. The text, what is left of the
+    budget (negative: something was cut for it) and the characters of the images kept whole."""
+    # [budget left, ancestors, leaf cap, the length past which a "data:" leaf is looked at,
+    # the image limit, the characters of images kept whole (None: images are text), whether a
+    # leaf was cut for the bound]
+    probe = min(images, _PROBE) if whole else images
+    walk: _Walk = [budget, None, cap, probe, images, 0 if whole else None, False]
     out: list[str] = []
     try:
         _text(obj, 0, walk, out)
     except _Deep:  # deep or cyclic: again, minding cycles and the depth cap
-        walk = [budget, set(), cap, images]
+        walk = [budget, set(), cap, probe, images, 0 if whole else None, False]
         out = []
         _text(obj, 0, walk, out)
-    return "".join(out), walk[0]
+    return "".join(out), min(walk[0], -1) if walk[6] else walk[0], walk[5] or 0
+
+
+_PROBE = 64  # keeping images whole, a "data:" leaf longer than this is checked for an image
 
 
 _MIN_LEAF = 64
@@ -474,35 +540,43 @@ def encode(obj: Any, max_length: int | None = None, images: int | None = None) -
     parses, and whether anything was cut.
 
     Over the bound the leaves are cut, never the text: string leaves longer than a cap keep their
-    start and a note saying how much went (a base64 data URL becomes a marker saying what and how
+    start and a note saying how much went (a base64 image becomes a marker saying what and how
     big), the cap shrinking until the whole fits; only when the structure alone is too big are
     the last items of its containers left out. A value too big even then becomes a JSON string.
-    ``images``: base64 data URLs longer than this become the marker whatever the bound (0: all).
+
+    ``images`` (the image limit; None: images are text like any other): base64 images (data
+    URLs, `Base64Image` leaves) longer than this become the marker whatever the bound (0: all);
+    those within it are kept whole, neither cut nor counted by ``max_length``, so the text is
+    longer than ``max_length`` by the images it keeps.
     """
+    whole = images is not None
     img = _UNBOUNDED if images is None else images
     if max_length is None:
-        return _walk_text(obj, _UNBOUNDED, _UNBOUNDED, img)[0], False
-    text, left = _walk_text(obj, max_length, _UNBOUNDED, img)
-    if left >= 0 and len(text) <= max_length:
+        return _walk_text(obj, _UNBOUNDED, _UNBOUNDED, img, whole)[0], False
+    text, left, kept = _walk_text(obj, max_length, _UNBOUNDED, img, whole)
+    if left >= 0 and len(text) - kept <= max_length:
         return text, False
     cap, last = max_length, None
     for _ in range(8):  # the leaf cap, shrunk by the overshoot, until it fits
-        text, left = _walk_text(obj, max_length + max_length // 4, cap, img)
-        if len(text) <= max_length:
+        text, left, kept = _walk_text(obj, max_length + max_length // 4, cap, img, whole)
+        size = len(text) - kept
+        if size <= max_length:
             return text, True
-        if cap <= _MIN_LEAF or (last is not None and len(text) > last * 0.95):
+        if cap <= _MIN_LEAF or (last is not None and size > last * 0.95):
             break  # no long leaf left to cut: the structure itself is too big
-        over = len(text) - max_length
-        cap = max(_MIN_LEAF, cap - over - 8 if last is None else int(cap * max_length / len(text) * 0.9))
-        last = len(text)
+        over = size - max_length
+        cap = max(_MIN_LEAF, cap - over - 8 if last is None else int(cap * max_length / size * 0.9))
+        last = size
     budget = max_length
     for _ in range(4):  # the structure is too big: fewer items, within a shrinking budget
-        text, left = _walk_text(obj, budget, _MIN_LEAF, img)
-        if len(text) <= max_length:
+        text, left, kept = _walk_text(obj, budget, _MIN_LEAF, img, whole)
+        size = len(text) - kept
+        if size <= max_length:
             return text, True
-        budget -= len(text) - max_length + 16
+        budget -= size - max_length + 16
         if budget <= 0:
             break
+    text = _walk_text(obj, max_length, _MIN_LEAF, img)[0]  # images as text: the string is cut
     quoted = _quote(truncate(text, max(max_length // 2, 16)))
     return (quoted if len(quoted) <= max_length else '"...[truncated]"'), True
 

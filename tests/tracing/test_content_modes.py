@@ -155,3 +155,65 @@ def test_hidden_images_leave_every_attribute(monkeypatch: pytest.MonkeyPatch) ->
     (span,) = traced.spans
     text = json.dumps({k: str(v) for k, v in (span.attributes or {}).items()})
     assert S.IMAGE not in text and "iVBORw0KGgo" not in text
+
+
+def _image_chat(traced: Any, image: str) -> dict[str, Any]:
+    content: list[Any] = [
+        {"type": "text", "text": "what?"},
+        {"type": "image_url", "image_url": {"url": image}},
+    ]
+    model = FakeMessagesListChatModel(responses=[AIMessage("a dot")])
+    model.invoke([HumanMessage(content=content)], config={"callbacks": [traced.handler]})
+    (span,) = traced.spans
+    return dict(span.attributes or {})
+
+
+IMAGE_URL_KEY = "llm.input_messages.0.message.contents.1.message_content.image.image.url"
+
+
+@pytest.mark.parametrize("limit", [None, "100000"])  # the default (32,000), and a larger one
+def test_images_within_the_image_limit_stay_whole_past_the_text_bound(
+    monkeypatch: pytest.MonkeyPatch, limit: str | None
+) -> None:
+    if limit is None:
+        monkeypatch.delenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", raising=False)
+    else:
+        monkeypatch.setenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", limit)
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 1_900  # 20,922 characters, past 16 KiB
+    attrs = _image_chat(make_traced(conventions="all"), image)
+    inputs = json.loads(attrs["input.value"])
+    assert inputs["messages"][0][0]["kwargs"]["content"][1]["image_url"]["url"] == image
+    history = json.loads(attrs["gen_ai.input.messages"])
+    assert history[0]["parts"][1] == {
+        "type": "blob",
+        "modality": "image",
+        "mime_type": "image/png",
+        "content": image.split(",", 1)[1],
+    }
+    assert attrs[IMAGE_URL_KEY] == image
+    assert all(type(v) is str for v in attrs.values() if isinstance(v, str))
+
+
+def test_the_spans_text_budget_still_holds_over_images_kept_whole() -> None:
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 1_900
+    # room for the image once: the first attribute that carries it keeps it, the later two (of
+    # input.value, gen_ai.input.messages, the flattened image URL) carry the marker
+    attrs = _image_chat(make_traced(conventions="all", max_span_length=30_000), image)
+    values = [v for v in attrs.values() if isinstance(v, str)]
+    assert sum(map(len, values)) <= 30_000
+    assert sum(image.split(",", 1)[1] in v for v in values) == 1
+    for key in ("input.value", "gen_ai.input.messages", "gen_ai.output.messages"):
+        json.loads(attrs[key])  # still JSON
+    assert sum(f"[base64 image/png: {len(image)} chars omitted]" in v for v in values) == 2
+
+
+def test_the_details_event_carries_the_image_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV, "EVENT_ONLY")
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 1_900
+    traced = make_traced(conventions="gen_ai")
+    _image_chat(traced, image)
+    (span,) = traced.spans
+    (event,) = [e for e in span.events if e.name == DETAILS]
+    history = json.loads(str((event.attributes or {})["gen_ai.input.messages"]))
+    assert history[0]["parts"][1]["content"] == image.split(",", 1)[1]
+    assert type((event.attributes or {})["gen_ai.input.messages"]) is str

@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from pydantic import BaseModel
 
 from otelchain._json import dumps
-from otelchain.tracing._spans.values import json_text
+from otelchain.tracing._spans.values import bound_attributes, image_text, json_text
 from tests.helpers import hot_json_shapes
 
 
@@ -105,3 +105,42 @@ def test_lone_surrogates_are_replaced_and_cuts_counted() -> None:
     assert json_text(["\ud83d\ude00"], 16) == '["\U0001f600"]'
     # sanitized: the lone surrogate, 13 cuts that keep an emoji (at 16 none is kept), the pair
     assert health().values_truncated == 14 and health().values_sanitized >= 2  # the lone one, the pair
+
+
+IMAGE = "data:image/jpeg;base64," + "/9j/4AAQSkZJRg" * 1_500  # 21,023 characters
+MARKER = f"[base64 image/jpeg: {len(IMAGE)} chars omitted]"
+
+
+def test_a_json_value_with_an_image_kept_whole_passes_the_bound_untouched() -> None:
+    value = {"messages": [[{"text": "x" * 20_000, "image_url": {"url": IMAGE}}]]}
+    text = json_text(value, 16_384, 32_000)
+    attrs: dict[str, Any] = {"input.value": text, "other": "y" * 20_000}
+    used = bound_attributes(attrs, 16_384, 512 * 1024)
+    assert type(attrs["input.value"]) is str and attrs["input.value"] == text  # whole, a plain str
+    assert json.loads(attrs["input.value"])["messages"][0][0]["image_url"]["url"] == IMAGE
+    assert len(attrs["other"]) == 16_384 and used == len(text) + 16_384  # other values still bounded
+
+
+def test_past_the_spans_room_the_image_becomes_the_marker_and_the_value_still_parses() -> None:
+    from otelchain.tracing import health, reset_health
+
+    value = {"messages": [[{"text": "question", "image_url": {"url": IMAGE}}]]}
+    text = json_text(value, 16_384, 32_000)
+    reset_health()
+    attrs: dict[str, Any] = {"before": "z" * 5_000, "input.value": text, "url": image_text(IMAGE, 16_384)}
+    used = bound_attributes(attrs, 16_384, 20_000)  # room for 15,000 after the first value
+    data = json.loads(attrs["input.value"])
+    assert data == {"messages": [[{"text": "question", "image_url": {"url": MARKER}}]]}
+    assert attrs["url"] == MARKER and type(attrs["url"]) is str
+    assert used == 5_000 + len(attrs["input.value"]) + len(MARKER) <= 20_000
+    assert health().values_truncated == 2
+
+
+def test_image_urls_keep_what_the_text_bound_would_cut() -> None:
+    assert image_text(IMAGE, 16_384) == IMAGE and image_text(IMAGE, None) == IMAGE
+    assert image_text(IMAGE[:1_000], 16_384) == IMAGE[:1_000]
+    url = "https://example.com/" + "a" * 20_000  # not inline: text like any other
+    assert len(image_text(url, 16_384)) == 16_384
+    attrs: dict[str, Any] = {"url": image_text(IMAGE, 16_384)}
+    bound_attributes(attrs, 16_384, None)
+    assert attrs == {"url": IMAGE} and type(attrs["url"]) is str

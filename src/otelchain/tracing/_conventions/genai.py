@@ -25,7 +25,7 @@ from otelchain.tracing._conventions.openinference_values import MessageView
 from otelchain.tracing._conventions.view import RunView, Settings, first
 from otelchain.tracing._spans.mapper import Attrs, Head, Mapper
 from otelchain.tracing._spans.state import SpanState
-from otelchain.tracing._spans.values import error_type, json_text, truncate
+from otelchain.tracing._spans.values import error_type, json_text, settle, truncate
 
 __all__ = ["GenAIMapper", "cost_of", "latest_experimental", "provider_of", "server_attributes"]
 
@@ -266,8 +266,8 @@ class GenAIMapper(Mapper):
                 image_max=masking.base64_image_max_length,
             )
             if system:
-                out[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, limit)
-            out[A.GEN_AI_INPUT_MESSAGES] = json_text(history, limit)
+                out[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, limit, masking.image_limit)
+            out[A.GEN_AI_INPUT_MESSAGES] = json_text(history, limit, masking.image_limit)
         definitions = messages.tool_definitions(view.params.get("tools"))
         if definitions and not masking.hide_llm_tools:
             out[A.GEN_AI_TOOL_DEFINITIONS] = json_text(definitions, limit)
@@ -383,7 +383,7 @@ class GenAIMapper(Mapper):
             details: Attrs = {A.GEN_AI_OPERATION_NAME: view.operation, A.GEN_AI_REQUEST_MODEL: view.model}
             details.update(self._input_content(view))
             details.update(output)
-            state.span.add_event(A.EVENT_INFERENCE_DETAILS, details)
+            state.span.add_event(A.EVENT_INFERENCE_DETAILS, settle(details))
 
     def _output_content(self, view: RunView) -> Attrs:
         masking = self.settings.masking

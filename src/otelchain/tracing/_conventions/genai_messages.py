@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from otelchain._json import is_mapping
+from otelchain._json import Base64Image, is_mapping
 from otelchain.tracing._conventions.openinference_values import REDACTED, MessageView, image_url
 
 __all__ = ["agent_messages", "input_messages", "output_message", "parse_arguments", "tool_definitions"]
@@ -86,7 +86,8 @@ def _masked(
     parts: list[dict[str, Any]], hide_text: bool, hide_images: bool, image_max: int | None = None
 ) -> list[dict[str, Any]]:
     """Parts with text redacted and/or images dropped (OpenInference's masking variables), and
-    inline images longer than ``image_max`` characters replaced by a marker."""
+    inline images longer than ``image_max`` characters replaced by a marker; those within it
+    become `Base64Image` leaves, which the encoder keeps whole when given the image limit."""
     if not (hide_text or hide_images or image_max is not None):
         return parts
     out = []
@@ -94,10 +95,12 @@ def _masked(
         if hide_images and part.get("modality") == "image":
             continue
         content = part.get("content")
-        blob = image_max is not None and part.get("type") == "blob" and isinstance(content, str)
-        if blob and len(content) > image_max:  # type: ignore[arg-type,operator]
+        if image_max is not None and part.get("type") == "blob" and isinstance(content, str):
             mime = part.get("mime_type") or "data"
-            part = {**part, "content": f"[base64 {mime}: {len(content)} chars omitted]"}  # type: ignore[arg-type]
+            if len(content) > image_max:
+                part = {**part, "content": f"[base64 {mime}: {len(content)} chars omitted]"}
+            else:  # within the limit: kept whole by the encoder, whatever the text bound
+                part = {**part, "content": Base64Image(content, mime)}
         if hide_text and part.get("type") in ("text", "reasoning"):
             part = {**part, "content": REDACTED}
         out.append(part)

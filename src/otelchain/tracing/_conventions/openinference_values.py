@@ -21,7 +21,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otelchain._json import is_mapping
 from otelchain.tracing import _names as A
-from otelchain.tracing._spans.values import json_text, truncate
+from otelchain.tracing._spans.values import image_text, json_text, truncate
 
 __all__ = [
     "Masking",
@@ -326,7 +326,7 @@ def _content_part(
         if url and not hide_images:
             if url.startswith("data:image/") and "base64" in url and len(url) > image_max_length:
                 url = REDACTED
-            yield f"{base}{A.MESSAGE_CONTENT_IMAGE}.{A.IMAGE_URL}", url
+            yield f"{base}{A.MESSAGE_CONTENT_IMAGE}.{A.IMAGE_URL}", image_text(url, limit)
 
 
 def image_url(part: Mapping[str, Any]) -> str | None:

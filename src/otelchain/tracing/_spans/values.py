@@ -6,15 +6,40 @@ replaced (`otelchain._secrets`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from otelchain import _secrets
-from otelchain._json import encode
+from otelchain._json import encode, image_marker
 from otelchain._json import truncate as _truncate
 from otelchain._secrets import scrub_known
 from otelchain.tracing._spans import health as _health
 
-__all__ = ["as_text", "bound_attributes", "error_type", "json_text", "sanitize", "truncate"]
+__all__ = [
+    "Oversized",
+    "as_text",
+    "bound_attributes",
+    "error_type",
+    "image_text",
+    "json_text",
+    "sanitize",
+    "settle",
+    "truncate",
+]
+
+
+class Oversized(str):
+    """A value longer than the text bound (``max_attribute_length``) because it holds base64
+    images within the image limit, kept whole. `bound_attributes` lets it pass whole while the
+    span has room for it, else sets ``fit(cap)``: the value again within ``cap`` (its images
+    become the marker), still valid. Never reaches the SDK: `bound_attributes` sets it as ``str``."""
+
+    fit: Callable[[int], str]
+
+    def __new__(cls, text: str, fit: Callable[[int], str]) -> Oversized:
+        self = super().__new__(cls, text)
+        self.fit = fit
+        return self
 
 
 def sanitize(text: str) -> str:
@@ -57,6 +82,15 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
                 value = attrs[key] = truncate(value, cap)
                 n = len(value)
             used += n
+        elif t is Oversized:  # images kept whole: within the span's room, else fitted to it
+            if room is not None and room - used < len(value):
+                value = value.fit(_cap(max_length, room - used))
+            else:
+                value = str.__str__(value)  # (a plain copy)
+            if secrets:
+                value = scrub_known(value)
+            attrs[key] = value
+            used += len(value)
         elif (t is list or t is tuple) and value and type(value[0]) is str:
             items = []
             for v in value:
@@ -84,11 +118,44 @@ _MIN_VALUE = 32
 
 def json_text(obj: Any, max_length: int | None, images: int | None = None) -> str:
     """JSON for any value (the one encoder, `otelchain._json.encode`: secrets redacted, cut while
-    it is written), made valid Unicode; a cut is counted in the tracing health."""
+    it is written), made valid Unicode; a cut is counted in the tracing health.
+
+    ``images``: the image limit (see `encode`): base64 images within it are kept whole, the text
+    then longer than ``max_length`` (an `Oversized` value); None: images are bounded as text."""
     text, cut = encode(obj, max_length, images)
     if cut:
         _health.count("values_truncated")
-    return text if text.isascii() else sanitize(text)
+    if not text.isascii():
+        text = sanitize(text)
+    if max_length is not None and len(text) > max_length:
+        return Oversized(text, lambda cap: json_text(obj, cap))
+    return text
+
+
+def image_text(url: str, max_length: int | None) -> str:
+    """An image's URL as an attribute value, already within the image limit: a base64 data URL
+    longer than ``max_length`` is kept whole (an `Oversized` value that becomes the marker if
+    the span has no room for it); any other URL is text like any other."""
+    if max_length is None or len(url) <= max_length:
+        return truncate(url, max_length)
+    marker = image_marker(url)
+    if marker is None:
+        return truncate(url, max_length)
+    return Oversized(sanitize(url), lambda cap: _omitted(sanitize(marker)))
+
+
+def settle(attrs: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` with its `Oversized` values as plain strings (for an event that is not held to
+    the span's text budget), in place."""
+    for key, value in attrs.items():
+        if type(value) is Oversized:
+            attrs[key] = str.__str__(value)
+    return attrs
+
+
+def _omitted(marker: str) -> str:
+    _health.count("values_truncated")
+    return marker
 
 
 def as_text(obj: Any, max_length: int | None) -> str:
