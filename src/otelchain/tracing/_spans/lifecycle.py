@@ -220,6 +220,8 @@ class SpanLifecycle(RunTreeHandler):
             run.data = state
             for recorder in self.recorders:
                 recorder.start(run, state)
+            if claim is not None and claim.activate:
+                claim.token = state.attach()
             return
         head = self._namer.head(run, view) if self._namer is not None else None
         name, kind, attrs = head if head is not None else (run.name, SpanKind.INTERNAL, {})
