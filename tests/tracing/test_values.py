@@ -144,3 +144,23 @@ def test_image_urls_keep_what_the_text_bound_would_cut() -> None:
     attrs: dict[str, Any] = {"url": image_text(IMAGE, 16_384)}
     bound_attributes(attrs, 16_384, None)
     assert attrs == {"url": IMAGE} and type(attrs["url"]) is str
+
+
+def test_past_the_spans_room_a_json_value_is_cut_by_its_leaves_and_still_parses() -> None:
+    """A JSON value within the text bound that meets a nearly full span is encoded again within
+    what is left (its strings cut), never cut as text; plain text is cut with a note."""
+    messages = [{"role": "user", "parts": [{"type": "text", "content": "x" * 3000}]}] * 3
+    value = json_text(messages, 16_384)
+    attrs: dict[str, Any] = {"gen_ai.input.messages": value, "note": "y" * 3000}
+    used = bound_attributes(attrs, 16_384, room=2_000)
+    cut = attrs["gen_ai.input.messages"]
+    assert len(cut) <= 2_000 and cut != value
+    parsed = json.loads(cut)
+    assert parsed[0]["role"] == "user" and parsed[0]["parts"][0]["content"].startswith("xxx")
+    assert attrs["note"].endswith("chars]")  # plain text: cut with a note, within what is left
+    assert len(cut) + len(attrs["note"]) <= 2_000
+    assert used == len(cut) + len(attrs["note"])
+    text = "[not json" + "z" * 3000
+    attrs = {"k": text}
+    bound_attributes(attrs, 16_384, room=500)
+    assert attrs["k"].startswith("[not json") and len(attrs["k"]) <= 500

@@ -6,6 +6,7 @@ replaced (`otelchain._secrets`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -79,7 +80,7 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
             if room is not None and room - used < (n if cap is None else cap):  # the span is nearly full
                 cap = _cap(max_length, room - used)
             if (cap is not None and n > cap) or not value.isascii():
-                value = attrs[key] = truncate(value, cap)
+                value = attrs[key] = _fit(value, cap)
                 n = len(value)
             used += n
         elif t is Oversized:  # images kept whole: within the span's room, else fitted to it
@@ -106,6 +107,24 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
                 items.append(v)
             attrs[key] = items
     return used
+
+
+def _fit(text: str, cap: int | None) -> str:
+    """``text`` within ``cap``: a JSON object or array (a value `json_text` bounded, now past
+    the span's room) is encoded again within ``cap``, its leaves cut so it still parses; any
+    other text is cut with a note (`truncate`)."""
+    if cap is not None and len(text) > cap and text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = _NOT_JSON
+        if data is not _NOT_JSON:
+            _health.count("values_truncated")
+            return sanitize(encode(data, cap)[0])
+    return truncate(text, cap)
+
+
+_NOT_JSON = object()
 
 
 def _cap(max_length: int | None, left: int) -> int:
