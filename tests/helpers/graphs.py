@@ -4,6 +4,7 @@
 - `nested_graph`: the same pause inside a subgraph.
 - `parent_command_graph`: a subgraph node hands control back with ``Command(graph=Command.PARENT)``.
 - `failing_graph`: a node that raises (a genuine error).
+- `breakpoint_graph`: ``draft`` then ``send``, stopping at a static breakpoint before or after a node.
 """
 
 from __future__ import annotations
@@ -89,3 +90,21 @@ def failing_graph() -> Any:
     graph.add_edge("draft", "boom")
     graph.add_edge("boom", END)
     return graph.compile(name="failing")
+
+
+def _send(state: Draft) -> Draft:
+    return {"answer": "sent"}
+
+
+def breakpoint_graph(checkpointer: Any, *, before: list[str] = [], after: list[str] = []) -> Any:  # noqa: B006
+    """``draft`` then ``send``, compiled with static breakpoints (``interrupt_before`` /
+    ``interrupt_after``): it stops there with no ``interrupt()`` and no error in any node."""
+    graph = StateGraph(Draft)
+    graph.add_node("draft", _draft)
+    graph.add_node("send", _send)
+    graph.add_edge(START, "draft")
+    graph.add_edge("draft", "send")
+    graph.add_edge("send", END)
+    return graph.compile(
+        checkpointer=checkpointer, interrupt_before=before, interrupt_after=after, name="mailer"
+    )

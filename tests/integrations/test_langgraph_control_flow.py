@@ -180,3 +180,59 @@ def test_tool_interrupt_in_an_agent_is_no_error_metric(lc: LC) -> None:
     out = agent.invoke(Command(resume=True), config)
     assert out["messages"][-1].content == "Sent."
     meters.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream", "astream"])
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_a_static_breakpoint_pauses_the_graph(lg: Traced, where: str, mode: str) -> None:
+    """A graph compiled with ``interrupt_before`` / ``interrupt_after`` stops with no error in any
+    run: its run's span says it paused, at which breakpoint, and which nodes a resume runs; the
+    resumed run finishes plainly and links to it."""
+    stop = {"before": ["send"]} if where == "before" else {"after": ["draft"]}
+    graph = G.breakpoint_graph(InMemorySaver(), **stop)
+    config = _thread(f"bp-{where}-{mode}")
+
+    async def run(value: Any) -> None:
+        if mode == "invoke":
+            graph.invoke(value, config)
+        elif mode == "ainvoke":
+            await graph.ainvoke(value, config)
+        elif mode == "stream":
+            list(graph.stream(value, config))
+        else:
+            [_ async for _ in graph.astream(value, config)]
+
+    await run({"topic": "q3"})
+    assert graph.get_state(config).next == ("send",)
+    await run(None)  # resume from the breakpoint
+    assert graph.get_state(config).values["answer"] == "sent"
+    paused, resumed = sorted(
+        (s for s in lg.spans if s.name == "invoke_workflow mailer"), key=lambda s: s.start_time or 0
+    )
+    for span in lg.spans:
+        _no_error(span)
+    assert _attrs(paused)["otelchain.control_flow"] == "GraphInterrupt"
+    assert _interrupts(paused) == [
+        {"langgraph.interrupt.breakpoint": f"interrupt_{where}", "langgraph.interrupt.next": ("send",)}
+    ]
+    assert "otelchain.control_flow" not in _attrs(resumed) and _interrupts(resumed) == []
+    assert [link.context.span_id for link in resumed.links] == [paused.context.span_id]
+    for node in (s for s in lg.spans if s.name in ("draft", "send")):  # the nodes ran, plainly
+        assert "otelchain.control_flow" not in _attrs(node)
+
+
+def test_an_interrupt_inside_a_breakpointed_graph_is_still_the_interrupt(lg: Traced) -> None:
+    """``interrupt()`` in a node of a graph that also has breakpoints: the pause is the node's
+    interrupt (its id and value), not a breakpoint."""
+    graph = G.approval_graph(InMemorySaver())
+    config = _thread("bp-dynamic")
+    graph.invoke({"topic": "q3"}, config, interrupt_before=["draft"])
+    graph.invoke(None, config)  # past the breakpoint, into interrupt()
+    first, second = sorted(
+        (s for s in lg.spans if s.name == "invoke_workflow approval"), key=lambda s: s.start_time or 0
+    )
+    assert _interrupts(first) == [
+        {"langgraph.interrupt.breakpoint": "interrupt_before", "langgraph.interrupt.next": ("draft",)}
+    ]
+    (pending,) = _interrupts(second)
+    assert "langgraph.interrupt.breakpoint" not in pending and pending["langgraph.interrupt.id"]

@@ -72,7 +72,7 @@ from opentelemetry import context as otel_context
 
 from otelchain._secrets import is_secret_key, register_secret
 from otelchain.callbacks import get_verbose
-from otelchain.integrations._langgraph import loop_first
+from otelchain.integrations._langgraph import loop_exit, loop_first
 from otelchain.tracing._spans.context import Claim, claim_next_run, close_claim, run_context, run_state
 
 __all__ = ["disable", "disable_context", "enable", "enable_context"]
@@ -360,7 +360,11 @@ _PATCHES: dict[str, tuple[tuple[str, Callable[..., Any]], ...]] = {
         ("BaseLLM.astream", _astream),
     ),
     "langgraph.pregel.main": (("Pregel.stream", _graph_stream), ("Pregel.astream", _graph_astream)),
-    "langgraph.pregel._loop": (("PregelLoop._first", loop_first),),  # resume links (`_langgraph`)
+    "langgraph.pregel._loop": (  # resume links and static breakpoints (`_langgraph`)
+        ("PregelLoop._first", loop_first),
+        ("SyncPregelLoop.__exit__", loop_exit),
+        ("AsyncPregelLoop.__aexit__", loop_exit),
+    ),
 }
 
 

@@ -13,6 +13,12 @@ Both happen in one place, LangGraph's ``PregelLoop._first``: called once per gra
 loop loaded the thread's latest checkpoint (``checkpoint_metadata``) and before it writes any (it
 writes with ``checkpoint_config``). Only the outermost graph of a run is linked and stamped
 (subgraphs share its trace). No extra checkpointer read or write is made.
+
+A graph that stops at a static breakpoint (``interrupt_before`` / ``interrupt_after``) raises its
+``GraphInterrupt`` inside the loop, not in any run, and its run ends normally: the loop's exit
+(``SyncPregelLoop.__exit__`` / ``AsyncPregelLoop.__aexit__``, where LangGraph swallows that
+interrupt for the outermost graph) marks the graph's run paused, with the breakpoint and the
+nodes a resume runs next (`otelchain.tracing._spans.control_flow.Pause`).
 """
 
 from __future__ import annotations
@@ -27,14 +33,16 @@ from opentelemetry.trace import SpanContext, TraceFlags
 from otelchain.tracing import _names as A
 from otelchain.tracing._spans import health as _health
 from otelchain.tracing._spans.context import run_state
+from otelchain.tracing._spans.control_flow import INTERRUPT, Pause, control_flow, interrupts_of
 
-__all__ = ["TRACEPARENT_KEY", "loop_first"]
+__all__ = ["TRACEPARENT_KEY", "loop_exit", "loop_first"]
 
 logger = logging.getLogger("otelchain.integrations")
 
 TRACEPARENT_KEY = "otelchain_traceparent"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-_warned = False
+_warned: set[str] = set()
+_BREAKPOINTS = ("interrupt_before", "interrupt_after")  # the loop's status at a static breakpoint
 
 
 def _traceparent(context: SpanContext) -> str:
@@ -90,14 +98,43 @@ def _link_and_stamp(loop: Any) -> None:
     }
 
 
+def _failed(what: str, error: Exception) -> None:
+    """Tracing never breaks the app: the run goes on (counted, logged once per kind)."""
+    _health.count("tracer_errors")
+    if what not in _warned:
+        _warned.add(what)
+        logger.warning("otelchain langgraph: %s failed (%s: %s)", what, type(error).__name__, error)
+
+
 def loop_first(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Wrapper of ``PregelLoop._first``: link a resumed run, stamp the checkpoints it writes."""
-    global _warned
     try:
         _link_and_stamp(instance)
-    except Exception as error:  # tracing never breaks the app: the run goes on unlinked (counted)
-        _health.count("tracer_errors")
-        if not _warned:
-            _warned = True
-            logger.warning("otelchain langgraph: resume link failed (%s: %s)", type(error).__name__, error)
+    except Exception as error:
+        _failed("resume link", error)
+    return wrapped(*args, **kwargs)
+
+
+def _mark_breakpoint(loop: Any, error: BaseException) -> None:
+    """The outermost graph stopped at a static breakpoint: its run is paused (not finished)."""
+    status = getattr(loop, "status", None)
+    if status not in _BREAKPOINTS or control_flow(error) != INTERRUPT or interrupts_of(error):
+        return  # an error, or an ``interrupt()`` (its node's run says so, and hands it up)
+    state = run_state(getattr(loop.manager, "run_id", None))
+    if state is None or not state.live or state.paused is not None:
+        return
+    tasks = getattr(loop, "tasks", None)
+    upcoming = sorted({str(t.name) for t in tasks.values()}) if isinstance(tasks, Mapping) else []
+    state.paused = Pause(INTERRUPT, [], breakpoint=(status, upcoming))
+
+
+def loop_exit(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Wrapper of the loop's ``__exit__`` / ``__aexit__``: a static breakpoint (marked before
+    the exit runs; the graph's run ends after it)."""
+    try:
+        error = args[1] if len(args) > 1 else kwargs.get("exc_value")
+        if isinstance(error, BaseException) and not getattr(instance, "is_nested", True):
+            _mark_breakpoint(instance, error)
+    except Exception as failure:
+        _failed("breakpoint", failure)
     return wrapped(*args, **kwargs)

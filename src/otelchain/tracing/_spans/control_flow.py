@@ -15,7 +15,10 @@ in the metrics or the console); it says what happened instead:
   nodes it goes to, and (content) its state update and resume value.
 
 The graph that catches an interrupt (the root graph, whose run ends normally with the thread
-paused) gets the same attribute and events when it ends: the interrupted run says so.
+paused) gets the same attribute and events when it ends: the interrupted run says so. A graph that
+stops at a static breakpoint (compiled or called with ``interrupt_before`` / ``interrupt_after``)
+raises no error in any run: `otelchain.integrations._langgraph` sees it as the graph's loop exits
+and marks the graph's run paused here (`Pause.breakpoint`).
 
 LangGraph is recognised by class name and module in the exception's MRO: otelchain never imports
 it for this.
@@ -33,10 +36,10 @@ from otelchain.tracing._spans.values import as_text, bound_attributes
 if TYPE_CHECKING:
     from otelchain.callbacks._runs import Run
 
-__all__ = ["Pause", "control_flow", "end_by_control_flow", "end_paused"]
+__all__ = ["INTERRUPT", "Pause", "control_flow", "end_by_control_flow", "end_paused", "interrupts_of"]
 
 _BUBBLE_UP = "GraphBubbleUp"
-_INTERRUPT = "GraphInterrupt"
+_INTERRUPT = INTERRUPT = "GraphInterrupt"
 _PARENT_COMMAND = "ParentCommand"
 
 
@@ -73,16 +76,24 @@ def control_flow(error: BaseException | None) -> str | None:
 
 
 class Pause:
-    """The interrupts a run ended with, kept for the graph run that catches them."""
+    """The interrupts a run ended with, kept for the graph run that catches them; or the static
+    breakpoint a graph stopped at (``interrupt_before`` / ``interrupt_after``, and the nodes a
+    resume runs next, as ``graph.get_state(config).next`` lists them)."""
 
-    __slots__ = ("interrupts", "kind")
+    __slots__ = ("breakpoint", "interrupts", "kind")
 
-    def __init__(self, kind: str, interrupts: list[tuple[str | None, Any]]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        interrupts: list[tuple[str | None, Any]],
+        breakpoint: tuple[str, list[str]] | None = None,
+    ) -> None:
         self.kind = kind
         self.interrupts = interrupts
+        self.breakpoint = breakpoint
 
 
-def _interrupts(error: BaseException) -> list[tuple[str | None, Any]]:
+def interrupts_of(error: BaseException) -> list[tuple[str | None, Any]]:
     """(id, value) of each ``Interrupt`` a ``GraphInterrupt`` carries (its first argument)."""
     args = getattr(error, "args", ())
     items = args[0] if args and isinstance(args[0], (list, tuple)) else ()
@@ -126,6 +137,12 @@ def _add_event(handler: Any, state: Any, name: str, attrs: dict[str, AttributeVa
 
 def _record(handler: Any, state: Any, pause: Pause, attrs: dict[str, AttributeValue]) -> None:
     attrs[A.OTELCHAIN_CONTROL_FLOW] = pause.kind
+    if pause.breakpoint is not None:
+        when, upcoming = pause.breakpoint
+        stop: dict[str, AttributeValue] = {A.LANGGRAPH_INTERRUPT_BREAKPOINT: when}
+        if upcoming:
+            stop[A.LANGGRAPH_INTERRUPT_NEXT] = upcoming
+        _add_event(handler, state, A.EVENT_LANGGRAPH_INTERRUPT, stop)
     for ident, value in pause.interrupts:
         event: dict[str, AttributeValue] = {}
         if ident is not None:
@@ -146,7 +163,7 @@ def end_by_control_flow(
         attrs[A.OTELCHAIN_CONTROL_FLOW] = kind
         _add_event(handler, state, A.EVENT_LANGGRAPH_COMMAND, _command_attrs(error, handler))
         return
-    pause = Pause(kind, _interrupts(error) if kind == _INTERRUPT else [])
+    pause = Pause(kind, interrupts_of(error) if kind == _INTERRUPT else [])
     _record(handler, state, pause, attrs)
     parent = run.parent
     pstate = parent.data if parent is not None else None
