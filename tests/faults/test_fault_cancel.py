@@ -13,10 +13,10 @@ import pytest
 from langchain_core.callbacks import AsyncCallbackHandler as LCAsyncCallbackHandler
 from langchain_core.callbacks import BaseCallbackHandler as LCBaseCallbackHandler
 from langchain_core.runnables import RunnableLambda
-from langgraph.graph import END, START, StateGraph
 
 from otelchain.callbacks import AsyncCallbackHandler
 from tests.helpers import PIPELINE_EVENTS, Pipeline, Traced
+from tests.helpers import graphs as G
 
 
 class Stuck(AsyncCallbackHandler):
@@ -125,13 +125,7 @@ async def _step(state: State) -> State:
 
 
 def _graph() -> Any:
-    graph = StateGraph(State)
-    graph.add_node("first", _step)
-    graph.add_node("second", _step)
-    graph.add_edge(START, "first")
-    graph.add_edge("first", "second")
-    graph.add_edge("second", END)
-    return graph.compile()
+    return G.linear(State, ("first", _step), ("second", _step)).compile()
 
 
 @pytest.mark.parametrize(

@@ -32,15 +32,21 @@ def _ask(state: Draft) -> Draft:
     return {"answer": str(interrupt(QUESTION))}
 
 
+def linear(state: Any, *nodes: tuple[str, Any]) -> Any:
+    """A graph (not compiled) that runs ``nodes`` (name, function) one after the other."""
+    graph = StateGraph(state)
+    previous = START
+    for name, node in nodes:
+        graph.add_node(name, node)
+        graph.add_edge(previous, name)
+        previous = name
+    graph.add_edge(previous, END)
+    return graph
+
+
 def approval_graph(checkpointer: Any = None) -> Any:
     """``draft`` then ``ask`` (pauses until resumed with ``Command(resume=...)``)."""
-    graph = StateGraph(Draft)
-    graph.add_node("draft", _draft)
-    graph.add_node("ask", _ask)
-    graph.add_edge(START, "draft")
-    graph.add_edge("draft", "ask")
-    graph.add_edge("ask", END)
-    return graph.compile(checkpointer=checkpointer, name="approval")
+    return linear(Draft, ("draft", _draft), ("ask", _ask)).compile(checkpointer=checkpointer, name="approval")
 
 
 def nested_graph(checkpointer: Any = None) -> Any:
@@ -99,12 +105,7 @@ def _send(state: Draft) -> Draft:
 def breakpoint_graph(checkpointer: Any, *, before: list[str] = [], after: list[str] = []) -> Any:  # noqa: B006
     """``draft`` then ``send``, compiled with static breakpoints (``interrupt_before`` /
     ``interrupt_after``): it stops there with no ``interrupt()`` and no error in any node."""
-    graph = StateGraph(Draft)
-    graph.add_node("draft", _draft)
-    graph.add_node("send", _send)
-    graph.add_edge(START, "draft")
-    graph.add_edge("draft", "send")
-    graph.add_edge("send", END)
+    graph = linear(Draft, ("draft", _draft), ("send", _send))
     return graph.compile(
         checkpointer=checkpointer, interrupt_before=before, interrupt_after=after, name="mailer"
     )

@@ -126,10 +126,7 @@ def test_a_sampled_out_run_builds_no_attribute(monkeypatch: pytest.MonkeyPatch) 
     assert built  # the same run, recorded: the view is read
 
 
-def test_images_are_bounded_in_every_attribute_that_carries_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    image = "data:image/png;base64," + "A" * 5_000_000
-    monkeypatch.setenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", "1000")
-    traced = make_traced(conventions="all")
+def _image_chat(traced: Any, image: str) -> dict[str, Any]:
     content: list[Any] = [
         {"type": "text", "text": "what?"},
         {"type": "image_url", "image_url": {"url": image}},
@@ -137,7 +134,13 @@ def test_images_are_bounded_in_every_attribute_that_carries_them(monkeypatch: py
     model = FakeMessagesListChatModel(responses=[AIMessage("a dot")])
     model.invoke([HumanMessage(content=content)], config={"callbacks": [traced.handler]})
     (span,) = traced.spans
-    attrs = dict(span.attributes or {})
+    return dict(span.attributes or {})
+
+
+def test_images_are_bounded_in_every_attribute_that_carries_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    image = "data:image/png;base64," + "A" * 5_000_000
+    monkeypatch.setenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", "1000")
+    attrs = _image_chat(make_traced(conventions="all"), image)
     for key, value in attrs.items():
         assert "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" * 30 not in str(value), key
     for key in ("input.value", "gen_ai.input.messages", "gen_ai.output.messages"):
@@ -155,17 +158,6 @@ def test_hidden_images_leave_every_attribute(monkeypatch: pytest.MonkeyPatch) ->
     (span,) = traced.spans
     text = json.dumps({k: str(v) for k, v in (span.attributes or {}).items()})
     assert S.IMAGE not in text and "iVBORw0KGgo" not in text
-
-
-def _image_chat(traced: Any, image: str) -> dict[str, Any]:
-    content: list[Any] = [
-        {"type": "text", "text": "what?"},
-        {"type": "image_url", "image_url": {"url": image}},
-    ]
-    model = FakeMessagesListChatModel(responses=[AIMessage("a dot")])
-    model.invoke([HumanMessage(content=content)], config={"callbacks": [traced.handler]})
-    (span,) = traced.spans
-    return dict(span.attributes or {})
 
 
 IMAGE_URL_KEY = "llm.input_messages.0.message.contents.1.message_content.image.image.url"
