@@ -140,6 +140,26 @@ def test_console_counts_no_error_and_verbose_says_paused(lg: Traced) -> None:
     assert "0 errors" in tree and "ERROR" not in tree, tree
     assert "[chain/interrupt]" in log.getvalue() and "GraphInterrupt" in log.getvalue()
     assert "[chain/error]" not in log.getvalue()
+    paused = [line for line in tree.splitlines() if "paused" in line]
+    assert len(paused) == 2 and all("interrupt" in line and "Send the draft?" in line for line in paused), (
+        tree
+    )
+
+
+def test_the_span_tree_shows_a_static_breakpoint(lg: Traced) -> None:
+    out = io.StringIO()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanTreeExporter(out, color=False)))
+    instrument(provider)
+    try:
+        G.breakpoint_graph(InMemorySaver(), before=["send"]).invoke({"topic": "x"}, _thread("console-bp"))
+    finally:
+        provider.shutdown()
+    tree = out.getvalue()
+    assert "GraphInterrupt" in tree and "0 errors" in tree, tree
+    assert [line.split("paused", 1)[1].strip() for line in tree.splitlines() if "paused" in line] == [
+        "interrupt_before  next: send"
+    ], tree
 
 
 @tool

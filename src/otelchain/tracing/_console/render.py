@@ -1118,12 +1118,33 @@ class _TreeLayout:
                         rows.append(("output", value))
         if failed:
             rows.append(("error", _error_renderable(_span_error(span))))
+        for event in span.events:
+            if event.name == A.EVENT_LANGGRAPH_INTERRUPT:
+                rows.append(("paused", self._pause(event.attributes or {})))
         dropped = attrs.get(A.OTELCHAIN_EVENTS_DROPPED)
         if isinstance(dropped, int) and dropped:
             rows.append(("note", Text(f"{_n(dropped)} events dropped (span event limit)", _MARK)))
         if not rows:
             return head
         return group(head, labelled(rows)) or head
+
+    def _pause(self, attrs: Mapping[str, Any]) -> RenderableType:
+        """Where LangGraph paused: ``interrupt_before  next: send`` at a static breakpoint, else
+        ``interrupt <id>`` and (content) the interrupt's value."""
+        from rich.text import Text
+
+        stop = attrs.get(A.LANGGRAPH_INTERRUPT_BREAKPOINT)
+        if stop is not None:
+            head = Text(clean(str(stop)), "yellow")
+            upcoming = attrs.get(A.LANGGRAPH_INTERRUPT_NEXT)
+            if upcoming:
+                head.append(f"  next: {clean(', '.join(map(str, upcoming)))}")
+            return head
+        head = Text("interrupt", "yellow")
+        ident = attrs.get(A.LANGGRAPH_INTERRUPT_ID)
+        if ident:
+            head.append(f"  {clean(str(ident))[:12]}", "dim")
+        return self._with_value(head, attrs.get(A.LANGGRAPH_INTERRUPT_VALUE), "value")
 
     def _agent_step(self, attrs: Mapping[str, Any], index: int | None) -> RenderableType:
         """``action 2  calculator  2^8`` (the agent's action ``index``), or its ``finish``."""
@@ -1135,8 +1156,8 @@ class _TreeLayout:
         head.append(clean(str(attrs.get(A.agent_action_attr(index, "tool"), "?"))), "bold")
         return self._with_value(head, attrs.get(A.agent_action_attr(index, "tool_input")))
 
-    def _with_value(self, head: Text, value: Any) -> RenderableType:
-        """``head  value`` on one line when the value is short, else the value below."""
+    def _with_value(self, head: Text, value: Any, label: str = "input") -> RenderableType:
+        """``head  value`` on one line when the value is short, else the value below (``label``)."""
         from rich.text import Text
 
         if value is None or not self.show_content:
@@ -1146,7 +1167,7 @@ class _TreeLayout:
             head.append("  ")
             head.append_text(shown)
             return head
-        return group(head, labelled([("input", shown)])) or head
+        return group(head, labelled([(label, shown)])) or head
 
     def _collapse_renderable(self, nodes: Sequence[_Node]) -> Text:
         from rich.text import Text
