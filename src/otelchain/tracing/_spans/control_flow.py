@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.util.types import AttributeValue
 
 from otelchain.tracing import _names as A
-from otelchain.tracing._spans.values import as_text, bound_attributes
+from otelchain.tracing._spans.values import as_text
 
 if TYPE_CHECKING:
     from otelchain.callbacks._runs import Run
@@ -125,16 +125,6 @@ def _command_attrs(error: BaseException, handler: Any) -> dict[str, AttributeVal
     return attrs
 
 
-def _add_event(handler: Any, state: Any, name: str, attrs: dict[str, AttributeValue]) -> None:
-    """One event within the span's event budget (counted as dropped beyond it)."""
-    if state.singles is not None and state.events >= state.singles:
-        state.events_dropped += 1
-        return
-    state.chars += bound_attributes(attrs, handler.max_attribute_length, handler.room_chars(state))
-    state.span.add_event(name, attrs)
-    state.events += 1
-
-
 def _record(handler: Any, state: Any, pause: Pause, attrs: dict[str, AttributeValue]) -> None:
     attrs[A.OTELCHAIN_CONTROL_FLOW] = pause.kind
     if pause.breakpoint is not None:
@@ -142,14 +132,14 @@ def _record(handler: Any, state: Any, pause: Pause, attrs: dict[str, AttributeVa
         stop: dict[str, AttributeValue] = {A.LANGGRAPH_INTERRUPT_BREAKPOINT: when}
         if upcoming:
             stop[A.LANGGRAPH_INTERRUPT_NEXT] = upcoming
-        _add_event(handler, state, A.EVENT_LANGGRAPH_INTERRUPT, stop)
+        handler.add_event(state, A.EVENT_LANGGRAPH_INTERRUPT, stop)
     for ident, value in pause.interrupts:
         event: dict[str, AttributeValue] = {}
         if ident is not None:
             event[A.LANGGRAPH_INTERRUPT_ID] = ident
         if handler.capture_content and value is not None:
             event[A.LANGGRAPH_INTERRUPT_VALUE] = as_text(value, handler.max_attribute_length)
-        _add_event(handler, state, A.EVENT_LANGGRAPH_INTERRUPT, event)
+        handler.add_event(state, A.EVENT_LANGGRAPH_INTERRUPT, event)
 
 
 def end_by_control_flow(
@@ -161,7 +151,7 @@ def end_by_control_flow(
     assert error is not None
     if kind == _PARENT_COMMAND:
         attrs[A.OTELCHAIN_CONTROL_FLOW] = kind
-        _add_event(handler, state, A.EVENT_LANGGRAPH_COMMAND, _command_attrs(error, handler))
+        handler.add_event(state, A.EVENT_LANGGRAPH_COMMAND, _command_attrs(error, handler))
         return
     pause = Pause(kind, interrupts_of(error) if kind == _INTERRUPT else [])
     _record(handler, state, pause, attrs)

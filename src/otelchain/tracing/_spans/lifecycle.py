@@ -197,6 +197,16 @@ class SpanLifecycle(RunTreeHandler):
             state.chars += bound_attributes(attrs, self.max_attribute_length, self.room_chars(state))
             state.span.set_attributes(attrs)
 
+    def add_event(self, state: SpanState, name: str, attrs: Attrs) -> None:
+        """One event within the span's event budget (counted as dropped beyond it), its values
+        bounded like attributes."""
+        if state.singles is not None and state.events >= state.singles:
+            state.events_dropped += 1
+            return
+        state.chars += bound_attributes(attrs, self.max_attribute_length, self.room_chars(state))
+        state.span.add_event(name, attrs)
+        state.events += 1
+
     # --- start ------------------------------------------------------------------------------
     def _on_run_start(self, run: Run) -> None:
         try:
@@ -404,14 +414,8 @@ class SpanLifecycle(RunTreeHandler):
                 attrs = mapper.event(run, state, name, payload)
                 if attrs is not None:
                     break
-            if attrs is None:
-                return
-            if state.singles is not None and state.events >= state.singles:
-                state.events_dropped += 1
-                return
-            state.chars += bound_attributes(attrs, self.max_attribute_length, self.room_chars(state))
-            state.span.add_event(name, attrs)
-            state.events += 1
+            if attrs is not None:
+                self.add_event(state, name, attrs)
         except Exception as error:
             self._failed("run event", error)
 
