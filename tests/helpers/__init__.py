@@ -7,6 +7,7 @@ imports another test module; `tests/test_test_layout.py` checks both).
 - `spans`: `Traced` (a real provider exporting to memory, with a tally of spans never ended),
   span-tree readers (`tree`, `parent_of`, `all_strings`), the context guard, `SpanHandler`.
 - `models`: the fake OpenAI key, `call`/`stream` in either mode, `LC` (langchain-openai on loopback).
+- `metrics`: `histogram_points`, one metric's histogram points from an in-memory reader.
 - `values`: `hot_json_shapes`, the values a traced run encodes most (also benchmarked).
 - `installed`: `entry_points_path`, pyproject.toml's entry points as installed metadata (for the
   OpenTelemetry launcher in a subprocess); `declared_entry_points`.
@@ -21,6 +22,7 @@ server) are in `tests/_servers/`.
 from tests.helpers.clock import FakeClock
 from tests.helpers.events import Event, Recorder
 from tests.helpers.installed import declared_entry_points, entry_points_path
+from tests.helpers.metrics import histogram_points
 from tests.helpers.models import API_KEY, LC, LC_API_KEY, call, stream
 from tests.helpers.runnables import (
     CALC_AGENT_TREE,
@@ -77,6 +79,7 @@ __all__ = [
     "context_hygiene",
     "declared_entry_points",
     "entry_points_path",
+    "histogram_points",
     "make_traced",
     "parent_of",
     "seed_chain",

@@ -14,14 +14,14 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command, interrupt
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import StatusCode
 
 from otelchain.tracing import ConsoleCallbackHandler, ConsoleSpanTreeExporter, instrument
 from tests._servers.openai_server import Reply, ToolCallReply
-from tests.helpers import LC, Traced, parent_of
+from tests.helpers import LC, Traced, histogram_points, parent_of
 from tests.helpers import graphs as G
 
 
@@ -183,16 +183,7 @@ def test_tool_interrupt_in_an_agent_is_no_error_metric(lc: LC) -> None:
     _no_error(tool_span)
     assert _attrs(tool_span)["otelchain.control_flow"] == "GraphInterrupt"
     _no_error(_named(lc.spans, "invoke_agent mailer"))
-    data = reader.get_metrics_data()
-    points = [
-        p
-        for rm in (data.resource_metrics if data else ())
-        for sm in rm.scope_metrics
-        for metric in sm.metrics
-        if metric.name == "gen_ai.client.operation.duration"
-        for p in metric.data.data_points
-        if isinstance(p, HistogramDataPoint)
-    ]
+    points = histogram_points(reader, "gen_ai.client.operation.duration")
     assert points and not [p for p in points if "error.type" in (p.attributes or {})]
     tools = [p for p in points if (p.attributes or {}).get("gen_ai.operation.name") == "execute_tool"]
     assert sum(p.count for p in tools) == 1

@@ -15,7 +15,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from otelchain.tracing import configure
 from otelchain.tracing._conventions.cost import set_cost_default
 from tests._servers.openai_server import OpenAIServer, Reply
-from tests.helpers import LC_API_KEY, Traced, make_traced
+from tests.helpers import LC_API_KEY, Traced, histogram_points, make_traced
 
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="genai-prices needs Python 3.11+")
 
@@ -29,16 +29,7 @@ class Metered:
         self.traced: Traced = make_traced(meter_provider=self.meters, **options)
 
     def cost_points(self) -> list[HistogramDataPoint]:
-        data = self.reader.get_metrics_data()
-        return [
-            p
-            for rm in (data.resource_metrics if data else ())
-            for sm in rm.scope_metrics
-            for metric in sm.metrics
-            if metric.name == "gen_ai.client.operation.cost"
-            for p in metric.data.data_points
-            if isinstance(p, HistogramDataPoint)
-        ]
+        return histogram_points(self.reader, "gen_ai.client.operation.cost")
 
     def chat(self, server: OpenAIServer, requested: str, **reply: Any) -> dict[str, Any]:
         from langchain_openai import ChatOpenAI

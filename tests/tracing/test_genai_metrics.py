@@ -17,7 +17,7 @@ from opentelemetry.trace import StatusCode
 
 from otelchain.tracing._conventions.metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from tests._servers.openai_server import OpenAIServer, Reply
-from tests.helpers import Traced, all_strings, make_traced
+from tests.helpers import Traced, all_strings, histogram_points, make_traced
 from tests.helpers import scenarios as S
 
 
@@ -29,14 +29,7 @@ class Measured:
     reader: InMemoryMetricReader
 
     def points(self, name: str) -> list[HistogramDataPoint]:
-        data = self.reader.get_metrics_data()
-        out: list[HistogramDataPoint] = []
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    if metric.name == name:
-                        out.extend(p for p in metric.data.data_points if isinstance(p, HistogramDataPoint))
-        return out
+        return histogram_points(self.reader, name)
 
     def span(self, name: str) -> dict[str, Any]:
         return dict(self.traced.by_name(name).attributes or {})
