@@ -82,6 +82,17 @@ def _by_name(spans: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _assert_agent_kinds(spans: list[dict[str, Any]], model: str) -> None:
+    """The calculator agent's spans as Phoenix kinds them (from ``openinference.span.kind``)."""
+    kinds = {s["name"]: s["span_kind"] for s in spans}
+    assert kinds == {
+        "invoke_agent agent_executor": "AGENT",
+        "llm_chain": "CHAIN",
+        f"chat {model}": "LLM",
+        "execute_tool calculator": "TOOL",
+    }, _dump(spans)
+
+
 def _tokens(span: dict[str, Any]) -> list[dict[str, Any]]:
     events = [e["attributes"] for e in span["events"] if e["name"] == "new_token"]
     return sorted(events, key=lambda a: a["token.index"])
@@ -98,13 +109,7 @@ def test_the_lean_default_renders_fully_in_phoenix(phoenix: Phoenix) -> None:
     assert info is not None
     spans = phoenix.spans(info.trace_id, expect=6)
     model = FakeListChatModel(["x"]).model_name
-    kinds = {s["name"]: s["span_kind"] for s in spans}
-    assert kinds == {
-        "invoke_agent agent_executor": "AGENT",
-        "llm_chain": "CHAIN",
-        f"chat {model}": "LLM",
-        "execute_tool calculator": "TOOL",
-    }, _dump(spans)
+    _assert_agent_kinds(spans, model)
     named = _by_name(spans)
     for span in spans:  # each fact once: no OpenInference duplicates of GenAI attributes on the wire
         assert "otelchain.parent_run_id" not in span["attributes"]
@@ -203,13 +208,7 @@ def test_seed_agent_run_tree_survives_export(
         assert attrs["gen_ai.provider.name"]
 
     # OpenInference: Phoenix maps openinference.span.kind to its span_kind, and renders the rest.
-    kinds = {s["name"]: s["span_kind"] for s in spans}
-    assert kinds == {
-        "invoke_agent agent_executor": "AGENT",
-        "llm_chain": "CHAIN",
-        f"chat {model}": "LLM",
-        "execute_tool calculator": "TOOL",
-    }
+    _assert_agent_kinds(spans, model)
     # OpenInference's format: a single-key input / output unwrapped, a plain string as is
     assert agent_attrs["input.value"] == "What is 2 to the power of 8"
     assert agent_attrs["output.value"] == "256"

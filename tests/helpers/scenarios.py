@@ -47,8 +47,14 @@ class Shelf(BaseRetriever):
 
 
 @lc_tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@lc_tool
 def multiply(a: int, b: int) -> int:
-    """Multiplies a and b."""
+    """Multiply two integers."""
     return a * b
 
 

@@ -8,30 +8,24 @@ import json
 from typing import Any
 
 import pytest
-from langchain_core.tools import tool
 from opentelemetry.sdk.trace import ReadableSpan
 
 from otelchain.tracing import instrument
 from tests._servers.openai_server import Reply, ToolCallReply
 from tests.helpers import LC, Traced, calculator_executor, make_traced
 from tests.helpers import graphs as G
+from tests.helpers import scenarios as S
 
 
 def _attrs(span: ReadableSpan) -> dict[str, Any]:
     return dict(span.attributes or {})
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
 def _run_agent(lc: LC) -> None:
     from langchain.agents import create_agent
 
     lc.server.add(Reply(tool_calls=[ToolCallReply("add", {"a": 2, "b": 3})]), Reply("It is 5."))
-    agent = create_agent(lc.chat(), [add], name="adder", system_prompt="You add numbers.")
+    agent = create_agent(lc.chat(), [S.add], name="adder", system_prompt="You add numbers.")
     agent.invoke({"messages": [("user", "2+3?")]})
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.tools import tool
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
@@ -20,6 +19,7 @@ from otelchain.callbacks import set_verbose
 from otelchain.tracing import ConsoleSpanTreeExporter, instrument, uninstrument
 from tests._servers.openai_server import Reply, ToolCallReply
 from tests.helpers import LC, Traced
+from tests.helpers import scenarios as S
 
 
 @pytest.fixture
@@ -66,18 +66,6 @@ def test_set_verbose_off_stops_the_lines(lg: Traced, capsys: pytest.CaptureFixtu
     set_verbose(None)
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-@tool
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
-
-
 def test_langgraph_agent_prints_actions_and_is_an_agent_in_the_tree(
     lc: LC, verbose: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -93,7 +81,7 @@ def test_langgraph_agent_prints_actions_and_is_an_agent_in_the_tree(
         ),
         Reply("The answer is 20."),
     )
-    agent = create_agent(lc.chat(), [add, multiply], name="calculator")
+    agent = create_agent(lc.chat(), [S.add, S.multiply], name="calculator")
     agent.invoke({"messages": [("user", "(2+3)*4?")]})
     provider.shutdown()
     log = capsys.readouterr().out

@@ -13,24 +13,12 @@ from typing import Any
 
 import pytest
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.tools import tool
 from opentelemetry.sdk.trace import ReadableSpan
 
 from otelchain.tracing import OpenTelemetryCallbackHandler, instrument, uninstrument
 from tests._servers.openai_server import Reply, ToolCallReply
 from tests.helpers import LC, make_traced, parent_of
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-@tool
-def multiply(a: int, b: int) -> int:
-    """Multiply two integers."""
-    return a * b
+from tests.helpers import scenarios as S
 
 
 def _attrs(span: ReadableSpan) -> dict[str, Any]:
@@ -78,7 +66,9 @@ async def test_create_agent_is_an_invoke_agent_span_with_actions(lc: LC, mode: s
     from langchain.agents import create_agent
 
     _agent_script(lc)
-    agent = create_agent(lc.chat(streaming=mode.startswith("astream")), [add, multiply], name="calculator")
+    agent = create_agent(
+        lc.chat(streaming=mode.startswith("astream")), [S.add, S.multiply], name="calculator"
+    )
     inputs = {"messages": [("user", "(2+3)*4?")]}
     if mode == "invoke":
         out = agent.invoke(inputs)
@@ -99,7 +89,7 @@ async def test_create_react_agent_recognised_by_structure(lc: LC) -> None:
     from langgraph.prebuilt import create_react_agent  # imported after instrument()
 
     _agent_script(lc)
-    agent = create_react_agent(lc.chat(), [add, multiply], name="react_calc")
+    agent = create_react_agent(lc.chat(), [S.add, S.multiply], name="react_calc")
     out = await agent.ainvoke({"messages": [("user", "(2+3)*4?")]})
     assert out["messages"][-1].content == "The answer is 20."
     _check_agent_trace(lc, "react_calc")
@@ -126,7 +116,7 @@ def test_content_off_keeps_tool_names_but_not_inputs(lc: LC, monkeypatch: pytest
 
     instrument(lc.traced.provider, capture_content=False)
     _agent_script(lc)
-    create_agent(lc.chat(), [add, multiply], name="calculator").invoke({"messages": [("user", "q")]})
+    create_agent(lc.chat(), [S.add, S.multiply], name="calculator").invoke({"messages": [("user", "q")]})
     a = _attrs(next(s for s in lc.spans if s.name == "invoke_agent calculator"))
     assert a["agent.action.count"] == 2 and a["agent.action.1.tool"] == "multiply"
     assert not [k for k in a if k.endswith("tool_input")]
@@ -159,7 +149,7 @@ def test_non_streaming_response_id_is_the_providers(lc: LC) -> None:
 
 def test_tool_call_chunks_make_no_token_events(lc: LC) -> None:
     lc.server.add(Reply(tool_calls=[ToolCallReply("add", {"a": 1, "b": 2})]))
-    message = lc.chat(streaming=True).bind_tools([add]).invoke("1+2?")
+    message = lc.chat(streaming=True).bind_tools([S.add]).invoke("1+2?")
     assert message.tool_calls[0]["name"] == "add"
     chat = next(s for s in lc.spans if s.name.startswith("chat "))
     assert not [e for e in chat.events if e.name == "new_token"]
