@@ -431,6 +431,11 @@ def lean_and_sampling(by_key: dict[str, dict[str, Any]], lc: dict[str, dict[str,
         )
 
 
+def _scenario(lc: dict[str, dict[str, Any]], tool: str, key: str) -> dict[str, Any] | None:
+    """One tool's result for one langchain-core scenario (None: not measured)."""
+    return next((r for r in lc[tool].get("scenarios", []) if r["key"] == key), None)
+
+
 def comparison(lc: dict[str, dict[str, Any]]) -> str:
     """The tools side by side: ×raw and ×floor of each tool on each langchain-core workload, then
     the overhead per call and what a sampled-out call still costs."""
@@ -447,7 +452,7 @@ def comparison(lc: dict[str, dict[str, Any]]) -> str:
     for key in keys:
         cells, title = [], key
         for tool in tools:
-            r = next((r for r in lc[tool].get("scenarios", []) if r["key"] == key), None)
+            r = _scenario(lc, tool, key)
             if r is None:
                 cells.append("")
                 continue
@@ -470,7 +475,7 @@ def comparison(lc: dict[str, dict[str, Any]]) -> str:
     for key in keys:
         cells, title = [], key
         for tool in tools:
-            r = next((r for r in lc[tool].get("scenarios", []) if r["key"] == key), None)
+            r = _scenario(lc, tool, key)
             if r is None:
                 cells.append("")
                 continue
