@@ -7,7 +7,6 @@ replaced (`otelchain._secrets`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from otelchain import _secrets
@@ -32,15 +31,10 @@ __all__ = [
 class Oversized(str):
     """A value longer than the text bound (``max_attribute_length``) because it holds base64
     images within the image limit, kept whole. `bound_attributes` lets it pass whole while the
-    span has room for it, else sets ``fit(cap)``: the value again within ``cap`` (its images
-    become the marker), still valid. Never reaches the SDK: `bound_attributes` sets it as ``str``."""
+    span has room for it, else fits it to what is left (`_fit`: its images become the marker,
+    JSON still parses). Never reaches the SDK: `bound_attributes` sets it as ``str``."""
 
-    fit: Callable[[int], str]
-
-    def __new__(cls, text: str, fit: Callable[[int], str]) -> Oversized:
-        self = super().__new__(cls, text)
-        self.fit = fit
-        return self
+    __slots__ = ()
 
 
 def sanitize(text: str) -> str:
@@ -84,10 +78,9 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
                 n = len(value)
             used += n
         elif t is Oversized:  # images kept whole: within the span's room, else fitted to it
+            value = str.__str__(value)  # (a plain copy)
             if room is not None and room - used < len(value):
-                value = value.fit(_cap(max_length, room - used))
-            else:
-                value = str.__str__(value)  # (a plain copy)
+                value = _fit(value, _cap(max_length, room - used))
             if secrets:
                 value = scrub_known(value)
             attrs[key] = value
@@ -111,8 +104,12 @@ def bound_attributes(attrs: dict[str, Any], max_length: int | None, room: int | 
 
 def _fit(text: str, cap: int | None) -> str:
     """``text`` within ``cap``: a JSON object or array (a value `json_text` bounded, now past
-    the span's room) is encoded again within ``cap``, its leaves cut so it still parses; any
-    other text is cut with a note (`truncate`)."""
+    the span's room) is encoded again within ``cap``, its leaves cut so it still parses (a base64
+    image among them becomes the marker); a base64 image URL becomes the marker; any other text
+    is cut with a note (`truncate`)."""
+    if cap is not None and len(text) > cap and (marker := image_marker(text)) is not None:
+        _health.count("values_truncated")
+        return sanitize(marker)
     if cap is not None and len(text) > cap and text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
         try:
             data = json.loads(text)
@@ -147,7 +144,7 @@ def json_text(obj: Any, max_length: int | None, images: int | None = None) -> st
     if not text.isascii():
         text = sanitize(text)
     if max_length is not None and len(text) > max_length:
-        return Oversized(text, lambda cap: json_text(obj, cap))
+        return Oversized(text)
     return text
 
 
@@ -157,10 +154,9 @@ def image_text(url: str, max_length: int | None) -> str:
     the span has no room for it); any other URL is text like any other."""
     if max_length is None or len(url) <= max_length:
         return truncate(url, max_length)
-    marker = image_marker(url)
-    if marker is None:
+    if image_marker(url) is None:
         return truncate(url, max_length)
-    return Oversized(sanitize(url), lambda cap: _omitted(sanitize(marker)))
+    return Oversized(sanitize(url))
 
 
 def settle(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -170,11 +166,6 @@ def settle(attrs: dict[str, Any]) -> dict[str, Any]:
         if type(value) is Oversized:
             attrs[key] = str.__str__(value)
     return attrs
-
-
-def _omitted(marker: str) -> str:
-    _health.count("values_truncated")
-    return marker
 
 
 def as_text(obj: Any, max_length: int | None) -> str:
