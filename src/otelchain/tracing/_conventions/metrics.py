@@ -137,14 +137,13 @@ def _register_health(meter_provider: MeterProvider | None, meter: Any) -> None:
         meter.create_observable_counter(name, callbacks=[observe], unit=unit, description=description)
 
 
-def _global_provider_unset() -> bool:
-    """Whether no global MeterProvider is set (one ``OTEL_PYTHON_METER_PROVIDER`` names is loaded
-    now, as ``metrics.get_meter_provider()`` would on first use): instruments recorded then go
-    nowhere. Later runs read the API's global directly, not through ``get_meter_provider``'s
-    environment lookup (``tests/tracing/test_sdk_contract.py`` pins the name)."""
+def _load_env_provider() -> None:
+    """Load the global MeterProvider ``OTEL_PYTHON_METER_PROVIDER`` names, if none is set yet,
+    as ``metrics.get_meter_provider()`` does on first use (runs then read the API's global
+    directly, without that call's environment lookup; ``tests/tracing/test_sdk_contract.py``
+    pins the name)."""
     if _metrics_api._METER_PROVIDER is None and _METER_PROVIDER_ENV in os.environ:
         metrics.get_meter_provider()
-    return _metrics_api._METER_PROVIDER is None
 
 
 class GenAIMetrics:
@@ -155,7 +154,8 @@ class GenAIMetrics:
         ``gen_ai_latest_experimental``): model calls' duration, chunk times and token counts as
         ``gen_ai.client.inference.*`` instruments, one token histogram per direction."""
         self.follows_global = meter_provider is None
-        self.unset = self.follows_global and _global_provider_unset()  # (until one is set)
+        if self.follows_global:
+            _load_env_provider()
         if meter_provider is None:
             meter = metrics.get_meter("otelchain", __version__)  # a proxy: follows a provider set later
         else:
@@ -247,13 +247,7 @@ class MetricsRecorder(Recorder):
     def _idle(self) -> bool:
         """Whether nothing listens: the global meter provider is followed and none is set yet
         (a run then costs no metric work; one set later is followed from its next run)."""
-        instruments = self.instruments
-        if not instruments.follows_global or not instruments.unset:
-            return False
-        if _metrics_api._METER_PROVIDER is not None:  # set since: followed from now on
-            instruments.unset = False
-            return False
-        return True
+        return self.instruments.follows_global and _metrics_api._METER_PROVIDER is None
 
     def start(self, run: Run, state: SpanState) -> None:
         if self._idle():
