@@ -228,11 +228,22 @@ class SpanLifecycle(RunTreeHandler):
             state = SpanState(child(pstate.span), False, 0, budget(self._limits()), 0)
             state.view = view
             run.data = state
-            for recorder in self.recorders:
-                recorder.start(run, state)
-            if claim is not None and claim.activate:
-                claim.token = state.attach()
-            return
+        else:
+            state = self._sdk_start(run, view, pstate)
+        for recorder in self.recorders:
+            recorder.start(run, state)
+        if state.recording:
+            more: Attrs = {}
+            for mapper in self.mappers:
+                mapper.start(run, state, more)
+            state.attrs += len(more)
+            self.put(state, more)
+        if claim is not None and claim.activate:
+            claim.token = state.attach()
+
+    def _sdk_start(self, run: Run, view: Any, pstate: SpanState | None) -> SpanState:
+        """Start the run's span through the SDK (named by the mappers, parented by its parent
+        run's span or the ambient context) and keep it in ``run.data``."""
         head = self._namer.head(run, view) if self._namer is not None else None
         name, kind, attrs = head if head is not None else (run.name, SpanKind.INTERNAL, {})
         ctx: otel_context.Context | None = None
@@ -247,8 +258,7 @@ class SpanLifecycle(RunTreeHandler):
             span = self._tracer.start_span(
                 name, context=ctx, kind=kind, attributes=attrs, start_time=run.start_ns
             )
-            recording = span.is_recording()
-            state = SpanState(span, recording, len(attrs), budget(self._limits()), 0)
+            state = SpanState(span, span.is_recording(), len(attrs), budget(self._limits()), 0)
             state.view = view
             run.data = state
         except BaseException as error:  # interrupted: the span must not stay open unseen
@@ -257,16 +267,7 @@ class SpanLifecycle(RunTreeHandler):
             elif not isinstance(error, Exception):  # inside the SDK's start: lost, but counted
                 health.count("spans_interrupted")
             raise
-        for recorder in self.recorders:
-            recorder.start(run, state)
-        if recording:
-            more: Attrs = {}
-            for mapper in self.mappers:
-                mapper.start(run, state, more)
-            state.attrs += len(more)
-            self.put(state, more)
-        if claim is not None and claim.activate:
-            claim.token = state.attach()
+        return state
 
     # --- end --------------------------------------------------------------------------------
     def _on_run_end(self, run: Run) -> None:

@@ -36,9 +36,9 @@ def budget(limits: tuple[int | None, int | None]) -> Budget:
 
 def sdk_span_limits(tracer: Any) -> tuple[int | None, int | None] | None:
     """(max events, max attributes) per span of the SDK tracer behind ``tracer``; None when it
-    is not an SDK tracer (yet). The one place otelchain reads SDK internals: the SDK has no
-    public accessor for a provider's span limits (``tests/tracing/test_sdk_contract.py`` fails
-    when these names change)."""
+    is not an SDK tracer (yet). One of the two places otelchain reads SDK internals (with
+    `unsampled_child`): the SDK has no public accessor for a provider's span limits
+    (``tests/tracing/test_sdk_contract.py`` fails when these names change)."""
     real = _real(tracer)
     limits = getattr(real, "_span_limits", None)
     if limits is None:
