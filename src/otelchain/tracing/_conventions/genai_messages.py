@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from otelchain._json import Base64Image, is_mapping
+from otelchain._json import Base64Image, image_marker, is_mapping
 from otelchain.tracing._conventions.openinference_values import REDACTED, MessageView, image_url
 
 __all__ = ["agent_messages", "input_messages", "output_message", "parse_arguments", "tool_definitions"]
@@ -96,11 +96,9 @@ def _masked(
             continue
         content = part.get("content")
         if image_max is not None and part.get("type") == "blob" and isinstance(content, str):
-            mime = part.get("mime_type") or "data"
-            if len(content) > image_max:
-                part = {**part, "content": f"[base64 {mime}: {len(content)} chars omitted]"}
-            else:  # within the limit: kept whole by the encoder, whatever the text bound
-                part = {**part, "content": Base64Image(content, mime)}
+            image = Base64Image(content, part.get("mime_type") or "data")
+            # within the limit: kept whole by the encoder, whatever the text bound; else the marker
+            part = {**part, "content": image if len(image) <= image_max else image_marker(image)}
         if hide_text and part.get("type") in ("text", "reasoning"):
             part = {**part, "content": REDACTED}
         out.append(part)
