@@ -45,6 +45,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -431,9 +432,30 @@ def lean_and_sampling(by_key: dict[str, dict[str, Any]], lc: dict[str, dict[str,
         )
 
 
-def _scenario(lc: dict[str, dict[str, Any]], tool: str, key: str) -> dict[str, Any] | None:
-    """One tool's result for one langchain-core scenario (None: not measured)."""
-    return next((r for r in lc[tool].get("scenarios", []) if r["key"] == key), None)
+def _workload(r: dict[str, Any]) -> str:
+    return str(r["scenario"]).removeprefix("langchain-core: ")
+
+
+def _rows(
+    lc: dict[str, dict[str, Any]],
+    tools: list[str],
+    keys: list[str],
+    title: Callable[[dict[str, Any]], str],
+    cell: Callable[[dict[str, Any]], str],
+) -> list[str]:
+    """One table row per langchain-core scenario, one cell per tool (empty: not measured)."""
+    rows = []
+    for key in keys:
+        cells, name = [], key
+        for tool in tools:
+            r = next((r for r in lc[tool].get("scenarios", []) if r["key"] == key), None)
+            if r is None:
+                cells.append("")
+                continue
+            name = title(r)
+            cells.append(cell(r))
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
 
 
 def comparison(lc: dict[str, dict[str, Any]]) -> str:
@@ -449,21 +471,23 @@ def comparison(lc: dict[str, dict[str, Any]]) -> str:
         "| --- |" + " ---: |" * len(tools),
     ]
     keys = [k for k in LC_KEYS if any(r["key"] == k for t in tools for r in lc[t].get("scenarios", []))]
-    for key in keys:
-        cells, title = [], key
-        for tool in tools:
-            r = _scenario(lc, tool, key)
-            if r is None:
-                cells.append("")
-                continue
-            title = r["scenario"].removeprefix("langchain-core: ")
-            t = next(x for x in r["rows"] if x["role"] == "traced")
-            x_floor = "n/a" if t.get("x_floor") is None else f"{t['x_floor']:.2f}×"
-            cells.append(
-                f"{t['x_raw']:.2f}×; {x_floor}; {t['spans_per_unit']} / {t.get('events_per_unit', 0)} / "
-                f"{t.get('attributes_per_unit', 0)}; {t.get('spans_lost', 0)}"
-            )
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+
+    def ratios(r: dict[str, Any]) -> str:
+        t = next(x for x in r["rows"] if x["role"] == "traced")
+        x_floor = "n/a" if t.get("x_floor") is None else f"{t['x_floor']:.2f}×"
+        return (
+            f"{t['x_raw']:.2f}×; {x_floor}; {t['spans_per_unit']} / {t.get('events_per_unit', 0)} / "
+            f"{t.get('attributes_per_unit', 0)}; {t.get('spans_lost', 0)}"
+        )
+
+    def overheads(r: dict[str, Any]) -> str:
+        t = _traced(r)
+        pct = t.get("sampled_out_pct")
+        share = "n/a" if pct is None else f"{pct:.0f}%"
+        out = "n/a" if "sampled_out_us" not in t else f"{t['sampled_out_us']:.2f} ({share})"
+        return f"{t['overhead_us']:.2f} / {out}"
+
+    lines += _rows(lc, tools, keys, _workload, ratios)
     lines += [
         "",
         "Overhead per call (per token for the stream), µs: sampled / every run sampled out "
@@ -472,20 +496,7 @@ def comparison(lc: dict[str, dict[str, Any]]) -> str:
         "| workload | " + " | ".join(TOOL_NAMES[t] for t in tools) + " |",
         "| --- |" + " ---: |" * len(tools),
     ]
-    for key in keys:
-        cells, title = [], key
-        for tool in tools:
-            r = _scenario(lc, tool, key)
-            if r is None:
-                cells.append("")
-                continue
-            title = f"{r['scenario'].removeprefix('langchain-core: ')} (per {_per_unit(r)})"
-            t = _traced(r)
-            pct = t.get("sampled_out_pct")
-            share = "n/a" if pct is None else f"{pct:.0f}%"
-            out = "n/a" if "sampled_out_us" not in t else f"{t['sampled_out_us']:.2f} ({share})"
-            cells.append(f"{t['overhead_us']:.2f} / {out}")
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    lines += _rows(lc, tools, keys, lambda r: f"{_workload(r)} (per {_per_unit(r)})", overheads)
     leaks = sorted(
         {
             TOOL_NAMES[t]
@@ -497,7 +508,7 @@ def comparison(lc: dict[str, dict[str, Any]]) -> str:
     kept = []
     for tool in tools:
         left = {
-            r["scenario"].removeprefix("langchain-core: "): x["run_map_left"]
+            _workload(r): x["run_map_left"]
             for r in lc[tool].get("scenarios", [])
             for x in r["rows"]
             if x["role"] == "sampled" and x.get("run_map_left")
