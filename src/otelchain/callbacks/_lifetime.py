@@ -9,7 +9,9 @@ event. Neither does a start whose dispatch raised before the ``try``. So every r
 
 - A run started by a coroutine or a plain function belongs to the asyncio task running it (else
   to the thread): once the task is done or the thread has exited, that frame has returned or
-  raised, and the run's end can no longer come.
+  raised, and the run's end can no longer come. The main thread outside an event loop outlives
+  every run it starts (nothing would ever find its runs abandoned), so those are not noted at
+  all: no owner, no look at the frames that started them.
 - A run started inside a generator (a stream: langchain-core's ``astream``, LangGraph's
   ``Pregel.astream``) lives as long as the generator, which may be resumed by another task
   (langchain-core runs each step of a stream in a task of its own). When its task is cancelled it
@@ -190,6 +192,8 @@ def adopt(handler: RunTreeHandler, run: Run) -> None:
         owner = getattr(_local, "owner", None)
         if owner is None:
             owner = _thread_owner()
+        if owner is _MAIN_THREAD:
+            return
     owner.runs[run] = handler
     origin = _origin()
     if origin is _DISPATCH_ONLY:
@@ -215,7 +219,14 @@ def release(run: Run) -> None:
         _end_finished_generators()
 
 
+# The main thread's owner: it never finishes before the process does, so it holds no runs.
+_MAIN_THREAD = Owner()
+
+
 def _thread_owner() -> Owner:
+    if threading.current_thread() is threading.main_thread():
+        owner = _local.owner = _MAIN_THREAD
+        return owner
     owner = _local.owner = Owner()
     mark = _local.mark = _ThreadMark()
     weakref.finalize(mark, _thread_done, owner).atexit = False
