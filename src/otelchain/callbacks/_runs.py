@@ -8,9 +8,7 @@ handler are both built on it, so they see the same tree.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -28,10 +26,12 @@ __all__ = ["INPUTS_AT_END", "Run", "RunTreeHandler", "now_ns", "run_stamp_ns"]
 INPUTS_AT_END = "otelchain_inputs_at_end"
 
 _STAMPS_KEPT = 4096
-# Keyed by the id's int (UUID.__hash__ is Python code); an OrderedDict, whose oldest entry goes
-# in O(1) (a dict used as a queue slows down as deleted slots pile up at its front).
-_stamps: OrderedDict[object, tuple[bool, int]] = OrderedDict()
-_stamps_lock = threading.Lock()
+# Keyed by the id's int (UUID.__hash__ is Python code). Two generations of plain dicts: writes go
+# to the newer; once it holds `_STAMPS_KEPT` ids it becomes the older and the oldest generation
+# goes whole. No lock: each step is one dict operation, atomic, and a stamp is read within
+# microseconds of being written, long before its generation goes.
+_stamps: dict[object, tuple[bool, int]] = {}
+_older_stamps: dict[object, tuple[bool, int]] = {}
 
 
 def now_ns() -> int:
@@ -44,18 +44,22 @@ def run_stamp_ns(run_id: UUID, end: bool) -> int:
 
     The first handler to see the event stamps it; the others, called right after for the same
     event, read the same stamp, so the verbose log and the span tree show the same durations.
-    Only the latest event per run id is kept (a reused run id starts afresh), at most 4096 ids
-    (the oldest started go first).
+    Only the latest event per run id counts (a reused run id starts afresh); the ids of the
+    latest 4096 to 8192 events are kept.
     """
+    global _stamps, _older_stamps
     key = run_id.int if type(run_id) is UUID else run_id
     entry = _stamps.get(key)
+    if entry is None:
+        entry = _older_stamps.get(key)
     if entry is not None and entry[0] is end:
         return entry[1]
     stamp = now_ns()
-    with _stamps_lock:
-        _stamps[key] = (end, stamp)
-        if len(_stamps) > _STAMPS_KEPT:
-            _stamps.popitem(last=False)
+    stamps = _stamps
+    if len(stamps) >= _STAMPS_KEPT:
+        _older_stamps, _stamps = stamps, {}
+        stamps = _stamps
+    stamps[key] = (end, stamp)
     return stamp
 
 
