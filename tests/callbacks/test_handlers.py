@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import uuid
 from typing import Any
 from uuid import UUID
 
@@ -312,3 +313,26 @@ def test_plain_object_with_short_python_signatures_and_passed_twice() -> None:
     llm = FakeListLLM(["a b"], streaming=True, callbacks=[one])
     llm.call("x", callbacks=[one])
     assert tokens == ["a", " b"]  # adapted to its signature, and not called twice
+
+
+def test_every_handler_of_an_event_reads_one_stamp_and_a_reused_id_starts_afresh(monkeypatch: Any) -> None:
+    from otelchain.callbacks import _runs
+    from otelchain.callbacks._runs import RunTreeHandler
+    from tests.helpers.clock import FakeClock
+
+    monkeypatch.setattr(_runs, "now_ns", FakeClock(tick_ns=1_000))
+    first, second = RunTreeHandler(), RunTreeHandler()
+    run_id = uuid.uuid4()
+    for handler in (first, second):
+        handler.on_chain_start({"name": "r"}, {}, run_id=run_id)
+    a, b = first.runs[run_id], second.runs[run_id]
+    assert a.start_ns == b.start_ns
+    for handler in (first, second):
+        handler.on_chain_end({}, run_id=run_id)
+    assert a.end_ns is not None and a.end_ns == b.end_ns and a.end_ns > a.start_ns
+    for _ in range(2 * _runs._STAMPS_KEPT + 1):  # other runs' events: the kept stamps turn over
+        _runs.run_stamp_ns(uuid.uuid4(), False)
+    first.on_chain_start({"name": "again"}, {}, run_id=run_id)  # the same id, a new run
+    again = first.runs[run_id]
+    second.on_chain_start({"name": "again"}, {}, run_id=run_id)
+    assert again.start_ns > a.end_ns and second.runs[run_id].start_ns == again.start_ns

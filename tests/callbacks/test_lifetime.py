@@ -180,3 +180,24 @@ async def test_runs_whose_start_a_task_only_dispatched_belong_to_the_code_awaiti
     owner = _lifetime._tasks[asyncio.current_task()]  # type: ignore[index]
     assert list(owner.runs) == [handler.runs[parent]]  # the items were handed to it, and ended
     handler.on_chain_end({}, run_id=parent)
+
+
+def test_the_main_thread_outside_a_loop_notes_no_owner_a_worker_thread_does() -> None:
+    # The main thread outlives its runs: nothing would ever find them abandoned, so they are
+    # not noted (no owner, no look at the frames that started them); a worker thread's are.
+    handler = Ends()
+    assert threading.current_thread() is threading.main_thread()
+    main_run = handler.runs[start(handler, "main")]
+    owners: list[Any] = []
+
+    def work() -> None:
+        owners.append(handler.runs[start(handler, "worker")].owner)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert main_run.owner is None and not _lifetime._MAIN_THREAD.runs
+    assert isinstance(owners[0], _lifetime.Owner) and owners[0] is not _lifetime._MAIN_THREAD
+    assert isinstance(handler.ended["worker"], RunAbandonedError)
+    handler.on_chain_end({}, run_id=main_run.run_id)
+    assert handler.ended["main"] is None and handler.runs == {}
