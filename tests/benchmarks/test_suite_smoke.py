@@ -178,3 +178,34 @@ def test_run_renders_the_tables_from_one_run(tmp_path: Path) -> None:
     assert "a run the sampler drops costs ≤ 20% of a sampled one" in md
     if "official" in peers:
         assert "the official instrumentation's, one span per run" in md
+
+
+def test_instructions_child_runs_a_variant_and_exits_cleanly() -> None:
+    """The process `instructions.py` counts under Valgrind: one variant, a few calls, exit 0."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "instructions.py"), "--child", "chain", "traced", "otelchain", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(not __import__("shutil").which("valgrind"), reason="valgrind is not installed")
+def test_instructions_counts_what_the_calls_add() -> None:
+    """Counted twice under callgrind (no calls, 20 calls): a traced chain run adds instructions,
+    and the table reads them as the suite does."""
+    import instructions
+
+    with instructions.ThreadPoolExecutor(max_workers=2) as pool:
+        none, some, calls = instructions.per_call("chain", "traced", "otelchain", 20, None, pool)
+        per_call = (some.result() - none.result()) / calls
+    assert 100_000 < per_call < 5_000_000  # a traced chain run: hundreds of thousands
+    row = {"base": 100.0, "raw": 50.0, "noop": 110.0, "traced": 300.0, "sampled": 150.0}
+    official = dict(row, traced=260.0)
+    text = instructions.table({("lc_lcel", "otelchain"): row, ("lc_lcel", "official"): official})
+    assert "| lc_lcel | otelchain | 100 | 50 | 10 | 200 | 4.00 | 50 (25%) |" in text
+    assert "÷ the official instrumentation's: 1.25" in text
