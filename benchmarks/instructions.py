@@ -5,7 +5,8 @@ Timings on shared machines drift (the same raw SDK span measured 13 and 21 µs m
 a change of a few percent, or two tools measured in two processes, cannot be told apart by time.
 The instructions a call executes do not drift: this runs each variant of a scenario in its own
 process under ``valgrind --tool=callgrind``, once with no calls and once with ``--calls`` calls
-(after the same warm-up, with a fixed ``PYTHONHASHSEED``), and divides the difference. Only the
+(after the same warm-up, with a fixed ``PYTHONHASHSEED`` and the garbage collector off during the
+calls: when a collection falls would move the count), and divides the difference. Only the
 main thread is counted, as the timed suite counts only its CPU time (the SDK's export thread
 runs when the scheduler lets it, which would move the count). Instructions are not time: a
 system call, a cache miss or an allocation costs more than its instructions, and tracing code
@@ -23,6 +24,7 @@ are the ones `run.py` makes. Two processes run at a time (the counts do not depe
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import shutil
@@ -66,6 +68,8 @@ def child(key: str, role: str, tool: str, calls: int, patch: str | None) -> None
     fn = variant.fn
     for _ in range(50):
         fn()
+    gc.collect()
+    gc.disable()  # a collection's cost depends on where it falls, not on the calls being counted
     for _ in range(calls):
         fn()
     if variant.provider is not None:
