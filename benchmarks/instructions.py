@@ -17,8 +17,9 @@ lower than the timed ones. Read them beside the timed suite (`run.py`), for A/B 
     python benchmarks/instructions.py --only lc_lcel lc_llm --tools otelchain official openinference
     python benchmarks/instructions.py --only llmchain --patch my_patch.py   # A/B: apply() before the calls
 
-Needs ``valgrind`` on PATH (Debian: ``apt-get install valgrind``); the peers' virtual environments
-are the ones `run.py` makes. Two processes run at a time (the counts do not depend on it).
+Needs ``valgrind`` on PATH (Debian: ``apt-get install valgrind``); the peers run in the virtual
+environments `run.py` makes (on first use). Two processes run at a time (the counts do not depend
+on it).
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from run import peer_python  # the peers' environments, made as the timed suite makes them
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -80,12 +84,7 @@ def child(key: str, role: str, tool: str, calls: int, patch: str | None) -> None
 
 # --- the parent ------------------------------------------------------------------------------------
 def _python(tool: str) -> str:
-    if tool == "otelchain":
-        return sys.executable
-    python = HERE / ".venvs" / tool / "bin" / "python"
-    if not python.exists():
-        raise SystemExit(f"{python} is missing: `python benchmarks/run.py --only lc_chain` makes it")
-    return str(python)
+    return sys.executable if tool == "otelchain" else str(peer_python(tool))
 
 
 def count(key: str, role: str, tool: str, calls: int, patch: str | None) -> int:
@@ -120,11 +119,14 @@ def count(key: str, role: str, tool: str, calls: int, patch: str | None) -> int:
         return int(found.group(1))
 
 
-def per_call(key: str, role: str, tool: str, calls: int, patch: str | None, pool: ThreadPoolExecutor) -> Any:
-    """A future of the instructions per call: (count with ``calls`` − count with none) ÷ calls."""
+def per_call(
+    key: str, role: str, tool: str, calls: int, patch: str | None, pool: ThreadPoolExecutor
+) -> Callable[[], float]:
+    """Start the two counts (no calls, ``calls`` calls) in ``pool``; the function returned waits
+    for them and gives the instructions per call, their difference ÷ ``calls``."""
     none = pool.submit(count, key, role, tool, 0, patch)
     some = pool.submit(count, key, role, tool, calls, patch)
-    return none, some, calls
+    return lambda: (some.result() - none.result()) / calls
 
 
 def table(results: dict[tuple[str, str], dict[str, float]]) -> str:
@@ -167,16 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not on PATH (Debian: apt-get install valgrind)")
-    jobs: dict[tuple[str, str, str], Any] = {}
+    jobs: dict[tuple[str, str, str], Callable[[], float]] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
         for key in args.only:
             for tool in args.tools if key.startswith("lc_") else ["otelchain"]:
                 for role in ROLES:
                     jobs[key, tool, role] = per_call(key, role, tool, args.calls, args.patch, pool)
         results: dict[tuple[str, str], dict[str, float]] = {}
-        for (key, tool, role), (none, some, calls) in jobs.items():
-            results.setdefault((key, tool), {})[role] = (some.result() - none.result()) / calls
-            figure = results[key, tool][role]
+        for (key, tool, role), pending in jobs.items():
+            figure = results.setdefault((key, tool), {})[role] = pending()
             print(f"[instructions] {key} {tool} {role}: {figure:,.0f}", file=sys.stderr, flush=True)
     print(table(results))
     return 0

@@ -315,7 +315,9 @@ def test_plain_object_with_short_python_signatures_and_passed_twice() -> None:
     assert tokens == ["a", " b"]  # adapted to its signature, and not called twice
 
 
-def test_every_handler_of_an_event_reads_one_stamp_and_a_reused_id_starts_afresh(monkeypatch: Any) -> None:
+def test_every_handler_of_an_event_reads_one_stamp_and_a_reused_id_starts_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from otelchain.callbacks import _runs
     from otelchain.callbacks._runs import RunTreeHandler
     from tests.helpers.clock import FakeClock
