@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 from otelchain.callbacks import CallbackManager
 from otelchain.chains import LLMChain
@@ -34,6 +35,36 @@ def test_instrument_traces_runs_without_callbacks() -> None:
     chain().call({"n": 2})
     assert len(t.spans) == 2  # nothing more after uninstrument
     assert instrumented_handler() is None
+
+
+def test_frameworks_added_by_the_package_root_follow_instrument() -> None:
+    """`instrument()` reaches frameworks above tracing through `add_framework` (the package root
+    adds langchain-core's): enabled with the shared handler, now if one is installed, and
+    disabled by `uninstrument()`; adding the same one twice changes nothing."""
+    from otelchain.tracing._setup import instrument as setup
+
+    seen: list[object] = []
+
+    def enable(handler_of: Any) -> None:
+        seen.append(handler_of())
+
+    def disable() -> None:
+        seen.append("disabled")
+
+    t = make_traced()
+    before = list(setup._frameworks)
+    try:
+        handler = instrument(t.provider)
+        setup.add_framework(enable, disable)
+        setup.add_framework(enable, disable)
+        assert seen == [handler]
+        again = instrument(t.provider)
+        assert seen == [handler, again]
+        uninstrument()
+        assert seen == [handler, again, "disabled"]
+    finally:
+        uninstrument()
+        setup._frameworks[:] = before
 
 
 def test_instrument_twice_keeps_exactly_one_handler() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
@@ -13,7 +14,7 @@ from opentelemetry.trace import Span, Tracer, TracerProvider
 from otelchain.callbacks._manager import add_global_handler, remove_global_handler
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
 
-__all__ = ["instrument", "instrument_from_env", "instrumented_handler", "uninstrument"]
+__all__ = ["add_framework", "instrument", "instrument_from_env", "instrumented_handler", "uninstrument"]
 
 logger = logging.getLogger("otelchain.tracing")
 
@@ -21,6 +22,20 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 _lock = threading.Lock()
 _handler: OpenTelemetryCallbackHandler | None = None
+# Frameworks whose run trees the shared handler joins (langchain-core): (enable, disable) pairs
+# added by the package that wires the layers, so tracing depends on none of them.
+_frameworks: list[tuple[Callable[[Callable[[], Any]], None], Callable[[], None]]] = []
+
+
+def add_framework(enable: Callable[[Callable[[], Any]], None], disable: Callable[[], None]) -> None:
+    """Let `instrument()` reach a framework above this layer: ``enable(instrumented_handler)``
+    when the shared handler is installed (now too, if it is), ``disable()`` when it is removed."""
+    with _lock:
+        if any(known is enable for known, _ in _frameworks):
+            return
+        _frameworks.append((enable, disable))
+        if _handler is not None:
+            enable(instrumented_handler)
 
 
 def instrument(
@@ -41,7 +56,8 @@ def instrument(
             remove_global_handler(_handler)
         _handler = handler
         add_global_handler(handler)
-        _langchain().enable(instrumented_handler)
+        for enable, _ in _frameworks:
+            enable(instrumented_handler)
     return handler
 
 
@@ -52,14 +68,8 @@ def uninstrument() -> None:
         if _handler is not None:
             remove_global_handler(_handler)
             _handler = None
-        _langchain().disable()
-
-
-def _langchain() -> Any:
-    """The langchain-core/LangGraph bridge (by name: tracing does not depend on integrations)."""
-    import importlib
-
-    return importlib.import_module("otelchain.integrations._langchain")
+        for _, disable in _frameworks:
+            disable()
 
 
 def instrumented_handler() -> OpenTelemetryCallbackHandler | None:
