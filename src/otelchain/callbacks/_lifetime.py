@@ -42,12 +42,29 @@ import sys
 import threading
 import weakref
 from types import CodeType, FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from otelchain.callbacks._runs import Run, RunTreeHandler
+__all__ = ["OwnedRun", "Owner", "RunAbandonedError", "RunTree", "adopt", "release", "track_handler"]
 
-__all__ = ["Owner", "RunAbandonedError", "adopt", "release", "track_handler"]
+
+class OwnedRun(Protocol):
+    """A run as its owner sees it (`otelchain.callbacks._runs.Run` is one)."""
+
+    owner: Any  # its `Owner` while open
+
+    @property
+    def parent(self) -> OwnedRun | None: ...
+
+
+class RunTree(Protocol):
+    """A handler that keeps runs (`RunTreeHandler` is one): its open runs by id, and how it
+    ends one whose owner is gone."""
+
+    @property
+    def runs(self) -> dict[Any, Any]: ...
+
+    def _abandon(self, run: Any, error: BaseException) -> None: ...
+
 
 logger = logging.getLogger("otelchain.callbacks")
 
@@ -68,15 +85,15 @@ class Owner:
     __slots__ = ("__weakref__", "dispatched", "frames", "pid", "runs")
 
     def __init__(self) -> None:
-        self.runs: dict[Run, RunTreeHandler] = {}
-        self.frames: dict[Run, FrameType] = {}
-        self.dispatched: set[Run] = set()
+        self.runs: dict[OwnedRun, RunTree] = {}
+        self.frames: dict[OwnedRun, FrameType] = {}
+        self.dispatched: set[OwnedRun] = set()
         self.pid = os.getpid()
 
 
 _tasks: dict[asyncio.Task[Any], Owner] = {}
 _local = threading.local()
-_handlers: weakref.WeakSet[RunTreeHandler] = weakref.WeakSet()
+_handlers: weakref.WeakSet[RunTree] = weakref.WeakSet()
 # Generator-started runs whose task or thread has finished while the generator was alive.
 _parked = Owner()
 _parked_lock = threading.Lock()
@@ -89,7 +106,7 @@ class _ThreadMark:
     __slots__ = ("__weakref__",)
 
 
-def track_handler(handler: RunTreeHandler) -> None:
+def track_handler(handler: RunTree) -> None:
     """Remember a run-tree handler (weakly), so a fork child can empty its run map."""
     _handlers.add(handler)
 
@@ -170,7 +187,7 @@ _getrefcount = getattr(sys, "getrefcount", None)
 _FINISHED_REFS = _calibrate() if _getrefcount is not None else 0
 
 
-def _generator_alive(frames: dict[Run, FrameType], run: Run) -> bool:
+def _generator_alive(frames: dict[OwnedRun, FrameType], run: OwnedRun) -> bool:
     """Whether the generator that started ``run`` may still resume: a live generator holds a
     reference to its frame; one that finished, or was collected, holds none."""
     if _getrefcount is None:  # not CPython: assume it may
@@ -179,7 +196,7 @@ def _generator_alive(frames: dict[Run, FrameType], run: Run) -> bool:
 
 
 # --- noting and forgetting ---------------------------------------------------------------------
-def adopt(handler: RunTreeHandler, run: Run) -> None:
+def adopt(handler: RunTree, run: OwnedRun) -> None:
     """Note ``run`` (just recorded by ``handler``) under the task or thread starting it."""
     loop = _get_running_loop()
     task = _current_task(loop) if loop is not None else None
@@ -203,7 +220,7 @@ def adopt(handler: RunTreeHandler, run: Run) -> None:
     run.owner = owner
 
 
-def release(run: Run) -> None:
+def release(run: OwnedRun) -> None:
     """``run`` ended: its owner forgets it."""
     global _ends
     owner: Owner | None = run.owner
@@ -285,7 +302,7 @@ def _finish(owner: Owner, error: BaseException, *, keep_live_generators: bool) -
         _abandon(handler, run, error)
 
 
-def _hand_to_parent(run: Run, handler: RunTreeHandler) -> None:
+def _hand_to_parent(run: OwnedRun, handler: RunTree) -> None:
     """A run dispatched by a task now done: the owner of its parent run owns it (if any)."""
     parent = run.parent
     owner: Owner | None = parent.owner if parent is not None else None
@@ -310,7 +327,7 @@ def _end_finished_generators() -> None:
         )
 
 
-def _abandon(handler: RunTreeHandler, run: Run, error: BaseException) -> None:
+def _abandon(handler: RunTree, run: OwnedRun, error: BaseException) -> None:
     try:
         handler._abandon(run, error)
     except Exception as failure:  # a handler's failure must not stop the others' ends

@@ -21,22 +21,37 @@ import threading
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from opentelemetry import context as otel_context
 
 logger = logging.getLogger("otelchain.tracing")
 
-if TYPE_CHECKING:
-    from otelchain.tracing._spans.lifecycle import SpanLifecycle as OpenTelemetryCallbackHandler
+__all__ = [
+    "Claim",
+    "TracingHandler",
+    "claim_next_run",
+    "has_peers",
+    "live_handlers",
+    "run_context",
+    "run_state",
+]
 
-__all__ = ["Claim", "claim_next_run", "has_peers", "live_handlers", "run_context", "run_state"]
 
-_live: weakref.WeakSet[OpenTelemetryCallbackHandler] = weakref.WeakSet()
+class TracingHandler(Protocol):
+    """A tracing handler as the code running bodies sees it (`SpanLifecycle` is one)."""
+
+    shared: bool  # the app-wide handler of `instrument()`
+
+    def otelchain_run_context(self, run_id: UUID) -> Any:
+        """The run's context (its ``context()`` holds the run's span), or None."""
+
+
+_live: weakref.WeakSet[TracingHandler] = weakref.WeakSet()
 # What the per-run lookups iterate: weak references to the live handlers, rebuilt only when a
 # handler is made or collected (iterating the WeakSet itself costs a few µs on every run).
-_refs: tuple[weakref.ref[OpenTelemetryCallbackHandler], ...] = ()
+_refs: tuple[weakref.ref[TracingHandler], ...] = ()
 _refs_lock = threading.RLock()  # a handler collected while rebuilding rebuilds again
 
 
@@ -59,7 +74,7 @@ def add_bridge(enable: Callable[[], None]) -> None:
             enable()
 
 
-def register(handler: OpenTelemetryCallbackHandler) -> None:
+def register(handler: TracingHandler) -> None:
     """Make a handler's runs findable by :func:`run_context` (weakly: it may be dropped), and
     switch on the bridges that make runs' spans current in frameworks' bodies."""
     _live.add(handler)
@@ -71,12 +86,12 @@ def register(handler: OpenTelemetryCallbackHandler) -> None:
             logger.warning("otelchain: could not enable a bridge: %s: %s", type(error).__name__, error)
 
 
-def live_handlers() -> list[OpenTelemetryCallbackHandler]:
+def live_handlers() -> list[TracingHandler]:
     """The tracing handlers alive now."""
     return [handler for ref in _refs if (handler := ref()) is not None]
 
 
-def has_peers(handler: OpenTelemetryCallbackHandler) -> bool:
+def has_peers(handler: TracingHandler) -> bool:
     """Whether any tracing handler other than ``handler`` is alive (cheap: on every run)."""
     refs = _refs
     return len(refs) > 1 or (len(refs) == 1 and refs[0]() is not handler)

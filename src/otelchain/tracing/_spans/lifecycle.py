@@ -148,7 +148,7 @@ class SpanLifecycle(RunTreeHandler):
             return False
         mine: object | None = None
         for peer in live_handlers():
-            if peer is self:
+            if peer is self or not isinstance(peer, SpanLifecycle):
                 continue
             run = peer.runs.get(run_id)
             if run is None or run.data is None:
