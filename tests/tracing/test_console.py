@@ -25,7 +25,7 @@ from otelchain.llms import FakeListLLM
 from otelchain.prompts import PromptTemplate
 from otelchain.tools import Calculator, Tool
 from otelchain.tracing import ConsoleSpanProcessor, ConsoleSpanTreeExporter, OpenTelemetryCallbackHandler
-from otelchain.tracing._console.render import console_width, use_color
+from otelchain.tracing._console.printer import console_width, use_color
 from tests.helpers import CALC_STEP_1 as STEP_1
 from tests.helpers import CALC_STEP_2 as STEP_2
 from tests.helpers import Boom, FakeClock, seed_chain

@@ -73,7 +73,15 @@ from opentelemetry import context as otel_context
 from otelchain._secrets import is_secret_key, register_secret
 from otelchain.callbacks import get_verbose
 from otelchain.integrations._langgraph import loop_exit, loop_first
-from otelchain.tracing._spans.context import Claim, claim_next_run, close_claim, run_context, run_state
+from otelchain.tracing._console.verbose import default_console_handler
+from otelchain.tracing._spans.context import (
+    Claim,
+    claim_next_run,
+    close_claim,
+    live_handlers,
+    run_context,
+    run_state,
+)
 
 __all__ = ["disable", "disable_context", "enable", "enable_context"]
 
@@ -109,8 +117,6 @@ class _VerboseHandler:
     def get(self) -> Any:
         if _handler_getter is None or not get_verbose():
             return None
-        from otelchain.tracing._console.verbose import default_console_handler
-
         return default_console_handler()
 
 
@@ -471,7 +477,5 @@ def disable() -> None:
     the app made itself is still alive."""
     global _handler_getter
     _handler_getter = None
-    from otelchain.tracing._spans.context import live_handlers
-
     if not any(not handler.shared for handler in live_handlers()):
         disable_context()

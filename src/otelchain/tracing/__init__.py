@@ -19,7 +19,8 @@ from otelchain.tracing._setup.instrument import instrument, instrumented_handler
 from otelchain.tracing._spans.health import TracingHealth, health, reset_health
 
 if TYPE_CHECKING:
-    from otelchain.tracing._console.render import ConsoleSpanProcessor, ConsoleSpanTreeExporter
+    from otelchain.tracing._console.processor import ConsoleSpanProcessor
+    from otelchain.tracing._console.tree import ConsoleSpanTreeExporter
     from otelchain.tracing._setup.configure import ConfigurationError, configure
     from otelchain.tracing._setup.instrumentor import OtelchainInstrumentor
     from otelchain.tracing._setup.propagation import (
@@ -55,8 +56,8 @@ _LAZY = {
     "disable_http_propagation": "otelchain.tracing._setup.propagation",
     "enable_http_propagation": "otelchain.tracing._setup.propagation",
     "http_propagation_enabled": "otelchain.tracing._setup.propagation",
-    "ConsoleSpanProcessor": "otelchain.tracing._console.render",
-    "ConsoleSpanTreeExporter": "otelchain.tracing._console.render",
+    "ConsoleSpanProcessor": "otelchain.tracing._console.processor",
+    "ConsoleSpanTreeExporter": "otelchain.tracing._console.tree",
 }
 
 

@@ -19,16 +19,28 @@ from typing import IO, TYPE_CHECKING, Any
 
 from otelchain._json import to_jsonable
 from otelchain.callbacks._runs import Run, RunTreeHandler
-from otelchain.tracing._console.printing import Printing
+from otelchain.tracing._console.printer import Printer, Printing
+from otelchain.tracing._console.render import (
+    VERBOSE_LIMITS,
+    Message,
+    crumb,
+    error_text,
+    group,
+    json_text,
+    llm_summary,
+    messages_renderable,
+    value_renderable,
+    verbose_renderables,
+)
 from otelchain.tracing._conventions import openinference_values as _oi
+from otelchain.tracing._conventions.view import llm_model, llm_params, tool_call_agent_name
+from otelchain.tracing._spans.context import current_claim
 from otelchain.tracing._spans.control_flow import control_flow
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from otelchain.schema import AgentAction, AgentFinish
-    from otelchain.tracing._console.render import Message
-
 __all__ = ["ConsoleCallbackHandler", "default_console_handler"]
 
 
@@ -47,8 +59,6 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
         self, stream: IO[str] | None = None, *, color: bool | None = None, width: int | None = None
     ) -> None:
         super().__init__()
-        from otelchain.tracing._console.render import Printer
-
         self.printer = Printer(stream, color, width)
         self._agents: set[Any] = set()  # run ids of the LangGraph agents' runs now running
 
@@ -57,8 +67,6 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
     ) -> None:
         """One verbose line; a body that cannot be shown costs the body, never the line."""
         from rich.text import Text
-
-        from otelchain.tracing._console.render import verbose_renderables
 
         try:
             shown = body()
@@ -72,8 +80,6 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
 
     # --- hooks --------------------------------------------------------------------------------
     def _on_run_start(self, run: Run) -> None:
-        from otelchain.tracing._console.render import crumb
-
         try:
             agent = _graph_agent_name(run)
             if agent is not None:  # a LangGraph agent's run: labelled an agent, as in the tree
@@ -89,8 +95,6 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
 
     def _on_run_end(self, run: Run) -> None:
         from rich.text import Text
-
-        from otelchain.tracing._console.render import error_text
 
         took = (run.end_ns or run.start_ns) - run.start_ns
         error = run.error
@@ -133,8 +137,6 @@ class ConsoleCallbackHandler(Printing, RunTreeHandler):
 def _name(run: Run) -> str:
     """The run's name as the span tree shows it: the model for model runs, else the run name."""
     if run.run_type == "llm":
-        from otelchain.tracing._conventions.view import llm_model, llm_params
-
         return llm_model(run, llm_params(run))
     return run.name
 
@@ -144,9 +146,6 @@ def _graph_agent_name(run: Run) -> str | None:
     ``lc_agent_name`` metadata, or the claim a ``create_react_agent`` graph opens), else None."""
     if run.run_type != "chain":
         return None
-    from otelchain.tracing._conventions.view import tool_call_agent_name
-    from otelchain.tracing._spans.context import current_claim
-
     claim = current_claim()
     if claim is not None and not (claim.agent_name and claim.run_id in (None, run.run_id)):
         claim = None
@@ -154,14 +153,10 @@ def _graph_agent_name(run: Run) -> str | None:
 
 
 def _json(data: Any) -> RenderableType:
-    from otelchain.tracing._console.render import json_text
-
     return json_text(to_jsonable(data))
 
 
 def _input(run: Run) -> RenderableType | None:
-    from otelchain.tracing._console.render import VERBOSE_LIMITS, messages_renderable, value_renderable
-
     inputs = run.inputs
     if run.run_type == "llm" and isinstance(inputs, Mapping):
         messages = inputs.get("messages")
@@ -179,8 +174,6 @@ def _input(run: Run) -> RenderableType | None:
 
 
 def _output(run: Run) -> RenderableType | None:
-    from otelchain.tracing._console.render import VERBOSE_LIMITS, group, value_renderable
-
     outputs = run.outputs
     if run.run_type == "llm" and outputs is not None and hasattr(outputs, "generations"):
         return group(*_llm_result(outputs))
@@ -207,8 +200,6 @@ def _message(message: Any) -> Message:
 def _llm_result(response: Any) -> list[RenderableType]:
     """The generations by role, then ``tokens 124 in / 23 out · model gpt-4o · finish stop``,
     with the token counts the span records."""
-    from otelchain.tracing._console.render import VERBOSE_LIMITS, llm_summary, messages_renderable
-    from otelchain.tracing._conventions.openinference_values import token_counts
 
     def first(mapping: Any, *keys: str) -> Any:
         values = (mapping.get(key) for key in keys) if isinstance(mapping, Mapping) else ()
@@ -230,7 +221,7 @@ def _llm_result(response: Any) -> list[RenderableType]:
                 model = model or first(meta, "model_name", "model")
             if isinstance(reason, str):
                 finish.append(reason)
-    counts = token_counts(response)
+    counts = _oi.token_counts(response)
     summary = llm_summary(model, counts.prompt, counts.completion, finish)
     return [messages_renderable(messages, VERBOSE_LIMITS), summary]
 

@@ -116,7 +116,7 @@ def _otlp(name: str, options: _OtlpOptions, origin: _Setting) -> _Exporter | Non
 
 
 def _console() -> SpanExporter:
-    from otelchain.tracing._console.render import ConsoleSpanTreeExporter
+    from otelchain.tracing._console.tree import ConsoleSpanTreeExporter
 
     return ConsoleSpanTreeExporter()
 
