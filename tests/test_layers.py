@@ -157,3 +157,48 @@ def test_no_module_imports_itself_back_even_inside_functions() -> None:
             n for n in _runtime_imports(ast.parse(path.read_text())) if n not in (module, "otelchain")
         }
     assert _cycles(edges) == []
+
+
+def _all_imports(tree: ast.AST) -> list[str]:
+    """Every otelchain module a file names in an import, the ones only for type checking too."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.extend(
+                f"{node.module}.{alias.name}" if _is_module(f"{node.module}.{alias.name}") else node.module
+                for alias in node.names
+            )
+    return [name for name in found if name.startswith("otelchain.")]
+
+
+def test_no_module_circle_even_for_type_checking() -> None:
+    """A circle a reader (or a type checker) follows is a circle too: modules that need each
+    other's types meet in a small protocol of the lower one instead."""
+    edges: dict[str, set[str]] = {}
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        module = ".".join(p for p in rel.parts if p != "__init__")
+        edges[module] = {n for n in _all_imports(ast.parse(path.read_text())) if n != module}
+    assert _cycles(edges) == []
+
+
+def test_no_otelchain_module_imported_by_name() -> None:
+    """``importlib.import_module("otelchain....")`` hides an arrow from every reader: the layers
+    are wired by the package root instead (`otelchain/__init__.py`)."""
+    hidden = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if (
+                name in ("import_module", "__import__")
+                and isinstance(first, ast.Constant)
+                and str(first.value).startswith("otelchain")
+            ):
+                hidden.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert hidden == []
