@@ -2,6 +2,7 @@
 
 - `approval_graph`: drafts, then pauses in ``interrupt()`` for a person's answer (human in the loop).
 - `nested_graph`: the same pause inside a subgraph.
+- `fan_out_graph`: three ``review`` nodes sent in one step, each pausing.
 - `parent_command_graph`: a subgraph node hands control back with ``Command(graph=Command.PARENT)``.
 - `failing_graph`: a node that raises (a genuine error).
 - `breakpoint_graph`: ``draft`` then ``send``, stopping at a static breakpoint before or after a node.
@@ -9,10 +10,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Annotated, Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command, interrupt
+from langgraph.types import Command, Send, interrupt
 from typing_extensions import TypedDict
 
 QUESTION = {"question": "Send the draft?", "draft": "Dear team"}
@@ -60,6 +62,23 @@ def nested_graph(checkpointer: Any = None) -> Any:
     outer.add_edge(START, "review")
     outer.add_edge("review", END)
     return outer.compile(checkpointer=checkpointer, name="outer")
+
+
+class Items(TypedDict, total=False):
+    x: int
+    log: Annotated[list[Any], operator.add]
+
+
+def _review(state: Items) -> Items:
+    return {"log": [interrupt(f"approve item {state['x']}?")]}
+
+
+def fan_out_graph(checkpointer: Any = None, items: int = 3) -> Any:
+    """``items`` ``review`` nodes sent in one step (``Send``), each pausing in ``interrupt()``."""
+    graph = StateGraph(Items)
+    graph.add_node("review", _review)
+    graph.add_conditional_edges(START, lambda s: [Send("review", {"x": i}) for i in range(items)])
+    return graph.compile(checkpointer=checkpointer, name="reviews")
 
 
 def _hop(state: Draft) -> Command[Any]:

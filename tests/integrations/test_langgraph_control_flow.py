@@ -75,6 +75,17 @@ async def test_interrupt_pauses_without_error(lg: Traced, mode: str) -> None:
     assert "otelchain.control_flow" not in _attrs(_named(spans, "draft"))
 
 
+def test_every_pending_interrupt_is_on_the_graph_that_caught_them(lg: Traced) -> None:
+    """Nodes fanned out in one step each pause: the graph run lists all of their interrupts (the
+    ids a resume needs), not only the last."""
+    out = G.fan_out_graph(InMemorySaver()).invoke({"x": 0}, _thread("fan-out"))
+    pending = sorted(i.id for i in out["__interrupt__"])
+    assert len(pending) == 3
+    root = _named(lg.spans, "invoke_workflow reviews")
+    _no_error(root)
+    assert sorted(e["langgraph.interrupt.id"] for e in _interrupts(root)) == pending
+
+
 def test_interrupt_value_is_content(lg: Traced) -> None:
     instrument(lg.provider, capture_content=False)
     graph = G.approval_graph(InMemorySaver())

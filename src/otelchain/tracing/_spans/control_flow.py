@@ -158,7 +158,13 @@ def end_by_control_flow(
     parent = run.parent
     pstate = parent.data if parent is not None else None
     if pstate is not None and kind == _INTERRUPT:
-        pstate.paused = pause
+        held: Pause | None = pstate.paused
+        if held is None or held.breakpoint is not None:
+            pstate.paused = pause
+        else:  # another child paused too (parallel nodes, fan-out): the graph holds them all
+            seen = {ident for ident, _ in held.interrupts if ident is not None}
+            more = [item for item in pause.interrupts if item[0] is None or item[0] not in seen]
+            pstate.paused = Pause(kind, [*held.interrupts, *more])
 
 
 def end_paused(handler: Any, state: Any, attrs: dict[str, AttributeValue]) -> None:
