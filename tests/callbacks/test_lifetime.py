@@ -201,3 +201,40 @@ def test_the_main_thread_outside_a_loop_notes_no_owner_a_worker_thread_does() ->
     assert isinstance(handler.ended["worker"], RunAbandonedError)
     handler.on_chain_end({}, run_id=main_run.run_id)
     assert handler.ended["main"] is None and handler.runs == {}
+
+
+def test_a_run_whose_end_never_came_ends_with_its_parent() -> None:
+    """The parent ends (here with success, as after a fallback) while a child this thread started
+    is open: the thread's stack has unwound past the child, so its end was lost; it ends now, as
+    abandoned, before its parent."""
+    handler = Ends()
+    parent = start(handler, "parent")
+    start(handler, "lost end", parent=parent)
+    handler.on_chain_end({}, run_id=parent)
+    assert handler.runs == {}
+    assert list(handler.ended) == ["lost end", "parent"]
+    assert isinstance(handler.ended["lost end"], RunAbandonedError)
+    assert handler.ended["parent"] is None
+    assert handler.abandoned == ["lost end"]
+
+
+def test_a_child_another_thread_still_runs_is_not_ended_with_its_parent() -> None:
+    handler = Ends()
+    parent = start(handler, "parent")
+    started, release = threading.Event(), threading.Event()
+
+    def branch() -> None:
+        run_id = start(handler, "branch", parent=parent)
+        started.set()
+        release.wait()
+        handler.on_chain_end({}, run_id=run_id)
+
+    worker = threading.Thread(target=branch)
+    worker.start()
+    started.wait()
+    handler.on_chain_error(ValueError("one branch failed"), run_id=parent)
+    assert list(handler.ended) == ["parent"]  # the branch is still running: its own end comes
+    release.set()
+    worker.join()
+    assert handler.ended["branch"] is None and handler.abandoned == []
+    assert handler.runs == {}

@@ -44,7 +44,16 @@ import weakref
 from types import CodeType, FrameType
 from typing import Any, Protocol
 
-__all__ = ["OwnedRun", "Owner", "RunAbandonedError", "RunTree", "adopt", "release", "track_handler"]
+__all__ = [
+    "OwnedRun",
+    "Owner",
+    "RunAbandonedError",
+    "RunTree",
+    "adopt",
+    "release",
+    "stranded",
+    "track_handler",
+]
 
 
 class OwnedRun(Protocol):
@@ -234,6 +243,21 @@ def release(run: OwnedRun) -> None:
     _ends += 1
     if not _ends & 255 and _parked.runs:
         _end_finished_generators()
+
+
+def stranded(run: OwnedRun) -> bool:
+    """Whether ``run``, still open, can no longer end by itself: the task or thread running now
+    started it (its stack has unwound past it: this is asked when an ancestor ends), and no
+    generator that may still resume did."""
+    loop = _get_running_loop()
+    task = _current_task(loop) if loop is not None else None
+    current = _tasks.get(task) if task is not None else getattr(_local, "owner", None)
+    owner: Owner | None = run.owner
+    if owner is None:  # the main thread's runs are not noted
+        return current is _MAIN_THREAD
+    if owner is not current:
+        return False
+    return run not in owner.frames or not _generator_alive(owner.frames, run)
 
 
 # The main thread's owner: it never finishes before the process does, so it holds no runs.

@@ -38,6 +38,13 @@ that run bodies, and only there:
 - *Resumed graphs.* ``PregelLoop._first`` links a run that resumes a thread to the run that
   paused it, through the checkpoint's metadata (`otelchain.integrations._langgraph`).
 
+**Events a raising handler cut off.** langchain-core stops delivering an event at the first
+handler with ``raise_error`` that raises, so the handlers after it never see that run's end (its
+span would stay open) or see a start whose run then never runs. The wrappers of ``handle_event``
+/ ``ahandle_event`` deliver, after such a raise, the cut-off end or error event to otelchain's
+handlers (one that already ended the run ignores it) and end a run whose start raised with that
+error.
+
 **Secrets.** A model's configured key lives on the model (langchain-openai's ``openai_api_key``,
 a pydantic ``SecretStr``), never in the events a handler gets; a server that echoes it in an
 error would put it in the span status and exception event. The model wrappers register every
@@ -72,6 +79,7 @@ from opentelemetry import context as otel_context
 
 from otelchain._secrets import is_secret_key, register_secret
 from otelchain.callbacks import get_verbose
+from otelchain.callbacks._runs import RunTreeHandler
 from otelchain.integrations._langgraph import loop_exit, loop_first
 from otelchain.tracing._console.verbose import default_console_handler
 from otelchain.tracing._spans.context import (
@@ -129,6 +137,65 @@ def _register_configure_hook(_module: Any = None) -> None:
     register_configure_hook(_SharedHandler(), True)  # type: ignore[arg-type]  # only .get() is read
     register_configure_hook(_VerboseHandler(), True)  # type: ignore[arg-type]
     _hook_registered = True
+
+
+# --- events a raising handler cut off ---------------------------------------------------------------
+# A start event cut off ends its run with the error (on the error event of its run type).
+_ERROR_OF_START = {
+    "on_chain_start": "on_chain_error",
+    "on_llm_start": "on_llm_error",
+    "on_chat_model_start": "on_llm_error",
+    "on_tool_start": "on_tool_error",
+    "on_retriever_start": "on_retriever_error",
+}
+_ENDS = frozenset(
+    f"on_{kind}_{outcome}" for kind in ("chain", "llm", "tool", "retriever") for outcome in ("end", "error")
+)
+
+
+def _deliver_cut_off(args: tuple[Any, ...], kwargs: dict[str, Any], error: BaseException) -> None:
+    """After a handler raised inside ``handle_event(handlers, event, ignore, *event_args)``:
+    otelchain's handlers get the run's end (re-sent: one that has it already ignores it), or the
+    run whose start raised ends with ``error``."""
+    try:
+        handlers, event, ignore = args[0], args[1], args[2]
+        run_id = kwargs.get("run_id")
+        if run_id is None:
+            return
+        failed = _ERROR_OF_START.get(event)
+        if failed is None and event not in _ENDS:
+            return
+        for handler in handlers:
+            if not isinstance(handler, RunTreeHandler) or run_id not in handler.runs:
+                continue
+            if ignore is not None and getattr(handler, ignore, False):
+                continue
+            if failed is not None:
+                getattr(handler, failed)(error, run_id=run_id, parent_run_id=kwargs.get("parent_run_id"))
+            else:
+                getattr(handler, event)(*args[3:], **kwargs)
+    except Exception as failure:  # tracing must never break the app
+        _warn_once("ending a run a raising handler cut off", failure)
+
+
+def _handle_event(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException as error:
+        _deliver_cut_off(args, kwargs, error)
+        raise
+
+
+def _ahandle_event(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return _ahandled(wrapped(*args, **kwargs), args, kwargs)
+
+
+async def _ahandled(events: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    try:
+        await events
+    except BaseException as error:
+        _deliver_cut_off(args, kwargs, error)
+        raise
 
 
 # --- context: runnable, tool and node bodies ----------------------------------------------------
@@ -351,6 +418,7 @@ def _graph_astream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: d
 _CHAT = "langchain_core.language_models.chat_models"
 _LLMS = "langchain_core.language_models.llms"
 _PATCHES: dict[str, tuple[tuple[str, Callable[..., Any]], ...]] = {
+    "langchain_core.callbacks.manager": (("handle_event", _handle_event), ("ahandle_event", _ahandle_event)),
     "langchain_core.runnables.config": (("_set_config_context", _body_context),),
     "langgraph._internal._runnable": (("_set_config_context", _body_context),),
     _CHAT: (
