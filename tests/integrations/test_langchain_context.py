@@ -15,8 +15,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
+from otelchain.tracing import instrument
 from tests._servers.openai_server import Reply
-from tests.helpers import LC, parent_of
+from tests.helpers import LC, Traced, make_traced, parent_of
 
 
 def _chats(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
@@ -231,3 +232,27 @@ def test_concurrent_thread_streams_never_cross_parent(lc: LC) -> None:
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(consume, range(n))) == ["a b c"] * n
     _assert_http_under_chats(lc, n)
+
+
+def test_the_apps_spans_nest_under_the_app_wide_handlers_span(lg: Traced) -> None:
+    """A second handler on another provider (an audit backend), made before `instrument()`,
+    traces the same runs: the app's own spans (the app's provider) still nest under the app-wide
+    handler's span of the run, never under a span that exists only in the other backend."""
+    audit = make_traced()
+    handler = instrument(lg.provider)  # the app-wide handler, made after the audit one
+    tracer = lg.tracer()
+
+    def step(x: int) -> int:
+        with tracer.start_as_current_span("db-query"):
+            return x
+
+    (RunnableLambda(step, name="step") | RunnableLambda(step, name="step")).invoke(
+        1, {"callbacks": [audit.handler]}
+    )
+    spans = lg.spans
+    queries = [s for s in spans if s.name == "db-query"]
+    assert len(queries) == 2
+    for query in queries:
+        assert parent_of(query, spans).name == "step"  # type: ignore[union-attr]
+    assert sorted(s.name for s in audit.spans) == ["invoke_workflow RunnableSequence", "step", "step"]
+    assert handler.runs == {} and audit.handler.runs == {}

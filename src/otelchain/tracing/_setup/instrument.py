@@ -13,6 +13,7 @@ from opentelemetry.trace import Span, Tracer, TracerProvider
 
 from otelchain.callbacks._manager import add_global_handler, remove_global_handler
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
+from otelchain.tracing._spans.context import reorder
 
 __all__ = ["add_framework", "instrument", "instrument_from_env", "instrumented_handler", "uninstrument"]
 
@@ -51,6 +52,7 @@ def instrument(
     global _handler
     handler = OpenTelemetryCallbackHandler(tracer_provider, **handler_options)
     handler.shared = True
+    reorder()
     with _lock:
         if _handler is not None:
             remove_global_handler(_handler)

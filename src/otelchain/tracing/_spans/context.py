@@ -34,6 +34,7 @@ __all__ = [
     "claim_next_run",
     "has_peers",
     "live_handlers",
+    "reorder",
     "run_context",
     "run_state",
 ]
@@ -56,9 +57,18 @@ _refs_lock = threading.RLock()  # a handler collected while rebuilding rebuilds 
 
 
 def _rebuild_refs(_gone: object = None) -> None:
+    """The lookup order: the app-wide handler of `instrument()` first, so a span of other
+    instrumentation (the app's provider) nests under its span of a run that a second handler
+    (another provider, passed in ``callbacks``) traces too; the others in no particular order."""
     global _refs
     with _refs_lock:
-        _refs = tuple(weakref.ref(handler, _rebuild_refs) for handler in list(_live))
+        handlers = sorted(list(_live), key=lambda handler: not handler.shared)
+        _refs = tuple(weakref.ref(handler, _rebuild_refs) for handler in handlers)
+
+
+def reorder() -> None:
+    """Rebuild the lookup order (after a handler became the shared one)."""
+    _rebuild_refs()
 
 
 # Bridges to frameworks whose bodies otelchain does not run, added by the package that wires the
