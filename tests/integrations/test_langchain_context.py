@@ -256,3 +256,26 @@ def test_the_apps_spans_nest_under_the_app_wide_handlers_span(lg: Traced) -> Non
         assert parent_of(query, spans).name == "step"  # type: ignore[union-attr]
     assert sorted(s.name for s in audit.spans) == ["invoke_workflow RunnableSequence", "step", "step"]
     assert handler.runs == {} and audit.handler.runs == {}
+
+
+def test_a_stream_stepped_in_tasks_and_closed_leaves_the_loop_shutdown_quiet(lg: Traced) -> None:
+    """Each chunk read under ``asyncio.wait_for`` (its own task), then the stream closed: the
+    model's stream is left to the loop's shutdown, which closes every async generator at once;
+    otelchain's wrapper of it must not close it too (asyncio would log "already running")."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    problems: list[str] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: problems.append(ctx["message"]))
+        model = GenericFakeChatModel(messages=iter([AIMessage(content="a b c d e f")]))
+        stream = (RunnableLambda(lambda x: x) | model).astream("hi")
+        await asyncio.wait_for(stream.__anext__(), timeout=30)
+        await asyncio.wait_for(stream.__anext__(), timeout=30)
+        await stream.aclose()
+
+    for _ in range(8):  # the loop closes its generators in no fixed order: try both
+        asyncio.run(main())
+    assert problems == []
+    lg.assert_clean()

@@ -64,6 +64,7 @@ it would) and removed by `disable`. The patched names are internal to langchain-
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import logging
@@ -372,8 +373,19 @@ async def _aclaimed(stream: AsyncIterator[Any], claim: Claim) -> AsyncIterator[A
             yield item
     finally:
         aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
+        if aclose is not None and not getattr(stream, "ag_running", False) and not _loop_closing_generators():
             await aclose()
+
+
+def _loop_closing_generators() -> bool:
+    """Whether the running loop is shutting down its async generators: it closes every one left
+    open at once (the one this wrapper wraps too), so closing it here as well would race with it
+    (``aclose(): asynchronous generator is already running``, logged as an error)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return bool(getattr(loop, "_asyncgens_shutdown_called", False))
 
 
 def _stream(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
