@@ -209,3 +209,24 @@ def test_the_details_event_carries_the_image_whole(monkeypatch: pytest.MonkeyPat
     history = json.loads(str((event.attributes or {})["gen_ai.input.messages"]))
     assert history[0]["parts"][1]["content"] == image.split(",", 1)[1]
     assert type((event.attributes or {})["gen_ai.input.messages"]) is str
+
+
+@pytest.mark.parametrize("mode", ["EVENT_ONLY", "SPAN_AND_EVENT"])
+def test_the_details_event_is_held_to_the_spans_text_budget(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Content on the details event counts toward ``max_span_length`` like content on the span's
+    attributes: one span never outgrows a batch (the JSON values stay valid)."""
+    monkeypatch.setenv(ENV, mode)
+    traced = make_traced(conventions="gen_ai", max_span_length=5_000)
+    model = FakeMessagesListChatModel(responses=[AIMessage("b" * 40_000)])
+    model.invoke([HumanMessage("a" * 40_000)], config={"callbacks": [traced.handler]})
+    (span,) = traced.spans
+    texts = [v for v in (span.attributes or {}).values() if isinstance(v, str)]
+    for event in span.events:
+        texts += [v for v in (event.attributes or {}).values() if isinstance(v, str)]
+    assert 4_000 < sum(map(len, texts)) <= 5_000 + 200  # (+ the names set at the span's start)
+    (event,) = [e for e in span.events if e.name == DETAILS]
+    for key in ("gen_ai.input.messages", "gen_ai.output.messages"):
+        if key in (event.attributes or {}):
+            json.loads(str((event.attributes or {})[key]))

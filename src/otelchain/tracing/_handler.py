@@ -128,7 +128,10 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
         if "gen_ai" in chosen:
             mappers.append(
                 GenAIMapper(
-                    settings, lean="openinference" not in chosen, events=content.event, latest=self._latest
+                    settings,
+                    lean="openinference" not in chosen,
+                    events=self.add_event if content.event else None,
+                    latest=self._latest,
                 )
             )
         if "openinference" in chosen:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +25,10 @@ from otelchain.tracing._conventions.openinference_values import MessageView
 from otelchain.tracing._conventions.view import RunView, Settings, first
 from otelchain.tracing._spans.mapper import Attrs, Head, Mapper
 from otelchain.tracing._spans.state import SpanState
-from otelchain.tracing._spans.values import error_type, json_text, settle, truncate
+from otelchain.tracing._spans.values import error_type, json_text, truncate
+
+# Adds one event to a span within its limits (`SpanLifecycle.add_event`).
+Emit = Callable[[SpanState, str, Attrs], None]
 
 __all__ = ["GenAIMapper", "cost_of", "latest_experimental", "provider_of", "server_attributes"]
 
@@ -154,9 +157,11 @@ class GenAIMapper(Mapper):
     name = "gen_ai"
     status_ok = False  # OTel instrumentation leaves a successful span's status UNSET
 
-    def __init__(self, settings: Settings, *, lean: bool, events: bool, latest: bool = False) -> None:
+    def __init__(self, settings: Settings, *, lean: bool, events: Emit | None, latest: bool = False) -> None:
         self.settings = settings
         self.lean = lean
+        # Content on the details event: added through the lifecycle (``events``), which holds it
+        # to the span's event count and text budget like every other event.
         self.events = events
         self.latest = latest  # the newest experimental names (`latest_experimental`)
 
@@ -383,7 +388,7 @@ class GenAIMapper(Mapper):
             details: Attrs = {A.GEN_AI_OPERATION_NAME: view.operation, A.GEN_AI_REQUEST_MODEL: view.model}
             details.update(self._input_content(view))
             details.update(output)
-            state.span.add_event(A.EVENT_INFERENCE_DETAILS, settle(details))
+            self.events(state, A.EVENT_INFERENCE_DETAILS, details)
 
     def _output_content(self, view: RunView) -> Attrs:
         masking = self.settings.masking

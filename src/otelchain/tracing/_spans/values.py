@@ -23,7 +23,6 @@ __all__ = [
     "image_text",
     "json_text",
     "sanitize",
-    "settle",
     "truncate",
 ]
 
@@ -157,15 +156,6 @@ def image_text(url: str, max_length: int | None) -> str:
     if image_marker(url) is None:
         return truncate(url, max_length)
     return Oversized(sanitize(url))
-
-
-def settle(attrs: dict[str, Any]) -> dict[str, Any]:
-    """``attrs`` with its `Oversized` values as plain strings (for an event that is not held to
-    the span's text budget), in place."""
-    for key, value in attrs.items():
-        if type(value) is Oversized:
-            attrs[key] = str.__str__(value)
-    return attrs
 
 
 def as_text(obj: Any, max_length: int | None) -> str:
