@@ -50,8 +50,8 @@ __all__ = [
     "RunAbandonedError",
     "RunTree",
     "adopt",
+    "dispatches",
     "release",
-    "stranded",
     "track_handler",
 ]
 
@@ -156,6 +156,16 @@ def _kind(frame: FrameType) -> int:
     return kind
 
 
+def dispatches(*functions: Any) -> None:
+    """Count these functions (wrappers around a framework's event dispatch) as callback
+    machinery: the walk that finds which code started a run passes their frames."""
+    for function in functions:
+        code = function.__code__
+        if id(code) not in _kinds:
+            _codes.append(code)
+            _kinds[id(code)] = _PASS
+
+
 _DISPATCH_ONLY = object()  # no frame but the callback machinery's: a task that only dispatches
 
 
@@ -243,21 +253,6 @@ def release(run: OwnedRun) -> None:
     _ends += 1
     if not _ends & 255 and _parked.runs:
         _end_finished_generators()
-
-
-def stranded(run: OwnedRun) -> bool:
-    """Whether ``run``, still open, can no longer end by itself: the task or thread running now
-    started it (its stack has unwound past it: this is asked when an ancestor ends), and no
-    generator that may still resume did."""
-    loop = _get_running_loop()
-    task = _current_task(loop) if loop is not None else None
-    current = _tasks.get(task) if task is not None else getattr(_local, "owner", None)
-    owner: Owner | None = run.owner
-    if owner is None:  # the main thread's runs are not noted
-        return current is _MAIN_THREAD
-    if owner is not current:
-        return False
-    return run not in owner.frames or not _generator_alive(owner.frames, run)
 
 
 # The main thread's owner: it never finishes before the process does, so it holds no runs.

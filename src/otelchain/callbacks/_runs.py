@@ -68,7 +68,6 @@ class Run:
 
     __slots__ = (
         "_order",
-        "children",
         "data",
         "end_ns",
         "error",
@@ -115,7 +114,6 @@ class Run:
         self.extra = extra
         self.start_ns = run_stamp_ns(run_id, False)
         self.end_ns: int | None = None
-        self.children = 0  # its runs still open (kept by `RunTreeHandler`)
         # Execution order counts runs in start order within one tree (1 = root).
         if parent is None:
             self._order = itertools.count(2)
@@ -123,7 +121,6 @@ class Run:
         else:
             self._order = parent._order
             self.execution_order = next(parent._order)
-            parent.children += 1
         self.data: Any = None
         self.owner: Any = None  # the `_lifetime.Owner` (task or thread) that started it, while open
 
@@ -242,21 +239,17 @@ class RunTreeHandler(BaseCallbackHandler):
             run.inputs = inputs
             run.extra[INPUTS_AT_END] = True
         with DEFER_INTERRUPTS:
-            if descendants and run.children:
-                if error is not None and not isinstance(error, Exception):
-                    # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run
-                    # below this one: any still open lost its end event to it, so it ends here.
-                    self._end_descendants(run, error)
-                else:
-                    self._end_stranded(run)
+            if descendants and error is not None and not isinstance(error, Exception):
+                # An interrupt (KeyboardInterrupt, CancelledError, SystemExit) unwinds every run
+                # below this one: any still open lost its end event to the interrupt, so it ends here.
+                self._end_descendants(run, error)
             run.end_ns = run_stamp_ns(run_id, True)
             run.outputs = outputs
             run.error = error
             self._on_run_end(run)
             # Forgotten only once ended: an interrupt above leaves the run here, and the run's
             # failure (re-sent to a handler an interrupt cut short) ends it then.
-            if self.runs.pop(run_id, None) is not None and run.parent is not None:
-                run.parent.children -= 1
+            self.runs.pop(run_id, None)
             _lifetime.release(run)
 
     def _abandon(self, run: Run, error: BaseException) -> None:
@@ -267,26 +260,10 @@ class RunTreeHandler(BaseCallbackHandler):
         self._on_run_abandoned(run)
         self._end(run.run_id, error=error, descendants=False)
 
-    def _descendants(self, ancestor: Run) -> list[Run]:
-        """The open runs below ``ancestor``, innermost (latest started) first."""
-        below = [r for r in list(self.runs.values()) if r is not ancestor and ancestor in r.lineage()]
-        return sorted(below, key=lambda r: -r.execution_order)
-
     def _end_descendants(self, ancestor: Run, error: BaseException) -> None:
-        for orphan in self._descendants(ancestor):
+        orphans = [r for r in list(self.runs.values()) if r is not ancestor and ancestor in r.lineage()]
+        for orphan in sorted(orphans, key=lambda r: -r.execution_order):  # innermost first
             self._end(orphan.run_id, error=error)
-
-    def _end_stranded(self, ancestor: Run) -> None:
-        """``ancestor`` ends while runs below it are open: those this task or thread started
-        (its stack has unwound past them) and no generator that may resume did, lost their end
-        event (a callback handler before this one raised), so they end here, as abandoned."""
-        stranded = [r for r in self._descendants(ancestor) if _lifetime.stranded(r)]
-        if stranded:
-            error = _lifetime.RunAbandonedError(
-                "its parent run ended before it: its own end never came (did a callback handler raise?)"
-            )
-            for run in stranded:
-                self._abandon(run, error)
 
     # events: the base class's signatures; keyword arguments arrive as LangChain sends them --
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], **kwargs: Any) -> None:

@@ -79,7 +79,7 @@ import wrapt
 from opentelemetry import context as otel_context
 
 from otelchain._secrets import is_secret_key, register_secret
-from otelchain.callbacks import get_verbose
+from otelchain.callbacks import _lifetime, get_verbose
 from otelchain.callbacks._runs import RunTreeHandler
 from otelchain.integrations._langgraph import loop_exit, loop_first
 from otelchain.tracing._console.verbose import default_console_handler
@@ -197,6 +197,10 @@ async def _ahandled(events: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     except BaseException as error:
         _deliver_cut_off(args, kwargs, error)
         raise
+
+
+# Their frames sit between a handler and the code that started a run: not that code.
+_lifetime.dispatches(_handle_event, _ahandle_event, _ahandled)
 
 
 # --- context: runnable, tool and node bodies ----------------------------------------------------
