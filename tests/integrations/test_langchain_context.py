@@ -279,3 +279,41 @@ def test_a_stream_stepped_in_tasks_and_closed_leaves_the_loop_shutdown_quiet(lg:
         asyncio.run(main())
     assert problems == []
     lg.assert_clean()
+
+
+def test_uninstrument_during_a_run_leaves_that_run_whole() -> None:
+    """Tracing switched off while a call runs: its later steps still make their spans current
+    (the app's spans in them nest), and the wrappers go once no traced run is open."""
+    import gc
+
+    import wrapt
+    from langchain_core.runnables import config as lc_config
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otelchain.tracing import uninstrument
+    from otelchain.tracing._spans.context import live_handlers
+
+    gc.collect()  # no handler of an earlier test alive: only instrument()'s below
+    provider, exporter = TracerProvider(shutdown_on_exit=False), InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    handler = instrument(provider)
+    tracer = provider.get_tracer("app")
+
+    def first(x: int) -> int:
+        uninstrument()  # a feature flag turning tracing off while requests run
+        return x
+
+    def second(x: int) -> int:
+        with tracer.start_as_current_span("db-query"):
+            return x
+
+    (RunnableLambda(first, name="first") | RunnableLambda(second, name="second")).invoke(1)
+    spans = exporter.get_finished_spans()
+    query = next(s for s in spans if s.name == "db-query")
+    assert parent_of(query, spans).name == "second"  # type: ignore[union-attr]
+    assert handler.runs == {}
+    RunnableLambda(lambda x: x).invoke(1)  # the next (untraced) call finds nothing open
+    if all(h.shared for h in live_handlers()):  # (a handler the app made would keep them)
+        assert not isinstance(lc_config.__dict__["_set_config_context"], wrapt.FunctionWrapper)

@@ -98,6 +98,7 @@ logger = logging.getLogger("otelchain.integrations")
 
 _handler_getter: Callable[[], Any] | None = None
 _context_enabled = False
+_disable_pending = False  # `disable` waits for the runs still open to end
 _hook_registered = False
 _import_hooks_registered = False
 _patched: list[tuple[Any, str]] = []  # (owner, attribute) of every wrapper in place
@@ -212,6 +213,8 @@ def _body_context(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: di
         ctx = run_context(getattr(callbacks, "parent_run_id", None))
         if ctx is not None:
             otel_context.attach(ctx)  # inside the body's own copied context: dropped with it
+        elif _disable_pending:
+            _disable_when_idle()
     except Exception as error:
         _warn_once("body context", error)
     return result
@@ -549,8 +552,9 @@ def disable_context() -> None:
 
 def enable(handler_getter: Callable[[], Any]) -> None:
     """Add ``handler_getter()`` to every langchain-core run tree (now, or once it is imported)."""
-    global _handler_getter
+    global _handler_getter, _disable_pending
     _handler_getter = handler_getter
+    _disable_pending = False
     enable_context()
     if "langchain_core.tracers.context" in sys.modules:
         _register_configure_hook()
@@ -558,8 +562,21 @@ def enable(handler_getter: Callable[[], Any]) -> None:
 
 def disable() -> None:
     """Undo `enable`: no shared handler in new run trees; the wrappers go too unless a handler
-    the app made itself is still alive."""
-    global _handler_getter
+    the app made itself is still alive, once the runs still open have ended (their bodies still
+    make their spans current, so other instrumentation's spans in them still nest)."""
+    global _handler_getter, _disable_pending
     _handler_getter = None
-    if not any(not handler.shared for handler in live_handlers()):
+    _disable_pending = True
+    _disable_when_idle()
+
+
+def _disable_when_idle() -> None:
+    """Remove the wrappers if `disable` asked for it and no run a live handler traces is open
+    (checked again by the next body that finds no run to make current)."""
+    global _disable_pending
+    handlers = live_handlers()
+    if any(not handler.shared for handler in handlers):
+        _disable_pending = False  # a handler the app made keeps them
+    elif not any(handler.runs for handler in handlers):
+        _disable_pending = False
         disable_context()

@@ -44,6 +44,7 @@ class TracingHandler(Protocol):
     """A tracing handler as the code running bodies sees it (`SpanLifecycle` is one)."""
 
     shared: bool  # the app-wide handler of `instrument()`
+    runs: dict[Any, Any]  # its open runs by id
 
     def otelchain_run_context(self, run_id: UUID) -> Any:
         """The run's context (its ``context()`` holds the run's span), or None."""
