@@ -19,14 +19,15 @@ NAMES = [
     ("bearerToken", True), ("csrf_token", True), ("GITHUB_TOKEN", True), ("accesstoken", True),
     # secrets, passwords, passphrases, credentials
     ("secret", True), ("clientSecret", True), ("client_secret", True), ("AWS_SECRET_ACCESS_KEY", True),
-    ("password", True), ("db_password", True), ("PASSWORD", True), ("passwd", True),
+    ("password", True), ("db_password", True), ("PASSWORD", True), ("passwd", True), ("pwd", True),
+    ("DB_PWD", True),
     ("passphrase", True), ("keyPassphrase", True), ("credential", True), ("credentials", True),
     ("googleCredentials", True),
     # keys
     ("api_key", True), ("apiKey", True), ("APIKey", True), ("x-api-key", True), ("OPENAI_API_KEY", True),
     ("openai_api_key", True), ("apikey", True), ("private_key", True), ("privateKey", True),
     ("PrivateKey", True), ("private-key", True), ("secret_key", True), ("accessKey", True),
-    ("signing_key", True), ("encryption_key", True), ("client_key", True),
+    ("signing_key", True), ("encryption_key", True), ("client_key", True), ("AccountKey", True),
     # auth and cookies
     ("auth", True), ("Authorization", True), ("proxy-authorization", True), ("x_auth", True),
     ("basicAuth", True), ("cookie", True), ("Set-Cookie", True), ("sessionCookie", True),

@@ -3,8 +3,8 @@
 - **By name.** `is_secret_key` says whether a key names a secret, in any spelling: the key is
   split into words (camelCase, PascalCase, snake_case, kebab-case, dots, spaces) and matched as a
   whole: a word or run of words such as *secret*, *password*, *passwd*, *passphrase*,
-  *credential(s)*, *cookie*, *auth*, *authorization*, *api key*, *private key*, *access/secret/
-  signing/client key*, and *token* as the last word (``accessToken``, ``session_token``,
+  *pwd*, *credential(s)*, *cookie*, *auth*, *authorization*, *api key*, *private key*, *access/
+  secret/signing/client/account key*, and *token* as the last word (``accessToken``, ``session_token``,
   ``X-Auth-Token``; not ``max_tokens`` or ``prompt_token``). The JSON encoder redacts the value
   of every such key at any depth; free text (error messages, stack texts) has ``name=value`` and
   ``name: value`` pairs with such names redacted by `scrub`.
@@ -39,7 +39,7 @@ _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 # A word (or a key written as one word, lower case) that names a secret wherever it stands.
 _SECRET_WORDS = frozenset(
     {
-        "secret", "secrets", "password", "passwords", "passwd", "passphrase", "credential",
+        "secret", "secrets", "password", "passwords", "passwd", "pwd", "passphrase", "credential",
         "credentials", "cookie", "cookies", "auth", "authorization", "apikey", "apikeys",
         "privatekey", "secretkey", "accesskey", "accesstoken", "refreshtoken", "sessiontoken",
         "authtoken", "bearertoken", "idtoken", "clientsecret", "setcookie",
@@ -48,7 +48,9 @@ _SECRET_WORDS = frozenset(
 # Parts of a one-word key that name a secret inside it (``xapikey``, ``dbpassword``).
 _SECRET_PARTS = ("secret", "password", "passwd", "passphrase", "credential", "apikey", "privatekey")
 # "<word> key" pairs that name a secret key (``api_key``, ``privateKey``, ``X-API-Key``).
-_KEY_KINDS = frozenset({"api", "private", "secret", "access", "signing", "encryption", "client", "master"})
+_KEY_KINDS = frozenset(
+    {"api", "private", "secret", "access", "signing", "encryption", "client", "master", "account"}
+)
 # "<word> token" pairs that count tokens, not hold one.
 _COUNTS = frozenset(
     {"max", "prompt", "completion", "total", "input", "output", "new", "reasoning", "num", "cached"}
