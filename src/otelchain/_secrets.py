@@ -24,8 +24,10 @@ import threading
 __all__ = [
     "REDACTED",
     "install_log_scrubbing",
+    "is_credential_header",
     "is_secret_key",
     "known_secrets",
+    "register_header",
     "register_secret",
     "scrub",
     "scrub_known",
@@ -81,6 +83,22 @@ def is_secret_key(key: str) -> bool:
 # --- by value ---------------------------------------------------------------------------------
 _known: tuple[str, ...] = ()  # longest first, so a secret containing another is replaced whole
 _known_lock = threading.Lock()
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether an HTTP header may carry a credential: a secret name, or one that mentions auth,
+    key or token (``Ocp-Apim-Subscription-Key``, ``x-functions-key``, ``X-Auth-Token``)."""
+    lowered = name.lower()
+    return is_secret_key(name) or any(word in lowered for word in ("auth", "key", "token"))
+
+
+def register_header(name: str, value: object) -> None:
+    """Register a request header's value (and its last word: ``Bearer <key>``) as a secret when
+    the header may carry a credential."""
+    if isinstance(value, str) and is_credential_header(name):
+        register_secret(value)
+        words = value.split()
+        register_secret(words[-1] if words else None)
 
 
 def register_secret(value: str | None) -> None:

@@ -277,3 +277,21 @@ def test_otelchain_needs_no_langchain() -> None:
     )
     assert out.stdout.strip() == "['chat fake-chat', 'invoke_workflow llm_chain']"
     assert out.stderr == ""
+
+
+@pytest.mark.parametrize("header", ["Ocp-Apim-Subscription-Key", "x-functions-key", "X-Auth-Token"])
+def test_a_gateway_key_in_default_headers_never_reaches_a_span(lc: LC, header: str) -> None:
+    """An API gateway's key rides in a header named for it, not for a secret: a server echoing it
+    in an error message still leaves it out of the span (as otelchain's own models do)."""
+    key = "gw0123456789abcdef0123456789ab"
+    lc.server.add(Reply(status=401, error_message=f"Access denied due to invalid subscription key {key}"))
+    model = lc.chat(max_retries=0, default_headers={header: key})
+    with pytest.raises(Exception, match=key):  # the app's own exception is untouched
+        model.invoke("hi")
+    (chat,) = [s for s in lc.spans if s.name.startswith("chat ")]
+    assert "[REDACTED]" in (chat.status.description or "")
+    texts = [
+        chat.status.description or "",
+        *(str(v) for e in chat.events for v in (e.attributes or {}).values()),
+    ]
+    assert not [t for t in texts if key in t]

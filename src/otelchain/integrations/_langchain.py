@@ -78,7 +78,7 @@ import pydantic
 import wrapt
 from opentelemetry import context as otel_context
 
-from otelchain._secrets import is_secret_key, register_secret
+from otelchain._secrets import is_secret_key, register_header, register_secret
 from otelchain.callbacks import _lifetime, get_verbose
 from otelchain.callbacks._runs import RunTreeHandler
 from otelchain.integrations._langgraph import loop_exit, loop_first
@@ -239,9 +239,10 @@ def _note_secrets(model: Any) -> None:
                 for inner_name, inner in value.items():
                     if isinstance(inner, (pydantic.SecretStr, pydantic.SecretBytes)):
                         _note_value(inner)
+                    elif name.endswith("headers"):  # default_headers: what a gateway's key rides in
+                        register_header(str(inner_name), inner)
                     elif isinstance(inner, str) and is_secret_key(str(inner_name)):
                         register_secret(inner)
-                        register_secret(inner.split()[-1] if inner.split() else None)  # "Bearer <key>"
         _models_seen[key] = weakref.ref(model, functools.partial(_forget_model, key))
     except Exception as error:
         _warn_once("reading a model's secrets", error)

@@ -40,6 +40,7 @@ import tenacity
 from pydantic import SecretStr
 
 from otelchain._json import REDACTED, is_secret_key, register_secret, to_jsonable
+from otelchain._secrets import register_header
 from otelchain.callbacks._manager import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from otelchain.models._base import BaseChatModel, BaseLLM, usage_metadata
 from otelchain.schema import (
@@ -463,9 +464,7 @@ class _OpenAIBase:
         self._scrubbing = _Scrubbing(options["api_key"])
         headers = {**(default_headers or {}), **(self._hidden_kwargs.get("extra_headers") or {})}
         for name, value in headers.items():
-            if is_secret_key(name) or any(w in name.lower() for w in ("auth", "key", "token")):
-                register_secret(str(value))
-                register_secret(str(value).split()[-1] if str(value).split() else None)
+            register_header(str(name), str(value))
         # raises openai.OpenAIError when no key is set
         self._client = openai.OpenAI(
             **options, http_client=openai.DefaultHttpxClient(verify=_shared_ssl_context())
