@@ -1,11 +1,14 @@
-"""OTELCHAIN_TRACING=true alone shows spans; an endpoint on port 4317 means gRPC."""
+"""OTELCHAIN_TRACING=true alone shows spans; an endpoint on port 4317 means gRPC; every otelchain
+boolean variable is read alike."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 
 import pytest
 
@@ -66,3 +69,75 @@ def test_protocol_from_env_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _protocol(None, None) == "grpc"
     with pytest.raises(ValueError, match="must be one of"):
         _protocol("thrift", None)
+
+
+# --- one reader for every otelchain boolean variable -----------------------------------------
+
+
+def _verbose() -> bool:
+    from otelchain.callbacks import get_verbose, set_verbose
+
+    set_verbose(None)  # re-read the environment (read once at import)
+    return get_verbose()
+
+
+def _cost() -> bool:
+    from otelchain.tracing._conventions.cost import cost_enabled
+
+    return cost_enabled()
+
+
+def _propagate_http() -> bool:
+    from otelchain.tracing import OtelchainInstrumentor, http_propagation_enabled
+    from tests.helpers import make_traced
+
+    instrumentor = OtelchainInstrumentor()
+    instrumentor.instrument(tracer_provider=make_traced().provider)
+    try:
+        return http_propagation_enabled()
+    finally:
+        instrumentor.uninstrument()
+
+
+def _tracing() -> bool:
+    from otelchain.tracing._setup.instrument import instrument_from_env, uninstrument
+
+    try:
+        return instrument_from_env()
+    finally:
+        uninstrument()
+
+
+@pytest.mark.parametrize(
+    ("variable", "read", "default"),
+    [
+        ("OTELCHAIN_VERBOSE", _verbose, False),
+        ("LANGCHAIN_VERBOSE", _verbose, False),
+        ("OTELCHAIN_COST", _cost, True),
+        ("OTELCHAIN_PROPAGATE_HTTP", _propagate_http, False),
+        ("OTELCHAIN_TRACING", _tracing, False),
+    ],
+)
+def test_every_boolean_variable_reads_the_same_spellings_and_reports_a_bad_one_alike(
+    variable: str,
+    read: Callable[[], bool],
+    default: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from otelchain import _options
+
+    monkeypatch.setattr(_options, "_reported", set())
+    monkeypatch.delenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", raising=False)
+    for spelling, expected in [("TRUE", True), (" on ", True), ("1", True), ("No", False), ("off", False)]:
+        monkeypatch.setenv(variable, spelling)
+        assert read() is expected, spelling
+    assert not [r for r in caplog.records if variable in r.getMessage()]
+    monkeypatch.setenv(variable, "maybe")
+    assert read() is default and read() is default
+    warnings = [r for r in caplog.records if variable in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING]  # once, however often it is read
+    assert warnings[0].getMessage() == (
+        f"otelchain: {variable}='maybe' is not a boolean (true/false, 1/0, yes/no, on/off); "
+        f"using the default ({'on' if default else 'off'})"
+    )

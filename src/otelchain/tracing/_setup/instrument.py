@@ -11,6 +11,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Span, Tracer, TracerProvider
 
+from otelchain._options import env_flag
 from otelchain.callbacks._manager import add_global_handler, remove_global_handler
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
 from otelchain.tracing._spans.context import reorder
@@ -19,8 +20,6 @@ __all__ = ["add_framework", "instrument", "instrument_from_env", "instrumented_h
 
 logger = logging.getLogger("otelchain.tracing")
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 _lock = threading.Lock()
 _handler: OpenTelemetryCallbackHandler | None = None
 # Frameworks whose run trees the shared handler joins (langchain-core): (enable, disable) pairs
@@ -151,13 +150,7 @@ def instrument_from_env() -> bool:
     enough to see spans. A value that is not a boolean is reported once and leaves tracing off;
     ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=otelchain`` wins over the variable.
     """
-    value = os.environ.get("OTELCHAIN_TRACING", "").strip().lower()
-    if value not in _TRUE:
-        if value not in _FALSE:
-            logger.warning(
-                "OTELCHAIN_TRACING=%r is not a boolean (true/false, 1/0, yes/no, on/off); tracing stays off",
-                os.environ.get("OTELCHAIN_TRACING", "")[:64],
-            )
+    if not env_flag("OTELCHAIN_TRACING", False, logger):
         return False
     if _disabled_by_otel():
         logger.info("OTELCHAIN_TRACING: otelchain is in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS; not tracing")
