@@ -1,5 +1,5 @@
 """OTELCHAIN_TRACING=true alone shows spans; an endpoint on port 4317 means gRPC; every otelchain
-boolean variable is read alike."""
+boolean variable is read alike; a bad protocol falls back for traces and metrics alike."""
 
 from __future__ import annotations
 
@@ -141,3 +141,40 @@ def test_every_boolean_variable_reads_the_same_spellings_and_reports_a_bad_one_a
         f"otelchain: {variable}='maybe' is not a boolean (true/false, 1/0, yes/no, on/off); "
         f"using the default ({'on' if default else 'off'})"
     )
+
+
+# --- a bad protocol: traces and metrics fall back alike ----------------------------------------
+
+
+def test_a_bad_protocol_variable_falls_back_for_metrics_too(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Said once, and true for both: metrics go over the same fallback protocol (they were off)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    from otelchain.tracing import OpenTelemetryCallbackHandler, configure
+    from otelchain.tracing._setup import settings
+    from otelchain.tracing._setup.metrics import configure_metrics
+    from tests._servers.otlp_receiver import OtlpReceiver
+    from tests.helpers import make_traced
+
+    monkeypatch.setattr(settings, "_reported", set())
+    for name in list(os.environ):
+        if name.startswith("OTEL_"):
+            monkeypatch.delenv(name)
+    with OtlpReceiver() as backend:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", backend.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "bogus")
+        configure(set_global=False).shutdown()
+        meters = configure_metrics(set_global=False)  # what configure() sets up beside the traces
+        assert isinstance(meters, MeterProvider)
+        handler = OpenTelemetryCallbackHandler(make_traced().provider, meter_provider=meters)
+        from otelchain.llms import FakeListLLM
+
+        FakeListLLM(["3"]).call("1 + 2 =", callbacks=[handler])
+        assert meters.force_flush(10_000)
+        meters.shutdown()
+        assert backend.requests, "no metrics arrived over the fallback protocol"
+    lines = [r.getMessage() for r in caplog.records if "OTEL_EXPORTER_OTLP_PROTOCOL" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "'bogus'" in lines[0] and "http/protobuf for traces and metrics" in lines[0]

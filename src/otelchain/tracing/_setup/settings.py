@@ -223,8 +223,10 @@ def _protocol(
         return default
     value = setting.value.strip().lower()
     if value not in _PROTOCOLS:
+        # the base variable is read for traces and metrics alike, and both fall back alike
+        both = " for traces and metrics" if setting.env == "OTEL_EXPORTER_OTLP_PROTOCOL" else ""
         setting.fail(f"must be one of {list(_PROTOCOLS)} (OTEL_EXPORTER_OTLP_PROTOCOL / protocol)",
-                     f"using {default}", strict=strict)  # fmt: skip
+                     f"using {default}{both}", strict=strict)  # fmt: skip
         return default
     return value
 
