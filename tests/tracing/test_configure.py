@@ -434,13 +434,58 @@ def test_bad_environment_is_reported_once_then_falls_back(
         ({"endpoint": "http://127.0.0.1:99999"}, "not a valid OTLP endpoint"),
         ({"endpoint": "ftp://collector:4317"}, "http:// or https://"),
         ({"exporter": "otlp,bogus"}, "'bogus' is not an installed trace exporter"),
+        ({"exporter": ""}, "exporter is empty: name at least one .*console.*none"),
+        ({"exporter": " , "}, "exporter is empty"),
+        ({"exporter": []}, "exporter is empty"),
+        ({"exporter": ["console", 3]}, "exporter .*names or SpanExporter objects.*int"),
+        ({"exporter": 3}, "exporter .*names or SpanExporter objects.*int"),
+        ({"flush_timeout": "5"}, r"flush_timeout must be a number of seconds >= 0, got '5'"),
+        ({"flush_timeout": float("nan")}, "flush_timeout must be a number of seconds >= 0, got nan"),
+        ({"flush_timeout": float("inf")}, "flush_timeout must be a number of seconds >= 0, got inf"),
+        ({"flush_timeout": -1}, "flush_timeout must be a number of seconds >= 0, got -1"),
+        ({"flush_timeout": True}, "flush_timeout must be a number of seconds >= 0, got True"),
+        ({"timeout": "10"}, "timeout must be a number of seconds > 0"),
+        ({"timeout": 0}, "timeout must be a number of seconds > 0"),
+        ({"headers": 3}, "headers must be a mapping .* or a 'name=value,name=value' string, got int"),
+        ({"headers": "x-team: tracing"}, r"headers: 'x-team=\*\*\*' is not a name=value header"),
+        ({"headers": {"a": 1}}, "headers must map names to strings"),
+        ({"cost": "no"}, "cost must be True, False or None, got 'no'"),
+        ({"service_name": 3}, "service_name must be a string, got int"),
     ],
 )
 def test_bad_arguments_are_rejected_at_configure(kwargs: dict[str, Any], message: str) -> None:
+    """Up front, before anything changes, naming the argument (a flush_timeout of "5" used to
+    fail only in the exit hook, losing every span)."""
     from otelchain.tracing import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(ConfigurationError, match=message) as caught:
         configure(set_global=False, **kwargs)
+    assert len(caught.traceback) <= 6, caught.traceback  # raised up front, not deep inside
+
+
+def test_an_unknown_keyword_is_a_type_error_naming_configure() -> None:
+    with pytest.raises(
+        TypeError, match=r"configure\(\) got an unexpected keyword argument 'bogus_kw'.*max_queue_size"
+    ):
+        configure(set_global=False, bogus_kw=1)
+
+
+def test_headers_take_the_variables_string_form(http_receiver: tuple[str, Received]) -> None:
+    """``headers="a=b,c=d"``, as ``OTEL_EXPORTER_OTLP_HEADERS`` spells them."""
+    endpoint, received = http_receiver
+    provider = configure(endpoint=endpoint, headers="x-team=tracing, x-env = prod", set_global=False)
+    run_chain(OpenTelemetryCallbackHandler(provider))
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    assert received.headers[0]["x-team"] == "tracing" and received.headers[0]["x-env"] == "prod"
+
+
+def test_a_secret_in_a_malformed_header_argument_is_masked() -> None:
+    from otelchain.tracing import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        configure(headers="Authorization: Bearer sk-live-SECRET42", set_global=False)
+    assert "SECRET42" not in str(caught.value) and "Authorization=***" in str(caught.value)
 
 
 def test_endpoint_credentials_are_masked_in_errors() -> None:
@@ -515,3 +560,14 @@ def test_otelchain_tracing_with_a_bad_exporter_says_so_once_and_runs_cleanly() -
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr  # one message for 100 runs
     assert "OTEL_EXPORTER_OTLP_ENDPOINT='ftp://collector:4317'" in lines[0]
+
+
+def test_help_names_no_private_module_and_only_installed_exporters() -> None:
+    from importlib.metadata import entry_points
+
+    doc = configure.__doc__ or ""
+    assert "._" not in doc  # nothing private to look up
+    installed = {e.name for e in entry_points(group="opentelemetry_traces_exporter")}
+    named = {"otlp_proto_http", "zipkin_json"}
+    assert named <= installed and all(f"``{n}``" in doc for n in named)
+    assert "``zipkin``" not in doc

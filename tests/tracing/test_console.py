@@ -559,3 +559,26 @@ def test_a_very_deep_trace_prints_bounded() -> None:
     assert "└── level 11  " in out and "level 12 " not in out  # (80 columns - 36) / 4 levels
     assert "└── … 1,988 deeper spans\n" in out and "2,000 spans" in out
     assert max(cell_len(line) for line in out.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"max_spans": -1}, ValueError, "max_spans must be at least 1, got -1"),
+        ({"max_spans": "x"}, TypeError, "max_spans must be an int .*str"),
+        ({"max_held_spans": 0}, ValueError, "max_held_spans must be at least 1"),
+        ({"max_value_lines": 0}, ValueError, "max_value_lines must be at least 1"),
+        ({"collapse_after": 2.5}, TypeError, "collapse_after must be an int"),
+        ({"color": "yes"}, TypeError, "color must be True, False or None, got 'yes'"),
+        ({"width": "80"}, TypeError, "width must be an int .*str"),
+        ({"width": 0}, ValueError, "width must be at least 1"),
+        ({"show_content": "no"}, TypeError, "show_content must be True or False, got 'no'"),
+        ({"progress_every": -1}, ValueError, "progress_every must be a number of seconds >= 0 .*None"),
+        ({"progress_every": "30"}, TypeError, "progress_every must be a number of seconds >= 0 .*None"),
+    ],
+)
+def test_a_bad_tree_option_raises_one_clear_error_naming_it(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        ConsoleSpanTreeExporter(io.StringIO(), **options)

@@ -66,24 +66,36 @@ def test_content_goes_where_the_variable_says(
     assert ("2 + 2?" in text) is on_span
 
 
-def test_an_unknown_mode_warns_once_naming_the_valid_ones(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("mode", ["EVERYWHERE", "garbage", "NO CONTENT", "no-content"])
+def test_an_unknown_mode_captures_nothing_and_warns_once_naming_the_valid_ones(
+    mode: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Fail closed, as opentelemetry-util-genai does: a misspelt attempt to turn capture off must
+    not export prompts. Only the unset variable means the (documented) default, on."""
+    from otelchain import _options
+
+    monkeypatch.setattr(_options, "_reported", set())
     caplog.set_level(logging.WARNING, "otelchain.tracing")
-    span = _chat(monkeypatch, "EVERYWHERE")
-    _chat(monkeypatch, "EVERYWHERE")
-    assert set(span.attributes or {}) >= CONTENT_KEYS  # the default stays on
-    warnings = [r.getMessage() for r in caplog.records if "EVERYWHERE" in r.getMessage()]
-    assert len(warnings) == 1
-    assert all(v in warnings[0] for v in ("NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT"))
+    span = _chat(monkeypatch, mode)
+    _chat(monkeypatch, mode)
+    keys = set(span.attributes or {})
+    assert not CONTENT_KEYS & keys and not [e for e in span.events if e.name == DETAILS]
+    assert "2 + 2?" not in json.dumps({k: str(v) for k, v in (span.attributes or {}).items()})
+    warnings = [r.getMessage() for r in caplog.records if ENV in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert repr(mode) in warnings[0] and "using NO_CONTENT" in warnings[0]
+    for valid in ("NO_CONTENT", "SPAN_ONLY", "EVENT_ONLY", "SPAN_AND_EVENT", "true", "false"):
+        assert valid in warnings[0]
 
 
 def test_capture_content_takes_a_mode_name(monkeypatch: pytest.MonkeyPatch) -> None:
     span = _chat(monkeypatch, None, capture_content="EVENT_ONLY")
     assert not CONTENT_KEYS & set(span.attributes or {})
     assert [e.name for e in span.events] == [DETAILS]
-    with pytest.raises(ValueError, match="NO_CONTENT"):
+    with pytest.raises(ValueError, match=r"capture_content.*NO_CONTENT"):
         make_traced(capture_content="sometimes")
+    with pytest.raises(TypeError, match=r"capture_content.*bool"):
+        make_traced(capture_content=3)
 
 
 def test_the_lean_default_writes_each_fact_once(monkeypatch: pytest.MonkeyPatch) -> None:

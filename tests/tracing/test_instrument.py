@@ -1,4 +1,5 @@
-"""`instrument()` makes every run a span with no code change; `OTELCHAIN_TRACING=true` at import."""
+"""`instrument()` makes every run a span with no code change; `OTELCHAIN_TRACING=true` at import; a
+bad option is one clear error, a bad variable one warning and the default."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 import subprocess
 import sys
 from typing import Any
+
+import pytest
 
 from otelchain.callbacks import CallbackManager
 from otelchain.chains import LLMChain
@@ -128,3 +131,68 @@ def test_without_env_var_nothing_is_instrumented() -> None:
     out = run_script(None)
     assert "instrumented False" in out and "spans []" in out
     assert "instrumented False" in run_script("false")
+
+
+# --- bad options: one clear error naming the option; a bad variable: a warning and the default --
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"tracer_provider": "not a provider"}, TypeError, "tracer_provider must be .*TracerProvider.*str"),
+        ({"conventions": "nope"}, ValueError, r"conventions .*'all'.*gen_ai.*openinference.*otelchain.*nope"),
+        ({"conventions": ["gen_ai", "x"]}, ValueError, r"conventions .*\['x'\]"),
+        ({"conventions": ""}, ValueError, "conventions .*non-empty"),
+        ({"conventions": 3}, TypeError, "conventions must be .*names.*int"),
+        ({"conventions": [3]}, TypeError, "conventions must be .*names.*int"),
+        ({"max_attribute_length": "16k"}, TypeError, "max_attribute_length must be an int .*str"),
+        ({"max_attribute_length": 1.5}, TypeError, "max_attribute_length must be an int .*float"),
+        ({"max_attribute_length": True}, TypeError, "max_attribute_length must be an int .*bool"),
+        ({"max_attribute_length": 0}, ValueError, "max_attribute_length must be at least 16 .*got 0"),
+        ({"max_span_length": -1}, ValueError, "max_span_length must be at least 16 .*got -1"),
+        ({"max_span_length": 0}, ValueError, "max_span_length must be at least 16"),
+        ({"max_span_length": "512k"}, TypeError, "max_span_length must be an int"),
+        ({"cost": "no"}, TypeError, "cost must be True, False or None.*str"),
+    ],
+)
+def test_a_bad_option_raises_one_clear_error_naming_it(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    for make in (instrument, OpenTelemetryCallbackHandler):
+        with pytest.raises(error, match=message) as caught:
+            make(**options)
+        assert len(caught.traceback) <= 5, caught.traceback  # raised up front, not deep inside
+    assert instrumented_handler() is None  # nothing installed by the failed call
+
+
+@pytest.mark.parametrize("value", ["nope", "gen_ai,bogus", ","])
+def test_a_bad_conventions_variable_warns_once_and_uses_the_default(
+    value: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from otelchain import _options
+    from otelchain.tracing._handler import DEFAULT_CONVENTIONS
+
+    monkeypatch.setattr(_options, "_reported", set())
+    monkeypatch.setenv("OTELCHAIN_CONVENTIONS", value)
+    t = make_traced(conventions=None)
+    handler = instrument(t.provider)
+    try:
+        assert handler.conventions == t.handler.conventions == DEFAULT_CONVENTIONS
+        chain().call({"n": 2})
+    finally:
+        uninstrument()
+    assert sorted(s.name for s in t.spans) == ["invoke_workflow llm_chain", "text_completion fake-list"]
+    warnings = [r.getMessage() for r in caplog.records if "OTELCHAIN_CONVENTIONS" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert f"OTELCHAIN_CONVENTIONS={value!r}" in warnings[0] and "using the default (gen_ai)" in warnings[0]
+    assert all(name in warnings[0] for name in ("'all'", "gen_ai", "openinference", "otelchain"))
+
+
+def test_help_lists_every_option_instrument_takes() -> None:
+    """`help(instrument)` names every handler option (they are passed on) and `uninstrument()`."""
+    import inspect
+
+    doc = instrument.__doc__ or ""
+    for name in inspect.signature(OpenTelemetryCallbackHandler).parameters:
+        assert f"``{name}``" in doc, name
+    assert "uninstrument()" in doc and "inheritable" not in doc

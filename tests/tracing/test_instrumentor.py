@@ -301,3 +301,21 @@ def test_propagation_covers_async_httpx_and_requests(
         assert headers["traceparent"].startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
     assert seen[2]["traceparent"] == "00-" + "1" * 32 + "-" + "2" * 16 + "-01"  # a header already set is kept
     assert getattr(requests.Session.send, "__otelchain_original__", None) is None
+
+
+def test_a_bad_otelchain_variable_under_the_launcher_warns_and_stops_nothing(
+    echo_server: tuple[str, list[dict[str, str]]],
+) -> None:
+    """``OTELCHAIN_CONVENTIONS=nope``: one warning naming it, otelchain traces with the default,
+    and the other instrumentations (httpx here) still run: the launcher's "Failed to auto
+    initialize" would have stopped them all."""
+    url, _ = echo_server
+    with OtlpReceiver() as backend:
+        proc = run_instrumented(ZERO_CODE_APP, backend, url, OTELCHAIN_CONVENTIONS="nope")
+        spans = backend.wait_for(7)
+    assert "Failed to auto initialize" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert len([s for s in spans if s.kind == "CLIENT" and s.name.startswith("GET")]) == 1  # httpx's
+    assert "execute_tool weather" in {s.name for s in spans}  # otelchain, with the default names
+    warnings = [line for line in proc.stderr.splitlines() if "OTELCHAIN_CONVENTIONS" in line]
+    assert len(warnings) == 1, proc.stderr
+    assert "OTELCHAIN_CONVENTIONS='nope'" in warnings[0] and "gen_ai" in warnings[0]

@@ -9,11 +9,11 @@ sub-calls (`get_child`).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Union
 from uuid import UUID
 
+from otelchain._options import env_flag
 from otelchain.callbacks._base import _KEYWORD_FIRST, BaseCallbackHandler, _handler_from_methods
 from otelchain.callbacks._dispatch import adispatch, ahandle_event, dispatch, handle_event
 from otelchain.callbacks._ids import uuid7
@@ -67,11 +67,8 @@ def remove_global_handler(handler: Handler) -> None:
 
 
 def _read_env_verbose() -> bool:
-    for var in ("OTELCHAIN_VERBOSE", "LANGCHAIN_VERBOSE"):
-        value = os.environ.get(var)
-        if value is not None and value.strip().lower() in ("1", "true", "yes", "on"):
-            return True
-    return False
+    # both read (each a bad value reported), either one on is enough
+    return any([env_flag("OTELCHAIN_VERBOSE", False, logger), env_flag("LANGCHAIN_VERBOSE", False, logger)])
 
 
 # Read once: os.environ lookups cost more than the rest of a no-handler run's dispatch.

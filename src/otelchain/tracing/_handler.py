@@ -7,6 +7,7 @@ its mappers from ``conventions`` (or ``OTELCHAIN_CONVENTIONS``) and its content 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 
@@ -14,6 +15,7 @@ from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from otelchain._options import check_bool, report_env
 from otelchain._version import __version__
 from otelchain.tracing._conventions.genai import GenAIMapper, latest_experimental
 from otelchain.tracing._conventions.metrics import GenAIMetrics, MetricsRecorder
@@ -37,6 +39,8 @@ __all__ = [
     "capture_content_from_env",
 ]
 
+logger = logging.getLogger("otelchain.tracing")
+
 _CONVENTIONS_ENV = "OTELCHAIN_CONVENTIONS"
 CONVENTIONS = frozenset({"gen_ai", "openinference", "otelchain"})
 DEFAULT_CONVENTIONS = frozenset({"gen_ai"})
@@ -47,22 +51,47 @@ def capture_content_from_env(default: bool = True) -> bool:
     return content_from_env(default).any
 
 
-def conventions_from(value: str | Iterable[str] | None) -> frozenset[str]:
-    """The naming schemes to emit: ``conventions=`` or ``OTELCHAIN_CONVENTIONS`` (comma list);
-    default GenAI only (each fact once), ``all`` for every scheme."""
-    if value is None:
-        value = os.environ.get(_CONVENTIONS_ENV, "").strip() or None
-    if value is None:
-        return DEFAULT_CONVENTIONS
-    names = [v.strip().lower() for v in (value.split(",") if isinstance(value, str) else value)]
-    chosen = frozenset(n for n in names if n)
+_VALID_CONVENTIONS = f"'all' or a non-empty comma list of {', '.join(sorted(CONVENTIONS))}"
+
+
+def _chosen(names: list[str]) -> frozenset[str] | None:
+    """The schemes ``names`` pick, or None when they pick none or name an unknown one."""
+    chosen = frozenset(names)
     if chosen == {"all"}:
         return CONVENTIONS
-    unknown = chosen - CONVENTIONS
-    if unknown or not chosen:
-        raise ValueError(
-            f"conventions must be 'all' or a non-empty subset of {sorted(CONVENTIONS)}, got {sorted(chosen)}"
+    return chosen if chosen and chosen <= CONVENTIONS else None
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip().lower() for n in text.split(",") if n.strip()]
+
+
+def conventions_from(value: str | Iterable[str] | None) -> frozenset[str]:
+    """The naming schemes to emit: ``conventions=`` or ``OTELCHAIN_CONVENTIONS`` (comma list);
+    default GenAI only (each fact once), ``all`` for every scheme. A bad argument raises, naming
+    it; a bad variable is reported once and the default used (it must not stop the app)."""
+    if value is None:
+        raw = os.environ.get(_CONVENTIONS_ENV, "").strip()
+        if not raw:
+            return DEFAULT_CONVENTIONS
+        chosen = _chosen(_names(raw))
+        if chosen is None:
+            report_env(_CONVENTIONS_ENV, raw, _VALID_CONVENTIONS, "the default (gen_ai)", logger)
+            return DEFAULT_CONVENTIONS
+        return chosen
+    items: list[object] = (
+        [value] if isinstance(value, str) else list(value) if isinstance(value, Iterable) else [value]
+    )
+    wrong = [type(item).__name__ for item in items if not isinstance(item, str)]
+    if wrong:
+        raise TypeError(
+            f"conventions must be {_VALID_CONVENTIONS} (a string or a list of names), got {wrong[0]}"
         )
+    names = _names(",".join(str(item) for item in items))
+    chosen = _chosen(names)
+    if chosen is None:
+        unknown = [n for n in names if n not in CONVENTIONS] or names
+        raise ValueError(f"conventions must be {_VALID_CONVENTIONS}, got {unknown}")
     return chosen
 
 
@@ -100,12 +129,19 @@ class OpenTelemetryCallbackHandler(SpanLifecycle):
         separate_trace_from_runtime_context: bool = False,
         cost: bool | None = None,
     ) -> None:
+        # Every option checked before anything is built: one clear error naming the bad one.
+        if tracer_provider is not None and not callable(getattr(tracer_provider, "get_tracer", None)):
+            raise TypeError(
+                "tracer_provider must be an OpenTelemetry TracerProvider (or None for the global "
+                f"one), got {type(tracer_provider).__name__}"
+            )
+        check_bool("cost", cost, none=True)
+        content = Content.of(capture_content)
+        self.conventions = conventions_from(conventions)
         if tracer_provider is None:
             tracer = trace.get_tracer(tracer_name, __version__)
         else:
             tracer = tracer_provider.get_tracer(tracer_name, __version__)
-        content = Content.of(capture_content)
-        self.conventions = conventions_from(conventions)
         settings = Settings(max_attribute_length, content.span, Masking.from_env(), cost)
         self._latest = latest_experimental()  # OTEL_SEMCONV_STABILITY_OPT_IN
         self.settings = settings

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING
 
+from otelchain._options import check_bool, check_int
 from otelchain._secrets import scrub_known
 
 if TYPE_CHECKING:
@@ -108,8 +109,8 @@ class Printer:
 
     def __init__(self, stream: IO[str] | None = None, color: bool | None = None, width: int | None = None):
         self._stream = stream
-        self.color = color
-        self.width = width
+        self.color = check_bool("color", color, none=True)  # "yes" must not mean "the default"
+        self.width = check_int("width", width, 1, none="fitting the terminal")
         self.failures = 0
         self._consoles: dict[tuple[bool, int, str], Console] = {}
         self._lock = threading.Lock()

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
+from otelchain._options import check_bool, check_int, check_seconds
 from otelchain.tracing import _names as A
 from otelchain.tracing._console.printer import Printer, Printing, clean, console_width
 from otelchain.tracing._console.render import (
@@ -468,6 +469,13 @@ class ConsoleSpanTreeExporter(Printing, SpanExporter):
         show_content: bool = True,
         progress_every: float | None = 30.0,
     ) -> None:
+        # every option checked up front (color and width by the printer): one clear error
+        for name, value in (("max_spans", max_spans), ("max_held_spans", max_held_spans),
+                            ("max_value_lines", max_value_lines)):  # fmt: skip
+            check_int(name, value, 1)
+        check_int("collapse_after", collapse_after, 0)
+        check_bool("show_content", show_content)
+        check_seconds("progress_every", progress_every, none="never")
         self.printer = Printer(stream, color, width)
         self.orphan_timeout = orphan_timeout
         self.max_spans = max_spans

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from otelchain._json import is_mapping
+from otelchain._options import env_flag
 from otelchain.tracing._spans import health
 
 __all__ = ["COST_ENV", "Cost", "call_cost", "cost_enabled", "price", "provider_cost", "set_cost_default"]
@@ -31,7 +31,6 @@ __all__ = ["COST_ENV", "Cost", "call_cost", "cost_enabled", "price", "provider_c
 logger = logging.getLogger("otelchain.tracing")
 
 COST_ENV = "OTELCHAIN_COST"
-_FALSE = frozenset({"0", "false", "no", "off"})
 _default: bool | None = None  # configure(cost=...); None: the environment decides
 
 # gen_ai.provider.name (the spec's names, as the handler records them) -> genai-prices' provider id
@@ -67,8 +66,7 @@ def cost_enabled(explicit: bool | None = None) -> bool:
         return explicit
     if _default is not None:
         return _default
-    value = os.environ.get(COST_ENV, "").strip().lower()
-    return value not in _FALSE
+    return env_flag(COST_ENV, True, logger)
 
 
 class Cost:

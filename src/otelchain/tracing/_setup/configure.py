@@ -6,9 +6,10 @@ looked up in the ``opentelemetry_traces_exporter`` entry points, except ``consol
 says). A provider that is already global (set by ``opentelemetry-instrument``, the app or an
 earlier call) is reused, never doubled.
 
-Configuration errors in code (arguments) raise ``ValueError``; errors in the environment are
-logged once, naming the variable and its value (secrets masked), and fall back safely: the bad
-exporter is skipped, the app keeps running.
+Configuration errors in code (arguments, checked up front in `settings`) raise
+`ConfigurationError` (a ``ValueError``); errors in the environment are logged once, naming the
+variable and its value (secrets masked), and fall back safely: the bad exporter is skipped, the
+app keeps running.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from otelchain.tracing._setup.settings import (
     _report,
     _Setting,
     _setting,
+    check_configure_arguments,
     otlp_kwargs,
     otlp_target,
 )
@@ -279,19 +281,29 @@ def configure(
     ``OTEL_TRACES_EXPORTER`` (its default): ``console`` or ``otelchain_tree`` (the span tree),
     ``otlp`` (gRPC or HTTP by ``protocol``, else gRPC for port 4317, else HTTP), ``none``, or any
     name registered as an ``opentelemetry_traces_exporter`` entry point (``otlp_proto_http``,
-    ``zipkin``, ...); unset, otlp when an endpoint is set and the console tree otherwise.
-    ``endpoint``, ``protocol``, ``headers``, ``timeout`` default to ``OTEL_EXPORTER_OTLP_*``;
-    ``service_name`` to ``OTEL_SERVICE_NAME``. A bad argument raises `ConfigurationError` (a
-    ValueError); a bad variable is logged once, masked, and that exporter skipped.
+    ``otlp_proto_grpc``, ``zipkin_json``, ...); unset, otlp when an endpoint is set and the console
+    tree otherwise. ``endpoint``, ``protocol`` (``grpc`` or ``http/protobuf``), ``headers`` (a
+    mapping, or ``"name=value,name=value"`` as ``OTEL_EXPORTER_OTLP_HEADERS`` spells them) and
+    ``timeout`` (seconds) default to ``OTEL_EXPORTER_OTLP_*``; ``service_name`` to
+    ``OTEL_SERVICE_NAME``. ``flush_timeout``: seconds, a finite number >= 0. ``batch_options``:
+    the BatchSpanProcessor's (``max_queue_size``, ``schedule_delay_millis``,
+    ``max_export_batch_size``, ``export_timeout_millis``).
 
-    A MeterProvider for the GenAI metrics is set up beside the TracerProvider
-    (`otelchain.tracing._setup.metrics.configure_metrics`: OTLP when an endpoint is set,
-    ``OTEL_METRICS_EXPORTER`` honoured, off with ``none``; an SDK MeterProvider already global is
-    kept).
+    A bad argument raises `ConfigurationError` (a ValueError) naming it, before anything changes
+    (an unknown keyword: TypeError, as Python's own); a bad variable is logged once, masked, and
+    that exporter skipped.
+
+    A MeterProvider for the GenAI metrics is set up beside the TracerProvider, with the same
+    endpoint, protocol and headers (``OTEL_EXPORTER_OTLP_METRICS_*`` too): OTLP when an endpoint
+    is set, else off; ``OTEL_METRICS_EXPORTER`` honoured (``otlp``, ``console``, ``none``: off);
+    an SDK MeterProvider already global is kept.
 
     ``cost=False`` stops pricing model calls (``gen_ai.usage.cost.*`` and the cost metric) in every
     handler that was not given ``cost`` itself; None leaves it to ``OTELCHAIN_COST`` (default on).
     """
+    headers = check_configure_arguments(
+        service_name, exporter, headers, timeout, flush_timeout, cost, batch_options
+    )
     _install_header_mask()
     if cost is not None:
         from otelchain.tracing._conventions.cost import set_cost_default

@@ -11,6 +11,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Span, Tracer, TracerProvider
 
+from otelchain._options import env_flag
 from otelchain.callbacks._manager import add_global_handler, remove_global_handler
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
 from otelchain.tracing._spans.context import reorder
@@ -19,8 +20,6 @@ __all__ = ["add_framework", "instrument", "instrument_from_env", "instrumented_h
 
 logger = logging.getLogger("otelchain.tracing")
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 _lock = threading.Lock()
 _handler: OpenTelemetryCallbackHandler | None = None
 # Frameworks whose run trees the shared handler joins (langchain-core): (enable, disable) pairs
@@ -42,12 +41,21 @@ def add_framework(enable: Callable[[Callable[[], Any]], None], disable: Callable
 def instrument(
     tracer_provider: TracerProvider | None = None, **handler_options: Any
 ) -> OpenTelemetryCallbackHandler:
-    """Add one shared `OpenTelemetryCallbackHandler` as an inheritable handler of every run:
-    otelchain's own, and langchain-core's and LangGraph's when they are (or get) imported.
+    """Trace every run in the app: one shared `OpenTelemetryCallbackHandler` is added to every
+    run, otelchain's own and langchain-core's and LangGraph's when they are (or get) imported,
+    with no ``callbacks=`` in the app's code. `uninstrument()` stops it.
 
-    ``tracer_provider`` defaults to the global provider (also one set later). Calling it again
-    replaces the shared handler, so there is always exactly one. ``handler_options`` go to
-    the handler (``capture_content``, ``max_attribute_length``). Returns the handler.
+    ``tracer_provider`` defaults to the global provider (also one set later). The other options
+    go to the handler: ``capture_content`` (True/False or ``NO_CONTENT``, ``SPAN_ONLY``,
+    ``EVENT_ONLY``, ``SPAN_AND_EVENT``; default ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``),
+    ``conventions`` (``gen_ai``, ``openinference``, ``otelchain``, a list of them or ``all``;
+    default ``OTELCHAIN_CONVENTIONS``, else ``gen_ai``), ``max_attribute_length`` and
+    ``max_span_length`` (characters of one text value and of all of a span's text; None: no
+    limit), ``meter_provider`` (for the GenAI metrics; default the global one), ``cost`` (price
+    model calls; default ``OTELCHAIN_COST``, on), ``separate_trace_from_runtime_context`` (each
+    root run starts a trace of its own), ``tracer_name``; see `OpenTelemetryCallbackHandler`. A
+    bad option raises a `TypeError` or `ValueError` naming it. Calling it again replaces the
+    shared handler, so there is always exactly one. Returns the handler.
     """
     global _handler
     handler = OpenTelemetryCallbackHandler(tracer_provider, **handler_options)
@@ -151,13 +159,7 @@ def instrument_from_env() -> bool:
     enough to see spans. A value that is not a boolean is reported once and leaves tracing off;
     ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=otelchain`` wins over the variable.
     """
-    value = os.environ.get("OTELCHAIN_TRACING", "").strip().lower()
-    if value not in _TRUE:
-        if value not in _FALSE:
-            logger.warning(
-                "OTELCHAIN_TRACING=%r is not a boolean (true/false, 1/0, yes/no, on/off); tracing stays off",
-                os.environ.get("OTELCHAIN_TRACING", "")[:64],
-            )
+    if not env_flag("OTELCHAIN_TRACING", False, logger):
         return False
     if _disabled_by_otel():
         logger.info("OTELCHAIN_TRACING: otelchain is in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS; not tracing")

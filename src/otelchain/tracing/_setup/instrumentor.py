@@ -10,6 +10,7 @@ global one that ``opentelemetry-instrument`` set up.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import sys
 from collections.abc import Collection
@@ -17,11 +18,14 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from otelchain._options import check_bool, env_flag
 from otelchain.tracing._handler import OpenTelemetryCallbackHandler
-from otelchain.tracing._setup.instrument import _TRUE, instrument, uninstrument
+from otelchain.tracing._setup.instrument import instrument, uninstrument
 from otelchain.tracing._setup.propagation import disable_http_propagation, enable_http_propagation
 
 __all__ = ["OtelchainInstrumentor"]
+
+logger = logging.getLogger("otelchain.tracing")
 
 _HANDLER_OPTIONS = frozenset(inspect.signature(OpenTelemetryCallbackHandler).parameters) - {"tracer_provider"}
 
@@ -50,9 +54,9 @@ class OtelchainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
             options["meter_provider"] = NoOpMeterProvider()
         instrument(tracer_provider=kwargs.get("tracer_provider"), **options)
-        propagate = kwargs.get("propagate_http")
+        propagate = check_bool("propagate_http", kwargs.get("propagate_http"), none=True)
         if propagate is None:
-            propagate = os.environ.get("OTELCHAIN_PROPAGATE_HTTP", "").strip().lower() in _TRUE
+            propagate = env_flag("OTELCHAIN_PROPAGATE_HTTP", False, logger)
         if propagate:
             enable_http_propagation()
         type(self)._propagating = bool(propagate)

@@ -122,7 +122,8 @@ def configure_metrics(
     the provider flushes within ``flush_timeout`` seconds. ``set_global`` makes it the global
     MeterProvider, which `instrument()` and the handler use by default; an SDK MeterProvider that
     is already global is returned as is (calling it again adds nothing).
-    A bad setting (argument or variable) raises `ConfigurationError`, naming it.
+    A bad setting (argument or variable) raises `ConfigurationError`, naming it; except a bad
+    protocol variable, which is reported once and falls back to the default, as for traces.
     """
 
     off = "metrics are not exported"
@@ -137,7 +138,8 @@ def configure_metrics(
     if kind == "otlp":
         if url is not None and (problem := _endpoint_problem(url.value)) is not None:
             url.fail(problem, off, strict=True)
-        chosen = _protocol(protocol, endpoint, "METRICS", strict=True)
+        # a bad protocol variable falls back as it does for traces (one message says both)
+        chosen = _protocol(protocol, endpoint, "METRICS")
     from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
     from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 

@@ -1,20 +1,25 @@
 """Settings read once for traces and metrics alike: an argument or an ``OTEL_*`` variable, where it
-came from, and one clear error per bad value (secrets masked); OTLP endpoints, protocols, headers
-and exporter arguments as the SDK reads them."""
+came from, and one clear error per bad value (secrets masked); `configure()`'s arguments checked up
+front; OTLP endpoints, protocols, headers and exporter arguments as the SDK reads them."""
 
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["ConfigurationError", "otlp_kwargs", "otlp_target"]
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from otelchain._options import check_bool, check_seconds
+
+__all__ = ["ConfigurationError", "check_configure_arguments", "otlp_kwargs", "otlp_target"]
 
 logger = logging.getLogger("otelchain.tracing")
 
@@ -89,6 +94,97 @@ def _setting(argument: str | None, *env_names: str) -> _Setting | None:
     return _Setting(found[1], found[0]) if found else None
 
 
+# --- configure()'s arguments ------------------------------------------------------------------
+
+_T = TypeVar("_T")
+_BATCH_OPTIONS = tuple(
+    name
+    for name in inspect.signature(BatchSpanProcessor.__init__).parameters
+    if name not in ("self", "span_exporter")
+)
+_EXPORTER_NAMES = "console, otelchain_tree, otlp, none or an installed exporter's name"
+
+
+def _checked(check: Callable[..., _T], name: str, value: object, **options: Any) -> _T:
+    """An `otelchain._options` check whose error is a `ConfigurationError` (what configure()
+    promises for a bad argument)."""
+    try:
+        return check(name, value, **options)
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(str(error)) from None
+
+
+def _headers_argument(headers: object) -> dict[str, str] | None:
+    """``headers=``: a mapping of strings, or the variable's ``name=value,name=value`` string."""
+    if headers is None:
+        return None
+    if isinstance(headers, str):
+
+        def malformed(shown: str) -> None:
+            raise ConfigurationError(
+                f"headers: {shown!r} is not a name=value header (headers='name=value,name=value')"
+            )
+
+        return _parse_headers(headers, malformed)
+    if not isinstance(headers, Mapping):
+        raise ConfigurationError(
+            "headers must be a mapping of names to values or a 'name=value,name=value' string, "
+            f"got {type(headers).__name__}"
+        )
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise ConfigurationError("headers must map names to strings")
+    return dict(headers)
+
+
+def _exporter_argument(exporter: object) -> None:
+    """``exporter=``: names (a string or a list) and SpanExporter objects, at least one."""
+    if exporter is None or isinstance(exporter, SpanExporter):
+        return
+    items = exporter.split(",") if isinstance(exporter, str) else exporter
+    if not isinstance(items, Sequence):
+        raise ConfigurationError(
+            "exporter must be names or SpanExporter objects (a string, a list), "
+            f"got {type(exporter).__name__}"
+        )
+    for item in items:
+        if not isinstance(item, (str, SpanExporter)):
+            raise ConfigurationError(
+                f"exporter must be names or SpanExporter objects, got a {type(item).__name__} in the list"
+            )
+    if not any(isinstance(i, SpanExporter) or i.strip() for i in items):
+        raise ConfigurationError(
+            f"exporter is empty: name at least one ({_EXPORTER_NAMES}; 'none' exports nothing), "
+            "or leave it None for OTEL_TRACES_EXPORTER"
+        )
+
+
+def check_configure_arguments(
+    service_name: object,
+    exporter: object,
+    headers: object,
+    timeout: object,
+    flush_timeout: object,
+    cost: object,
+    batch_options: Mapping[str, Any],
+) -> dict[str, str] | None:
+    """`configure()`'s arguments, checked before anything changes: a `ConfigurationError` naming
+    the bad one (a `TypeError` for an unknown keyword, as Python's own). Returns the headers as
+    a dict (a string is parsed as ``OTEL_EXPORTER_OTLP_HEADERS`` is)."""
+    unknown = sorted(set(batch_options) - set(_BATCH_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"configure() got an unexpected keyword argument {unknown[0]!r} (besides its own, it "
+            f"takes the BatchSpanProcessor's: {', '.join(_BATCH_OPTIONS)})"
+        )
+    if service_name is not None and not isinstance(service_name, str):
+        raise ConfigurationError(f"service_name must be a string, got {type(service_name).__name__}")
+    _exporter_argument(exporter)
+    _checked(check_seconds, "timeout", timeout, positive=True, none="the exporter's default")
+    _checked(check_seconds, "flush_timeout", flush_timeout)
+    _checked(check_bool, "cost", cost, none=True)
+    return _headers_argument(headers)
+
+
 # --- validation -------------------------------------------------------------------------------
 
 
@@ -127,13 +223,31 @@ def _protocol(
         return default
     value = setting.value.strip().lower()
     if value not in _PROTOCOLS:
+        # the base variable is read for traces and metrics alike, and both fall back alike
+        both = " for traces and metrics" if setting.env == "OTEL_EXPORTER_OTLP_PROTOCOL" else ""
         setting.fail(f"must be one of {list(_PROTOCOLS)} (OTEL_EXPORTER_OTLP_PROTOCOL / protocol)",
-                     f"using {default}", strict=strict)  # fmt: skip
+                     f"using {default}{both}", strict=strict)  # fmt: skip
         return default
     return value
 
 
 _HEADER = re.compile(r"\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*(.*?)\s*")
+
+
+def _parse_headers(raw: str, malformed: Callable[[str], None]) -> dict[str, str]:
+    """``name=value,name=value`` (URL-encoded, as ``OTEL_EXPORTER_OTLP_HEADERS`` spells them);
+    each malformed entry, its value masked, goes to ``malformed`` and is skipped."""
+    headers: dict[str, str] = {}
+    for entry in raw.split(","):
+        if not entry.strip():
+            continue
+        match = _HEADER.fullmatch(entry)
+        if match is None:
+            name = re.split(r"[=:\s]", entry.strip(), maxsplit=1)[0]
+            malformed(f"{name}=***" if name != entry.strip() else "***")
+            continue
+        headers[unquote(match.group(1)).lower()] = unquote(match.group(2))
+    return headers
 
 
 def _headers_from_env() -> dict[str, str] | None:
@@ -143,18 +257,9 @@ def _headers_from_env() -> dict[str, str] | None:
     if found is None:
         return None
     variable, raw = found
-    headers: dict[str, str] = {}
-    for entry in raw.split(","):
-        if not entry.strip():
-            continue
-        match = _HEADER.fullmatch(entry)
-        if match is None:
-            name = re.split(r"[=:\s]", entry.strip(), maxsplit=1)[0]
-            _report(variable, f"{name}=***" if name != entry.strip() else "***",
-                    "is not a name=value header", "that entry is skipped")  # fmt: skip
-            continue
-        headers[unquote(match.group(1)).lower()] = unquote(match.group(2))
-    return headers
+    return _parse_headers(
+        raw, lambda shown: _report(variable, shown, "is not a name=value header", "that entry is skipped")
+    )
 
 
 class _MaskSdkHeaderWarnings(logging.Filter):

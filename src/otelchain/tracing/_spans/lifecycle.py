@@ -29,6 +29,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from opentelemetry.util.types import AttributeValue
 
 from otelchain._json import scrub
+from otelchain._options import check_int
 from otelchain.callbacks import _runs
 from otelchain.callbacks._runs import Run, RunTreeHandler
 from otelchain.schema import AgentAction, AgentFinish
@@ -91,9 +92,10 @@ class SpanLifecycle(RunTreeHandler):
         max_span_length: int | None = DEFAULT_MAX_SPAN_LENGTH,
         separate_trace_from_runtime_context: bool = False,
     ) -> None:
+        # at least 16 characters: room for a cut value's marker (0 or -1 would cut every value away)
+        check_int("max_attribute_length", max_attribute_length, 16, none="no limit")
+        check_int("max_span_length", max_span_length, 16, none="no limit")
         super().__init__()
-        if max_attribute_length is not None and max_attribute_length < 16:
-            raise ValueError("max_attribute_length must be at least 16 (or None for no limit)")
         self.tracer_provider = tracer_provider
         self._tracer = tracer
         self.content = content

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
+from otelchain._options import FALSE, TRUE, report_env
+
 if TYPE_CHECKING:
     from otelchain.callbacks._runs import Run
     from otelchain.schema import AgentFinish
@@ -35,17 +37,11 @@ _MODES = {
     "SPAN_ONLY": (True, False),
     "EVENT_ONLY": (False, True),
     "SPAN_AND_EVENT": (True, True),
-    # the earlier boolean spelling, kept as aliases
-    "TRUE": (True, False),
-    "FALSE": (False, False),
-    "1": (True, False),
-    "0": (False, False),
-    "YES": (True, False),
-    "NO": (False, False),
-    "ON": (True, False),
-    "OFF": (False, False),
+    # the earlier boolean spelling, kept as aliases (every otelchain boolean's spellings)
+    **{alias.upper(): (True, False) for alias in TRUE},
+    **{alias.upper(): (False, False) for alias in FALSE},
 }
-_warned: set[str] = set()
+_VALID_MODES = "one of NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT (or true/false)"
 
 
 @dataclass(frozen=True)
@@ -69,30 +65,25 @@ class Content:
         if isinstance(capture, str):
             mode = _MODES.get(capture.strip().upper())
             if mode is None:
-                raise ValueError(f"capture_content must be a bool or one of {', '.join(list(_MODES)[:4])}")
+                raise ValueError(f"capture_content must be a bool or {_VALID_MODES}, got {capture!r}")
             return cls(*mode)
-        return cls(bool(capture), False)
+        if not isinstance(capture, bool):
+            raise TypeError(f"capture_content must be a bool or {_VALID_MODES}, got {type(capture).__name__}")
+        return cls(capture, False)
 
 
 def content_from_env(default: bool = True) -> Content:
     """The content mode ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` asks for: one of
     ``NO_CONTENT``, ``SPAN_ONLY``, ``EVENT_ONLY``, ``SPAN_AND_EVENT`` (``true``/``false`` also
-    read); unset: ``default`` (span only); anything else: the default, with one warning."""
+    read); unset: ``default`` (span only). Anything else captures nothing, with one warning: a
+    misspelt attempt to turn capture off must not export prompts (opentelemetry-util-genai's rule)."""
     value = os.environ.get(CAPTURE_ENV, "").strip()
     if not value:
         return Content(default, False)
     mode = _MODES.get(value.upper())
     if mode is None:
-        if value not in _warned:
-            _warned.add(value)
-            logger.warning(
-                "otelchain: %s=%r is not one of NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT "
-                "(or true/false); using the default (%s)",
-                CAPTURE_ENV,
-                value,
-                "SPAN_ONLY" if default else "NO_CONTENT",
-            )
-        return Content(default, False)
+        report_env(CAPTURE_ENV, value, _VALID_MODES, "NO_CONTENT (no content is captured)", logger)
+        return Content(False, False)
     return Content(*mode)
 
 
