@@ -209,3 +209,43 @@ def test_the_details_event_carries_the_image_whole(monkeypatch: pytest.MonkeyPat
     history = json.loads(str((event.attributes or {})["gen_ai.input.messages"]))
     assert history[0]["parts"][1]["content"] == image.split(",", 1)[1]
     assert type((event.attributes or {})["gen_ai.input.messages"]) is str
+
+
+UPPER_CASE_IMAGE = "DATA:image/jpeg;BASE64," + "/9j/4AAQSkZJRg" * 1_500  # 21,023 characters
+
+
+def test_an_upper_case_data_url_past_the_image_limit_is_the_marker_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """URL schemes and the base64 token are case-insensitive: ``DATA:...;BASE64,`` is an image."""
+    monkeypatch.setenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", "1000")
+    image, data = UPPER_CASE_IMAGE, UPPER_CASE_IMAGE.split(",", 1)[1]
+    attrs = _image_chat(make_traced(conventions="all"), image)
+    for key, value in attrs.items():
+        assert "/9j/4AAQSkZJRg" * 20 not in str(value), key
+    history = json.loads(attrs["gen_ai.input.messages"])
+    assert history[0]["parts"][1] == {
+        "type": "blob",
+        "modality": "image",
+        "mime_type": "image/jpeg",
+        "content": f"[base64 image/jpeg: {len(data)} chars omitted]",
+    }
+    inputs = json.loads(attrs["input.value"])
+    url = inputs["messages"][0][0]["kwargs"]["content"][1]["image_url"]["url"]
+    assert url == f"[base64 image/jpeg: {len(image)} chars omitted]"
+    assert attrs[IMAGE_URL_KEY] == "__REDACTED__"
+
+
+def test_an_upper_case_data_url_within_the_image_limit_stays_whole_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("OPENINFERENCE_HIDE_INPUT_IMAGES", "OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH"):
+        monkeypatch.delenv(name, raising=False)
+    image, data = UPPER_CASE_IMAGE, UPPER_CASE_IMAGE.split(",", 1)[1]
+    attrs = _image_chat(make_traced(conventions="all"), image)
+    history = json.loads(attrs["gen_ai.input.messages"])
+    blob = {"type": "blob", "modality": "image", "mime_type": "image/jpeg", "content": data}
+    assert history[0]["parts"][1] == blob
+    inputs = json.loads(attrs["input.value"])
+    assert inputs["messages"][0][0]["kwargs"]["content"][1]["image_url"]["url"] == image
+    assert attrs[IMAGE_URL_KEY] == image

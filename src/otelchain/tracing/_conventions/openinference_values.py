@@ -19,7 +19,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.util.types import AttributeValue
 
-from otelchain._json import is_mapping
+from otelchain._json import image_mime, is_mapping
 from otelchain.tracing import _names as A
 from otelchain.tracing._spans.values import image_text, json_text, truncate
 
@@ -324,7 +324,7 @@ def _content_part(
         yield base + A.MESSAGE_CONTENT_TYPE, "image"
         url = image_url(part)
         if url and not hide_images:
-            if url.startswith("data:image/") and "base64" in url and len(url) > image_max_length:
+            if len(url) > image_max_length and image_mime(url) is not None:  # a base64 data URL
                 url = REDACTED
             yield f"{base}{A.MESSAGE_CONTENT_IMAGE}.{A.IMAGE_URL}", image_text(url, limit)
 
