@@ -256,7 +256,7 @@ def image_mime(text: str) -> str | None:
     are matched in any case, as URLs are (``DATA:image/png;BASE64,``); the mime type is lower-cased."""
     if type(text) is Base64Image:
         return text.mime or "data"
-    if text[:5].lower() == "data:":
+    if text[4:5] == ":" and text[:5].lower() == "data:":  # (the colon first: most text is no URL)
         head = text[:120].lower()
         end = head.find(";base64,")
         if end >= 0:
