@@ -467,3 +467,27 @@ def test_the_structure_too_big_for_the_bound_still_parses_with_images_kept() -> 
     data = json.loads(text)
     assert cut and len(text) - len(IMAGE) - 2 <= 16_384
     assert data[0] == IMAGE and 0 < len(data) < 5_001
+
+
+@pytest.mark.parametrize(
+    "head", ["DATA:image/jpeg;BASE64,", "Data:Image/JPEG;Base64,", "data:image/jpeg;BASE64,"]
+)
+def test_a_data_url_is_an_image_whatever_the_case_of_its_scheme_and_token(head: str) -> None:
+    """URL schemes and the ``base64`` token are case-insensitive: each spelling is the same image."""
+    image = head + "/9j/4AAQSkZJRg" * 1_500
+    marker = f"[base64 image/jpeg: {len(image)} chars omitted]"
+    assert _json.image_marker(image) == marker
+    for images in (0, 1_000):  # past the image limit (all images, hidden): the marker
+        assert json.loads(encode({"image": image}, 16_384, images)[0]) == {"image": marker}
+        assert json.loads(encode([image], 16_384, images)[0]) == [marker]
+    assert json.loads(encode({"image": image}, 16_384, 32_000)[0]) == {"image": image}  # within it: whole
+    text, cut = encode({"image": image}, 16_384)  # no image limit: past the bound, the marker
+    assert json.loads(text) == {"image": marker} and cut
+
+
+def test_text_that_only_starts_like_a_data_url_is_text() -> None:
+    for text in ("Data: 12 rows. " + "d" * 100, "DATA:" + "x" * 200, "d" * 200, "D" * 70):
+        assert _json.image_marker(text) is None
+        for images in (None, 0, 32_000):
+            assert encode({"k": text}, 16_384, images) == (json.dumps({"k": text}), False)
+            assert encode([text], 16_384, images) == (json.dumps([text]), False)

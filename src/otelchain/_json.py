@@ -39,6 +39,7 @@ __all__ = [
     "dumps",
     "encode",
     "image_marker",
+    "image_mime",
     "is_mapping",
     "is_secret_key",
     "register_secret",
@@ -249,22 +250,24 @@ class Base64Image(str):
         return self
 
 
-def _image_mime(text: str) -> str | None:
+def image_mime(text: str) -> str | None:
     """The mime type of a base64 image leaf (a base64 data URL or a `Base64Image`; ``data``
-    when the URL names none), or None for any other text."""
+    when the URL names none), or None for any other text. The scheme and the ``base64`` token
+    are matched in any case, as URLs are (``DATA:image/png;BASE64,``); the mime type is lower-cased."""
     if type(text) is Base64Image:
         return text.mime or "data"
-    if text.startswith("data:"):
-        end = text.find(";base64,", 0, 120)
+    if text[4:5] == ":" and text[:5].lower() == "data:":  # (the colon first: most text is no URL)
+        head = text[:120].lower()
+        end = head.find(";base64,")
         if end >= 0:
-            return text[5:end] or "data"
+            return head[5:end] or "data"
     return None
 
 
 def image_marker(text: str) -> str | None:
     """What a base64 image leaf becomes when it is not kept: ``[base64 image/png: N chars
     omitted]``; None for any other text."""
-    mime = _image_mime(text)
+    mime = image_mime(text)
     return None if mime is None else f"[base64 {mime}: {len(text)} chars omitted]"
 
 
@@ -284,7 +287,7 @@ def _leaf(text: str, n: int, left: int, walk: _Walk) -> tuple[str, int]:
     marker; one within it, when the walk keeps images whole, is written whole and charged
     nothing (counted in ``walk[5]``); anything past the leaf cap or the budget is cut (`_cut`)."""
     cap = walk[2]
-    if _image_mime(text) is not None:
+    if image_mime(text) is not None:
         if len(text) <= walk[4]:
             if walk[5] is not None:
                 walk[5] += n
@@ -294,7 +297,7 @@ def _leaf(text: str, n: int, left: int, walk: _Walk) -> tuple[str, int]:
             walk[6] = True  # past the bound, not the image limit: a cut
         text = _cut(text, 0)
         return text, len(text) + 2
-    if n <= left and n <= cap:  # "data:" but no base64 image: it fits
+    if n <= left and n <= cap:  # looked at (it starts like "data:") but no base64 image: it fits
         return text, n
     walk[6] = True
     text = _cut(text, min(cap, max(left, 0)))
@@ -309,7 +312,11 @@ def _string(text: str, walk: _Walk) -> str:
         text = scrub_known(text)  # (the same object when nothing is replaced)
     left = walk[0]
     n = len(text) + 2
-    if n > walk[2] or n > left or (n > walk[3] and (text.startswith("data:") or type(text) is Base64Image)):
+    if (
+        n > walk[2]
+        or n > left
+        or (n > walk[3] and ((text[0] in "dD" and text[4:5] == ":") or type(text) is Base64Image))
+    ):
         text, n = _leaf(text, n, left, walk)
     walk[0] = left - n
     return _quote(text)
@@ -463,7 +470,7 @@ def _text(obj: Any, depth: int, walk: _Walk, out: list[str]) -> None:
                 if _secrets._known:  # a registered secret value (a model's key): never written
                     value = scrub_known(value)
                 n = len(value) + 2
-                if n > left or n > cap or (n > probe and value.startswith("data:")):
+                if n > left or n > cap or (n > probe and value[0] in "dD" and value[4:5] == ":"):
                     value, n = _leaf(value, n, left, walk)
                 append(sep + key_json + _quote(value))
                 left -= n
@@ -514,10 +521,11 @@ def _walk_text(
     every base64 image longer than ``images`` replaced by a marker; ``whole``: images within
     ``images`` are written whole and not charged to the budget. The text, what is left of the
     budget (negative: something was cut for it) and the characters of the images kept whole."""
-    # [budget left, ancestors, leaf cap, the length past which a "data:" leaf is looked at,
-    # the image limit, the characters of images kept whole (None: images are text), whether a
-    # leaf was cut for the bound]
-    probe = min(images, _PROBE) if whole else images
+    # [budget left, ancestors, leaf cap, the length past which a leaf starting with "d" or "D"
+    # is looked at (a data URL's scheme, in any case; at least 2, so the leaf is not empty), the
+    # image limit, the characters of images kept whole (None: images are text), whether a leaf
+    # was cut for the bound]
+    probe = max(min(images, _PROBE) if whole else images, 2)
     walk: _Walk = [budget, None, cap, probe, images, 0 if whole else None, False]
     out: list[str] = []
     try:
@@ -529,7 +537,7 @@ def _walk_text(
     return "".join(out), min(walk[0], -1) if walk[6] else walk[0], walk[5] or 0
 
 
-_PROBE = 64  # keeping images whole, a "data:" leaf longer than this is checked for an image
+_PROBE = 64  # keeping images whole, a leaf longer than this starting like "data:" is checked for an image
 
 
 _MIN_LEAF = 64

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tools import tool
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -242,3 +245,115 @@ def test_the_details_event_is_held_to_the_spans_text_budget(
     for key in ("gen_ai.input.messages", "gen_ai.output.messages"):
         if key in (event.attributes or {}):
             json.loads(str((event.attributes or {})[key]))
+
+
+IMAGE_ENV = ("OPENINFERENCE_HIDE_INPUT_IMAGES", "OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH")
+
+
+def _prompt_with_an_image(traced: Any, image: str, answer: str = "a cat") -> dict[str, dict[str, Any]]:
+    """A chat prompt whose only variable is the image (so the chain's input value is the image
+    itself), piped into a stand-in model; each span's attributes by run name."""
+    content = [{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": "{image}"}}]
+    prompt = ChatPromptTemplate.from_messages([("user", content)])
+    chain = prompt | RunnableLambda(lambda value: answer, name="model")
+    chain.invoke({"image": image}, config={"callbacks": [traced.handler]})
+    return {s.name.removeprefix("invoke_workflow "): dict(s.attributes or {}) for s in traced.spans}
+
+
+@pytest.mark.parametrize("conventions", [None, "openinference"])  # the default (GenAI, lean), OpenInference
+@pytest.mark.parametrize(
+    ("env", "length", "whole"),
+    [
+        ({"OPENINFERENCE_HIDE_INPUT_IMAGES": "true"}, 4_030, False),
+        ({"OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH": "100"}, 4_030, False),
+        ({}, 80_000, False),  # past the default image limit (32,000): the marker, not 16 KiB of base64
+        ({}, 20_922, True),  # within it: whole, past the 16 KiB text bound
+    ],
+)
+def test_an_image_that_is_the_whole_input_value_is_bounded_as_an_image(
+    monkeypatch: pytest.MonkeyPatch, conventions: str | None, env: dict[str, str], length: int, whole: bool
+) -> None:
+    monkeypatch.delenv("OTELCHAIN_CONVENTIONS", raising=False)
+    for name in IMAGE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    image = ("data:image/png;base64," + "iVBORw0KGgo" * 8_000)[:length]
+    spans = _prompt_with_an_image(make_traced(conventions=conventions), image)
+    expected = image if whole else f"[base64 image/png: {length} chars omitted]"
+    for name in ("ChatPromptTemplate", "RunnableSequence"):  # the input dict unwrapped to its string
+        assert spans[name]["input.value"] == expected, name
+        assert "input.mime_type" not in spans[name]
+    model_input = json.loads(spans["model"]["input.value"])  # the same image as a leaf inside JSON
+    assert model_input["messages"][0]["content"][1]["image_url"]["url"] == expected
+
+
+@pytest.mark.parametrize("conventions", [None, "openinference"])
+def test_an_image_that_is_the_whole_output_value_is_the_marker_past_the_bound(
+    monkeypatch: pytest.MonkeyPatch, conventions: str | None
+) -> None:
+    monkeypatch.delenv("OTELCHAIN_CONVENTIONS", raising=False)
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 8_000
+    spans = _prompt_with_an_image(make_traced(conventions=conventions), "data:image/png;base64,AA==", image)
+    marker = f"[base64 image/png: {len(image)} chars omitted]"  # never the start of an image cut off
+    assert spans["model"]["output.value"] == marker and spans["RunnableSequence"]["output.value"] == marker
+
+
+@pytest.mark.parametrize("conventions", [None, "openinference"])
+def test_a_tool_that_returns_an_image_has_the_marker_for_its_result(
+    monkeypatch: pytest.MonkeyPatch, conventions: str | None
+) -> None:
+    monkeypatch.delenv("OTELCHAIN_CONVENTIONS", raising=False)
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 8_000
+
+    @tool
+    def draw(what: str) -> str:
+        """Draw something."""
+        return image
+
+    traced = make_traced(conventions=conventions)
+    draw.invoke({"what": "a cat"}, config={"callbacks": [traced.handler]})
+    (span,) = traced.spans
+    attrs = dict(span.attributes or {})
+    key = "output.value" if conventions else "gen_ai.tool.call.result"
+    assert attrs[key] == f"[base64 image/png: {len(image)} chars omitted]"
+
+
+UPPER_CASE_IMAGE = "DATA:image/jpeg;BASE64," + "/9j/4AAQSkZJRg" * 1_500  # 21,023 characters
+
+
+def test_an_upper_case_data_url_past_the_image_limit_is_the_marker_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """URL schemes and the base64 token are case-insensitive: ``DATA:...;BASE64,`` is an image."""
+    monkeypatch.setenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", "1000")
+    image, data = UPPER_CASE_IMAGE, UPPER_CASE_IMAGE.split(",", 1)[1]
+    attrs = _image_chat(make_traced(conventions="all"), image)
+    for key, value in attrs.items():
+        assert "/9j/4AAQSkZJRg" * 20 not in str(value), key
+    history = json.loads(attrs["gen_ai.input.messages"])
+    assert history[0]["parts"][1] == {
+        "type": "blob",
+        "modality": "image",
+        "mime_type": "image/jpeg",
+        "content": f"[base64 image/jpeg: {len(data)} chars omitted]",
+    }
+    inputs = json.loads(attrs["input.value"])
+    url = inputs["messages"][0][0]["kwargs"]["content"][1]["image_url"]["url"]
+    assert url == f"[base64 image/jpeg: {len(image)} chars omitted]"
+    assert attrs[IMAGE_URL_KEY] == "__REDACTED__"
+
+
+def test_an_upper_case_data_url_within_the_image_limit_stays_whole_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in IMAGE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    image, data = UPPER_CASE_IMAGE, UPPER_CASE_IMAGE.split(",", 1)[1]
+    attrs = _image_chat(make_traced(conventions="all"), image)
+    history = json.loads(attrs["gen_ai.input.messages"])
+    blob = {"type": "blob", "modality": "image", "mime_type": "image/jpeg", "content": data}
+    assert history[0]["parts"][1] == blob
+    inputs = json.loads(attrs["input.value"])
+    assert inputs["messages"][0][0]["kwargs"]["content"][1]["image_url"]["url"] == image
+    assert attrs[IMAGE_URL_KEY] == image

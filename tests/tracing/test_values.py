@@ -11,7 +11,15 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from pydantic import BaseModel
 
 from otelchain._json import dumps
-from otelchain.tracing._spans.values import bound_attributes, image_text, json_text
+from otelchain.tracing._conventions.openinference_values import convert_io
+from otelchain.tracing._spans.values import (
+    Oversized,
+    as_text,
+    bound_attributes,
+    json_text,
+    string_text,
+    truncate,
+)
 from tests.helpers import hot_json_shapes
 
 
@@ -127,7 +135,8 @@ def test_past_the_spans_room_the_image_becomes_the_marker_and_the_value_still_pa
     value = {"messages": [[{"text": "question", "image_url": {"url": IMAGE}}]]}
     text = json_text(value, 16_384, 32_000)
     reset_health()
-    attrs: dict[str, Any] = {"before": "z" * 5_000, "input.value": text, "url": image_text(IMAGE, 16_384)}
+    url = string_text(IMAGE, 16_384, 32_000)
+    attrs: dict[str, Any] = {"before": "z" * 5_000, "input.value": text, "url": url}
     used = bound_attributes(attrs, 16_384, 20_000)  # room for 15,000 after the first value
     data = json.loads(attrs["input.value"])
     assert data == {"messages": [[{"text": "question", "image_url": {"url": MARKER}}]]}
@@ -137,11 +146,11 @@ def test_past_the_spans_room_the_image_becomes_the_marker_and_the_value_still_pa
 
 
 def test_image_urls_keep_what_the_text_bound_would_cut() -> None:
-    assert image_text(IMAGE, 16_384) == IMAGE and image_text(IMAGE, None) == IMAGE
-    assert image_text(IMAGE[:1_000], 16_384) == IMAGE[:1_000]
+    assert string_text(IMAGE, 16_384, 32_000) == IMAGE and string_text(IMAGE, None, 32_000) == IMAGE
+    assert string_text(IMAGE[:1_000], 16_384, 32_000) == IMAGE[:1_000]
     url = "https://example.com/" + "a" * 20_000  # not inline: text like any other
-    assert len(image_text(url, 16_384)) == 16_384
-    attrs: dict[str, Any] = {"url": image_text(IMAGE, 16_384)}
+    assert len(string_text(url, 16_384, 32_000)) == 16_384
+    attrs: dict[str, Any] = {"url": string_text(IMAGE, 16_384, 32_000)}
     bound_attributes(attrs, 16_384, None)
     assert attrs == {"url": IMAGE} and type(attrs["url"]) is str
 
@@ -164,3 +173,44 @@ def test_past_the_spans_room_a_json_value_is_cut_by_its_leaves_and_still_parses(
     attrs = {"k": text}
     bound_attributes(attrs, 16_384, room=500)
     assert attrs["k"].startswith("[not json") and len(attrs["k"]) <= 500
+
+
+def test_a_string_that_is_a_base64_image_is_bounded_as_an_image_leaf() -> None:
+    from otelchain.tracing import health, reset_health
+
+    reset_health()
+    kept = string_text(IMAGE, 16_384, 32_000)  # within the image limit: whole, past the text bound
+    assert kept == IMAGE and type(kept) is Oversized
+    attrs: dict[str, Any] = {"input.value": kept}
+    bound_attributes(attrs, 16_384, 512 * 1024)
+    assert attrs == {"input.value": IMAGE} and type(attrs["input.value"]) is str
+    small = IMAGE[:4_030]
+    for images in (0, 100, len(IMAGE) - 1):  # past the image limit (0: hidden): the marker
+        assert string_text(IMAGE, 16_384, images) == MARKER
+    for images in (0, 100):  # whatever the text bound
+        assert string_text(small, None, images) == f"[base64 image/jpeg: {len(small)} chars omitted]"
+    assert health().values_truncated == 0  # what the image limit replaces is not a cut of the bound
+    # no image limit (an output): whole within the bound, past it the marker, never half an image
+    assert string_text(IMAGE, 32_000) == IMAGE and type(string_text(IMAGE, 32_000)) is str
+    assert string_text(IMAGE, 16_384) == MARKER and health().values_truncated == 1
+    upper = "DATA:image/jpeg;BASE64," + IMAGE.split(",", 1)[1]
+    assert string_text(upper, 16_384, 1_000) == MARKER and string_text(upper, 16_384) == MARKER
+    assert as_text(IMAGE, 16_384) == MARKER == json.loads(as_text([IMAGE], 16_384))[0]  # a string or JSON
+    text = "x" * 20_000  # any other text: cut as text
+    assert string_text(text, 16_384, 32_000) == truncate(text, 16_384)
+    assert len(truncate(text, 16_384)) == 16_384
+
+
+@pytest.mark.parametrize("length", [4_030, len(IMAGE), 80_000])
+@pytest.mark.parametrize("images", [None, 0, 100, 32_000])
+def test_a_string_image_input_or_output_is_what_the_same_image_in_json_becomes(
+    images: int | None, length: int
+) -> None:
+    """An input or output value unwrapped to its string (a one-key mapping, or a string) is
+    bounded as the same image inside a JSON value is: whole within the image limit, else the marker."""
+    image = (IMAGE * 4)[:length]
+    in_json = json.loads(json_text({"image": image, "q": "?"}, 16_384, images))["image"]
+    for value in (image, {"image": image}, {"input": image}, {"output": image}):
+        assert convert_io(value, 16_384, images) == (in_json, None)
+    within = length <= (16_000 if images is None else images)  # no image limit: the text bound's
+    assert in_json == (image if within else f"[base64 image/jpeg: {length} chars omitted]")

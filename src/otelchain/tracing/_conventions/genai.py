@@ -25,7 +25,7 @@ from otelchain.tracing._conventions.openinference_values import MessageView
 from otelchain.tracing._conventions.view import RunView, Settings, first
 from otelchain.tracing._spans.mapper import Attrs, Head, Mapper
 from otelchain.tracing._spans.state import SpanState
-from otelchain.tracing._spans.values import error_type, json_text, truncate
+from otelchain.tracing._spans.values import as_text, error_type, json_text, truncate
 
 # Adds one event to a span within its limits (`SpanLifecycle.add_event`).
 Emit = Callable[[SpanState, str, Attrs], None]
@@ -142,11 +142,6 @@ def _scalar(value: Any) -> AttributeValue | None:
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
         return list(value)
     return None
-
-
-def _json(value: Any, limit: int | None) -> str:
-    """A tool argument or result as the spec's attribute value: a JSON string, a string as is."""
-    return truncate(value, limit) if isinstance(value, str) else json_text(value, limit)
 
 
 class GenAIMapper(Mapper):
@@ -310,7 +305,7 @@ class GenAIMapper(Mapper):
             inputs = run.inputs
             if is_mapping(inputs) and set(inputs) == {"input"}:
                 inputs = inputs["input"]
-            attrs[A.GEN_AI_TOOL_CALL_ARGUMENTS] = _json(messages.parse_arguments(inputs), limit)
+            attrs[A.GEN_AI_TOOL_CALL_ARGUMENTS] = as_text(messages.parse_arguments(inputs), limit)
 
     # --- end --------------------------------------------------------------------------------
     def late_input(self, run: Run, state: SpanState, attrs: Attrs) -> None:
@@ -336,7 +331,7 @@ class GenAIMapper(Mapper):
             return
         if run_type == "tool":
             if not settings.masking.hide_outputs:
-                attrs[A.GEN_AI_TOOL_CALL_RESULT] = _json(
+                attrs[A.GEN_AI_TOOL_CALL_RESULT] = as_text(
                     messages.parse_arguments(tool_output(run.outputs)), settings.limit
                 )
             return

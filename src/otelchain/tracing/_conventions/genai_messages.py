@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from otelchain._json import Base64Image, image_marker, is_mapping
+from otelchain._json import Base64Image, image_marker, image_mime, is_mapping
 from otelchain.tracing._conventions.openinference_values import REDACTED, MessageView, image_url
 
 __all__ = ["agent_messages", "input_messages", "output_message", "parse_arguments", "tool_definitions"]
@@ -60,12 +60,12 @@ def _part(item: Any) -> dict[str, Any]:
         return {"type": "text", "content": item.get("text", "")}
     if kind in ("image_url", "image"):
         url = image_url(item)
-        if url and url.startswith("data:") and ";base64," in url:
+        if url and image_mime(url) is not None:  # a base64 data URL (its scheme in any case)
             head, data = url.split(",", 1)
             return {
                 "type": "blob",
                 "modality": "image",
-                "mime_type": head[5:].split(";", 1)[0],
+                "mime_type": head[5:].split(";", 1)[0].lower(),
                 "content": data,
             }
         return {"type": "uri", "modality": "image", "uri": url or ""}

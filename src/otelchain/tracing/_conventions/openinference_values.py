@@ -19,9 +19,9 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.util.types import AttributeValue
 
-from otelchain._json import is_mapping
+from otelchain._json import image_mime, is_mapping
 from otelchain.tracing import _names as A
-from otelchain.tracing._spans.values import image_text, json_text, truncate
+from otelchain.tracing._spans.values import json_text, string_text, truncate
 
 __all__ = [
     "Masking",
@@ -110,13 +110,15 @@ def convert_io(obj: Any, limit: int | None, images: int | None = None) -> tuple[
 
     A single-key mapping is unwrapped: its string value is written as is (JSON mime type only
     when it looks like JSON); the non-string value of an ``input``/``output`` key as JSON.
-    Anything else is JSON. Empty values give None.
+    Anything else is JSON. Empty values give None. ``images``: the image limit (see
+    `json_text`); a string that is a base64 image is bounded as the same image inside JSON is
+    (`string_text`).
     """
     if obj is None:
         return None
     if not is_mapping(obj):
         if isinstance(obj, str):
-            return truncate(obj, limit), (A.MIME_JSON if _looks_json(obj) else None)
+            return string_text(obj, limit, images), (A.MIME_JSON if _looks_json(obj) else None)
         text = json_text(obj, limit, images)
         return text, (A.MIME_JSON if _looks_json(text) else None)
     if not obj:
@@ -124,7 +126,7 @@ def convert_io(obj: Any, limit: int | None, images: int | None = None) -> tuple[
     if len(obj) == 1:
         key, value = next(iter(obj.items()))
         if isinstance(value, str):
-            return truncate(value, limit), (A.MIME_JSON if _looks_json(value) else None)
+            return string_text(value, limit, images), (A.MIME_JSON if _looks_json(value) else None)
         if key in ("input", "output"):
             text = json_text(value, limit, images)
             return text, (A.MIME_JSON if _looks_json(text) else None)
@@ -324,9 +326,9 @@ def _content_part(
         yield base + A.MESSAGE_CONTENT_TYPE, "image"
         url = image_url(part)
         if url and not hide_images:
-            if url.startswith("data:image/") and "base64" in url and len(url) > image_max_length:
+            if len(url) > image_max_length and image_mime(url) is not None:  # a base64 data URL
                 url = REDACTED
-            yield f"{base}{A.MESSAGE_CONTENT_IMAGE}.{A.IMAGE_URL}", image_text(url, limit)
+            yield f"{base}{A.MESSAGE_CONTENT_IMAGE}.{A.IMAGE_URL}", string_text(url, limit, image_max_length)
 
 
 def image_url(part: Mapping[str, Any]) -> str | None:

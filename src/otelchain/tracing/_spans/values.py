@@ -20,9 +20,9 @@ __all__ = [
     "as_text",
     "bound_attributes",
     "error_type",
-    "image_text",
     "json_text",
     "sanitize",
+    "string_text",
     "truncate",
 ]
 
@@ -147,21 +147,31 @@ def json_text(obj: Any, max_length: int | None, images: int | None = None) -> st
     return text
 
 
-def image_text(url: str, max_length: int | None) -> str:
-    """An image's URL as an attribute value, already within the image limit: a base64 data URL
-    longer than ``max_length`` is kept whole (an `Oversized` value that becomes the marker if
-    the span has no room for it); any other URL is text like any other."""
-    if max_length is None or len(url) <= max_length:
-        return truncate(url, max_length)
-    if image_marker(url) is None:
-        return truncate(url, max_length)
-    return Oversized(sanitize(url))
+def string_text(text: str, max_length: int | None, images: int | None = None) -> str:
+    """A string value as is, truncated (`truncate`), unless it is a base64 image data URL: that
+    is bounded as the encoder bounds an image leaf. ``images`` (the image limit): an image longer
+    than it becomes the marker; one within it is kept whole, an `Oversized` value past
+    ``max_length``. None: images are text of the bound, whole within ``max_length``, else the
+    marker (a cut): never half an image."""
+    marker = image_marker(text)  # None for nearly every text (its first five characters tell)
+    if marker is None:
+        return truncate(text, max_length)
+    if images is not None:
+        if len(text) > images:
+            return marker
+        if max_length is not None and len(text) > max_length:
+            return Oversized(sanitize(scrub_known(text) if _secrets._known else text))
+    elif max_length is not None and len(text) > max_length:
+        _health.count("values_truncated")
+        return marker
+    return truncate(text, max_length)
 
 
 def as_text(obj: Any, max_length: int | None) -> str:
-    """A string as is, anything else as JSON; truncated."""
+    """A string as is, anything else as JSON; bounded (a string that is a base64 image as the
+    JSON's image leaves are: whole within ``max_length``, else the marker, `string_text`)."""
     if isinstance(obj, str):
-        return truncate(obj, max_length)
+        return string_text(obj, max_length)
     return json_text(obj, max_length)
 
 
