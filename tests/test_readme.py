@@ -139,12 +139,15 @@ def test_block_runs_as_written(block: Block, tmp_path: Path, openai_server: Open
         pytest.skip(f"{block.where}: {block.reason}")
     if block.kind == "run":
         run_block(block, tmp_path)
-        return
-    with _run_against_servers(block, tmp_path, openai_server) as backend:
-        if "configure(" in block.code or "instrument(" in block.code:
-            assert backend.wait_for(1), f"{block.where}: no span reached the backend"
-    uses_openai = "OpenAI" in block.code
-    assert not uses_openai or openai_server.requests, f"{block.where}: the model was not called"
+    else:
+        with _run_against_servers(block, tmp_path, openai_server) as backend:
+            if "configure(" in block.code or "instrument(" in block.code:
+                assert backend.wait_for(1), f"{block.where}: no span reached the backend"
+        uses_openai = "OpenAI" in block.code
+        assert not uses_openai or openai_server.requests, f"{block.where}: the model was not called"
+    # A reader runs the block in their project's folder: it leaves no file there.
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != f"readme_line_{block.line}.py")
+    assert not left, f"{block.where} left files in the folder it ran in: {left}"
 
 
 def test_quickstart_outputs_are_what_the_comments_say(tmp_path: Path) -> None:
