@@ -253,3 +253,12 @@ def test_the_test_command_under_ci_needs_go(tmp_path: Path) -> None:
     assert _steps(proc) == ["phoenix"] and "cannot build the collector and Jaeger" in proc.stderr
     ci = (ROOT / ".ci" / "run").read_text()
     assert "bash scripts/test.sh -q -ra" in ci  # the README's test command, whole
+
+
+def test_every_install_shown_works_from_a_checkout() -> None:
+    """otelchain is installed from the checkout (`pip install -e .`), never by name from a registry."""
+    for path in [*PAGES, *sorted((ROOT / "examples").glob("*.py"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "pip install" in line:
+                by_name = re.search(r"pip install\b[^#`]*?[\s'\"]otelchain\b", line)
+                assert not by_name, f"{path.name}: {line.strip()}"
