@@ -3,7 +3,7 @@
 #   scripts/test.sh                      # everything: ruff, mypy --strict, the whole suite (what CI runs)
 #   scripts/test.sh tests/callbacks -x   # those tests only: no linters, and only what they need prepared
 # Extra arguments go to pytest. The whole suite also prepares, once per machine: the Phoenix venv for
-# tests/export (about a minute), the openai 2.x venv for tests/integrations (about 30 s) and the
+# tests/export (1-2 minutes), the openai 2.x venv for tests/integrations (under a minute) and the
 # Collector and Jaeger built from their Go modules (minutes; without Go those tests are skipped).
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh"   # creates .venv if needed; the working directory is the repository
