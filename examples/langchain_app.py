@@ -5,7 +5,7 @@ HTTP service. Nothing in the app passes a callback: ``instrument()`` adds otelch
 every run tree, the httpx instrumentation adds the HTTP client spans, and each HTTP span nests under
 the run that made it. Each finished trace prints as a tree.
 
-    pip install 'otelchain[langchain]' langchain opentelemetry-instrumentation-httpx
+    pip install -e ".[langchain]" opentelemetry-instrumentation-httpx    # in the checkout
     python examples/langchain_app.py     # a scripted model; with OPENAI_API_KEY set, ChatOpenAI
 """
 

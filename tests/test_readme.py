@@ -13,6 +13,7 @@ Any other marker fails, so a new block can never be skipped by accident.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -139,12 +140,15 @@ def test_block_runs_as_written(block: Block, tmp_path: Path, openai_server: Open
         pytest.skip(f"{block.where}: {block.reason}")
     if block.kind == "run":
         run_block(block, tmp_path)
-        return
-    with _run_against_servers(block, tmp_path, openai_server) as backend:
-        if "configure(" in block.code or "instrument(" in block.code:
-            assert backend.wait_for(1), f"{block.where}: no span reached the backend"
-    uses_openai = "OpenAI" in block.code
-    assert not uses_openai or openai_server.requests, f"{block.where}: the model was not called"
+    else:
+        with _run_against_servers(block, tmp_path, openai_server) as backend:
+            if "configure(" in block.code or "instrument(" in block.code:
+                assert backend.wait_for(1), f"{block.where}: no span reached the backend"
+        uses_openai = "OpenAI" in block.code
+        assert not uses_openai or openai_server.requests, f"{block.where}: the model was not called"
+    # A reader runs the block in their project's folder: it leaves no file there.
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != f"readme_line_{block.line}.py")
+    assert not left, f"{block.where} left files in the folder it ran in: {left}"
 
 
 def test_quickstart_outputs_are_what_the_comments_say(tmp_path: Path) -> None:
@@ -170,3 +174,91 @@ def test_langchain_quickstart_gives_the_spans_it_names(tmp_path: Path, openai_se
     with _run_against_servers(block, tmp_path, openai_server) as backend:
         names = {s.name for s in backend.wait_for(2)}
     assert {"invoke_agent forecaster", "chat gpt-4o-mini"} <= names, names
+
+
+def _test_command_sandbox(tmp_path: Path) -> Path:
+    """A copy of the repository's scripts where every step only says it ran: the preparation scripts,
+    the linters and pytest (``.venv`` is a stand-in already up to date), so scripts/test.sh's choices
+    can be read without installing or building anything. build_backends.sh is the real one."""
+    repo = tmp_path / "repo"
+    for name in ("scripts/test.sh", "scripts/_venv.sh", "scripts/build_backends.sh", "pyproject.toml",
+                 "deploy/otelcol-builder.yaml", "deploy/jaeger/go.mod", "deploy/jaeger/go.sum"):  # fmt: skip
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_bytes((ROOT / name).read_bytes())
+    stubs = {
+        "scripts/setup_phoenix.sh": "echo STEP phoenix",
+        "scripts/setup_openai2.sh": "echo STEP openai2",
+        ".venv/bin/ruff": "echo STEP ruff",
+        ".venv/bin/mypy": "echo STEP mypy",
+        ".venv/bin/python": 'echo "STEP $*"',
+    }
+    for name, line in stubs.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(f"#!/usr/bin/env bash\n{line}\n")
+        (repo / name).chmod(0o755)
+    digest = hashlib.sha256((repo / "pyproject.toml").read_bytes()).hexdigest()
+    (repo / ".venv" / ".otelchain-installed").write_text(f"{digest}-test,dev\n")
+    for folder in ("tests/callbacks", "tests/export", "tests/integrations"):
+        (repo / folder).mkdir(parents=True)
+    for name in ("tests/export/test_collector.py", "tests/integrations/test_client_generations.py"):
+        (repo / name).write_text("")
+    return repo
+
+
+def _test_command(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """scripts/test.sh in the sandbox, on a machine without Go and without built binaries."""
+    clean = {k: v for k, v in os.environ.items() if k != "CI"}
+    return subprocess.run(
+        ["bash", str(repo / "scripts" / "test.sh"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean | {"GO": str(repo / "no-go"), "OTELCHAIN_BACKENDS_CACHE": str(repo / "cache")} | env,
+    )
+
+
+def _steps(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line.removeprefix("STEP ") for line in proc.stdout.splitlines() if line.startswith("STEP ")]
+
+
+def test_the_test_command_runs_narrow_tests_with_nothing_else(tmp_path: Path) -> None:
+    repo = _test_command_sandbox(tmp_path)
+    proc = _test_command(repo, "tests/callbacks", "-x")
+    assert proc.returncode == 0, proc.stderr
+    assert _steps(proc) == ["-m pytest tests/callbacks -x"]  # no venv to set up, no Go build, no linters
+    assert "build_backends" not in proc.stdout + proc.stderr
+    proc = _test_command(repo, "--deselect", "tests/export/test_collector.py::t", "tests/callbacks")
+    assert _steps(proc) == ["-m pytest --deselect tests/export/test_collector.py::t tests/callbacks"]
+    proc = _test_command(repo, "tests/integrations/test_client_generations.py::test_x")
+    assert _steps(proc) == ["openai2", "-m pytest tests/integrations/test_client_generations.py::test_x"]
+
+
+def test_the_test_command_without_go_says_so_once_and_runs_the_tests(tmp_path: Path) -> None:
+    repo = _test_command_sandbox(tmp_path)
+    proc = _test_command(repo, "tests/export/test_collector.py", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert _steps(proc) == ["phoenix", "-m pytest tests/export/test_collector.py -q"]
+    assert proc.stderr.count("no Go toolchain") == 1 and "will be skipped" in proc.stderr
+    proc = _test_command(repo, "-q", "-ra")  # the whole suite: everything prepared, the linters run
+    assert proc.returncode == 0, proc.stderr
+    assert _steps(proc) == ["phoenix", "openai2", "ruff", "mypy", "-m pytest -q -ra"]
+    assert proc.stderr.count("no Go toolchain") == 1
+
+
+def test_the_test_command_under_ci_needs_go(tmp_path: Path) -> None:
+    """CI builds the Collector and Jaeger and runs everything: without Go it stops before pytest."""
+    repo = _test_command_sandbox(tmp_path)
+    proc = _test_command(repo, "tests/callbacks", CI="true")
+    assert proc.returncode != 0
+    assert _steps(proc) == ["phoenix"] and "cannot build the collector and Jaeger" in proc.stderr
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "bash scripts/test.sh -q -ra" in ci  # the README's test command, whole
+
+
+def test_every_install_shown_works_from_a_checkout() -> None:
+    """otelchain is installed from the checkout (`pip install -e .`), never by name from a registry."""
+    for path in [*PAGES, *sorted((ROOT / "examples").glob("*.py"))]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "pip install" in line:
+                by_name = re.search(r"pip install\b[^#`]*?[\s'\"]otelchain\b", line)
+                assert not by_name, f"{path.name}: {line.strip()}"

@@ -53,7 +53,9 @@ def binary(name: str) -> Path:
     """The built collector ("OTELCOL") or Jaeger ("JAEGER"); skip locally / fail in CI when missing."""
     path = built_binaries()[name]
     if not path.is_file():
-        missing_backend(f"{path} is not built", setup="bash scripts/build_backends.sh")
+        what = {"OTELCOL": "the Collector", "JAEGER": "Jaeger"}.get(name, name)
+        reason = f"{what} is not built ({path}; building it needs Go)"
+        missing_backend(reason, setup="bash scripts/build_backends.sh")
     return path
 
 

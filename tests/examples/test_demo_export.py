@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests._servers.backends import free_port
 from tests._servers.otlp_receiver import OtlpReceiver
 
@@ -37,13 +39,19 @@ def test_demo_counts_the_spans_the_collector_accepted() -> None:
     assert {s.service for s in spans} == {"otelchain-demo"}
 
 
-def test_demo_reports_a_dead_collector_and_fails() -> None:
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_demo_reports_a_dead_collector_and_fails(protocol: str) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
-    proc = run_demo(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    proc = run_demo(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_EXPORTER_OTLP_PROTOCOL=protocol)
     assert proc.returncode == 1
     assert "spans exported" not in proc.stdout
     assert f"export FAILED: 6 spans could not be delivered to {endpoint} (0 delivered)" in proc.stderr
     assert "result: {'output': '256'}" in proc.stdout  # the app itself still worked
+    # otelchain's exit line names each exporter by where it sends, never by a class the user never wrote.
+    assert "Exporter" not in proc.stderr
+    if protocol == "grpc":  # the span exporter has retry messages to sum up: it is in the line
+        exit_line = next(line for line in proc.stderr.splitlines() if line.startswith("otelchain: exit"))
+        assert re.search(rf"for {re.escape(endpoint)}/?\S* \(", exit_line), exit_line
 
 
 def test_demo_script_installs_runtime_dependencies_only() -> None:
