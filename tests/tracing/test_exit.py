@@ -149,8 +149,8 @@ def test_exit_line_says_what_was_dropped_and_what_was_hidden() -> None:
         "(4 more export messages not shown); 1 metric point dropped for http://c:4318/v1/metrics"
     )
     assert exit_line(0.3, True, [(spans, 0, 30), (points, 0, 0)]) == (
-        "otelchain: exit flush done in 0.3s: nothing dropped for http://c:4318/v1/traces "
-        "(4 more export messages not shown; 30 spans failed before)"
+        "otelchain: exit flush done in 0.3s: none left at exit for http://c:4318/v1/traces "
+        "(4 more export messages not shown; 30 spans failed to export while the app ran)"
     )
     spans.hidden = 0
     assert exit_line(0.3, True, [(spans, 0, 30), (points, 0, 0)]) is None  # said by the health log

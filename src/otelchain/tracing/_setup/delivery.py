@@ -273,8 +273,8 @@ def exit_line(seconds: float, finished: bool, lost: Sequence[tuple[Delivery, int
             continue
         notes = [f"{_n(delivery.hidden, 'more export messages')} not shown"] if delivery.hidden else []
         if failed_before:
-            notes.append(f"{_n(failed_before, delivery.unit)} failed before")
-        what = f"{_n(count, delivery.unit)} dropped" if count > 0 else "nothing dropped"
+            notes.append(f"{_n(failed_before, delivery.unit)} failed to export while the app ran")
+        what = f"{_n(count, delivery.unit)} dropped" if count > 0 else "none left at exit"
         parts.append(f"{what} for {delivery.target}" + (f" ({'; '.join(notes)})" if notes else ""))
     if not parts:
         return None
