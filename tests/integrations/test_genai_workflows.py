@@ -105,3 +105,31 @@ def test_an_executor_agent_span_has_messages_and_its_tools_name_it() -> None:
     tools = [s for s in t.spans if s.name.startswith("execute_tool ")]
     assert tools and all(_attrs(s)["gen_ai.agent.name"] == a["gen_ai.agent.name"] for s in tools)
     t.provider.shutdown()
+
+
+@pytest.mark.parametrize(("limit", "whole"), [("100", False), (None, True)])
+def test_an_agent_spans_input_images_follow_the_image_limit(
+    lc: LC, monkeypatch: pytest.MonkeyPatch, limit: str | None, whole: bool
+) -> None:
+    """An image in the agent's input messages is kept whole within the image limit (past the
+    16 KiB text bound) and becomes the marker past it, as on the model's span."""
+    from langchain.agents import create_agent
+
+    if limit is None:
+        monkeypatch.delenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", raising=False)
+    else:
+        monkeypatch.setenv("OPENINFERENCE_BASE64_IMAGE_MAX_LENGTH", limit)
+    instrument(lc.traced.provider)
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 1_900  # 20,922 characters
+    lc.server.add(Reply("A dot."))
+    agent = create_agent(lc.chat(), [S.add], name="looker")
+    content = [{"type": "text", "text": "what?"}, {"type": "image_url", "image_url": {"url": image}}]
+    agent.invoke({"messages": [{"role": "user", "content": content}]})
+    a = _attrs(next(s for s in lc.spans if s.name == "invoke_agent looker"))
+    (message,) = json.loads(a["gen_ai.input.messages"])
+    part = message["parts"][1]
+    if whole:
+        assert part["content"] == image.split(",", 1)[1]
+    else:
+        assert image.split(",", 1)[1][:200] not in a["gen_ai.input.messages"]
+        assert part["content"].startswith("[base64 image/png: ") and part["content"].endswith(" chars omitted]")

@@ -215,11 +215,14 @@ class GenAIMapper(Mapper):
         views = messages.agent_messages(run.inputs, output=False)
         if views:
             system, history = messages.input_messages(
-                views, hide_text=masking.hide_input_text, hide_images=masking.hide_input_images
+                views,
+                hide_text=masking.hide_input_text,
+                hide_images=masking.hide_input_images,
+                image_max=masking.base64_image_max_length,
             )
             if system:
-                attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, settings.limit)
-            attrs[A.GEN_AI_INPUT_MESSAGES] = json_text(history, settings.limit)
+                attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = json_text(system, settings.limit, masking.image_limit)
+            attrs[A.GEN_AI_INPUT_MESSAGES] = json_text(history, settings.limit, masking.image_limit)
 
     def _model_start(self, view: RunView, state: SpanState, attrs: Attrs) -> None:
         params = view.params
