@@ -211,13 +211,7 @@ def test_a_start_a_handler_refused_ends_with_the_refusal(app: Traced) -> None:
             RunnableLambda(lambda n: n).invoke(1, config={"callbacks": [app.handler, Refuses()]})
         assert app.handler.runs == {}  # ended in the thread, before it exits
 
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
-    app.assert_clean()
-    (span,) = app.spans
-    assert span.status.status_code.name == "ERROR"
-    assert span.events[0].attributes["exception.type"] == "RuntimeError"  # type: ignore[index]
+    _ends_in_a_thread(app, work, "RuntimeError")
     assert health().runs_abandoned == 0
     reset_health()
 
@@ -235,15 +229,21 @@ def test_a_run_whose_thread_exits_without_its_end_is_ended(app: Traced) -> None:
         app.handler.on_chain_start({"name": "left open"}, {}, run_id=uuid4())
         assert len(app.handler.runs) == 1  # its end never comes
 
+    _ends_in_a_thread(app, work, "otelchain.callbacks.RunAbandonedError")
+    assert health().runs_abandoned == 1
+    reset_health()
+
+
+def _ends_in_a_thread(app: Traced, work: Any, exception_type: str) -> None:
+    """Run ``work`` in a thread of its own; then its one span has ended, failed with
+    ``exception_type``."""
     thread = threading.Thread(target=work)
     thread.start()
     thread.join()
     app.assert_clean()
     (span,) = app.spans
     assert span.status.status_code.name == "ERROR"
-    assert span.events[0].attributes["exception.type"] == "otelchain.callbacks.RunAbandonedError"  # type: ignore[index]
-    assert health().runs_abandoned == 1
-    reset_health()
+    assert span.events[0].attributes["exception.type"] == exception_type  # type: ignore[index]
 
 
 async def test_a_stream_whose_steps_run_in_tasks_of_their_own_is_not_taken_for_abandoned(app: Traced) -> None:
