@@ -20,6 +20,7 @@ __all__ = [
     "check_int",
     "check_seconds",
     "env_flag",
+    "first_report",
     "report_env",
 ]
 
@@ -35,15 +36,23 @@ _lock = threading.Lock()
 # --- environment variables ---------------------------------------------------------------------
 
 
+def first_report(name: str, value: str) -> bool:
+    """Whether (variable, value) is reported now for the first time: each bad value is reported
+    once, however often it is read."""
+    with _lock:
+        if (name, value) in _reported:
+            return False
+        _reported.add((name, value))
+        return True
+
+
 def report_env(
     name: str, value: str, expected: str, using: str, logger: logging.Logger | None = None
 ) -> None:
     """One warning per (variable, value), however often it is read:
     ``otelchain: NAME='value' is not <expected>; using <using>`` (value bounded, secrets scrubbed)."""
-    with _lock:
-        if (name, value) in _reported:
-            return
-        _reported.add((name, value))
+    if not first_report(name, value):
+        return
     shown = scrub(value if len(value) <= 64 else value[:64] + "...")
     (logger or _default_logger).warning("otelchain: %s=%r is not %s; using %s", name, shown, expected, using)
 

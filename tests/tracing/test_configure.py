@@ -408,9 +408,9 @@ def test_bad_environment_is_reported_once_then_falls_back(
     caplog: pytest.LogCaptureFixture,
     http_receiver: tuple[str, Received],
 ) -> None:
-    from otelchain.tracing._setup import settings as _settings
+    from otelchain import _options
 
-    monkeypatch.setattr(_settings, "_reported", set())
+    monkeypatch.setattr(_options, "_reported", set())
     monkeypatch.setenv(variable, value)
     if variable == "OTEL_EXPORTER_OTLP_PROTOCOL":  # falls back to HTTP, which the receiver speaks
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", http_receiver[0])
@@ -502,9 +502,9 @@ def test_malformed_headers_are_never_printed_in_full(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from otelchain.tracing._setup import settings as _settings
+    from otelchain import _options
 
-    monkeypatch.setattr(_settings, "_reported", set())
+    monkeypatch.setattr(_options, "_reported", set())
     endpoint, received = http_receiver
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=tracing,Authorization: Bearer sk-live-SECRET42")

@@ -152,13 +152,13 @@ def test_a_bad_protocol_variable_falls_back_for_metrics_too(
     """Said once, and true for both: metrics go over the same fallback protocol (they were off)."""
     from opentelemetry.sdk.metrics import MeterProvider
 
+    from otelchain import _options
     from otelchain.tracing import OpenTelemetryCallbackHandler, configure
-    from otelchain.tracing._setup import settings
     from otelchain.tracing._setup.metrics import configure_metrics
     from tests._servers.otlp_receiver import OtlpReceiver
     from tests.helpers import make_traced
 
-    monkeypatch.setattr(settings, "_reported", set())
+    monkeypatch.setattr(_options, "_reported", set())
     for name in list(os.environ):
         if name.startswith("OTEL_"):
             monkeypatch.delenv(name)

@@ -9,7 +9,6 @@ import inspect
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from otelchain._options import check_bool, check_seconds
+from otelchain._options import check_bool, check_seconds, first_report
 
 __all__ = ["ConfigurationError", "check_configure_arguments", "otlp_kwargs", "otlp_target"]
 
@@ -57,17 +56,11 @@ def _mask(value: str) -> str:
     )
 
 
-_reported: set[tuple[str, str]] = set()
-_reported_lock = threading.Lock()
-
-
 def _report(variable: str, value: str, problem: str, fallback: str) -> None:
     """Log one clear error per (variable, value), however often configure() runs."""
     shown = _mask(value)
-    with _reported_lock:
-        if (variable, shown) in _reported:
-            return
-        _reported.add((variable, shown))
+    if not first_report(variable, shown):
+        return
     logger.error("otelchain tracing: %s=%r %s; %s", variable, shown, problem, fallback)
 
 
